@@ -1,0 +1,59 @@
+/* Chunks: many events of one kind in one contiguous MessagePack buffer, the
+ * unit that travels from a pipeline to its outputs, is retried, and (with a
+ * filesystem buffer) is written to disk in the serialized form below. */
+#ifndef SLUICE_CHUNK_H
+#define SLUICE_CHUNK_H
+
+#include <msgpack.h>
+#include "sluice/event.h"
+
+struct pipeline;
+
+typedef struct chunk {
+    struct pipeline *pipeline;
+    sluice_event_kind kind;
+    uint32_t count;        /* events */
+    msgpack_sbuffer buf;   /* the events, back to back */
+    sluice_time_t created;
+    unsigned refs;         /* outputs still holding it; engine thread only */
+} chunk;
+
+/* A new empty chunk with room for `reserve` bytes. Pages are touched only as
+ * events are written, so a large reserve costs address space, not RSS. */
+chunk *chunk_new(struct pipeline *p, sluice_event_kind kind, size_t reserve);
+void chunk_free(chunk *c);
+
+/* ==== Serialized form ====
+ * 32-byte header, all integers big-endian, then the payload (the events):
+ *   0  magic "SLCK"        8  record count u32   12 payload length u32
+ *   4  format version u8   16 created ns i64     24 payload CRC32 u32
+ *   5  kind u8             28 header CRC32 u32 (of bytes 0..27)
+ *   6  reserved u16 (0) */
+#define CHUNK_MAGIC "SLCK"
+#define CHUNK_FORMAT_VERSION 1
+#define CHUNK_HEADER_SIZE 32
+
+typedef struct chunk_header {
+    sluice_event_kind kind;
+    uint32_t count;
+    uint32_t payload_len;
+    sluice_time_t created;
+    uint32_t crc;
+} chunk_header;
+
+typedef enum chunk_status {
+    CHUNK_VALID = 0,
+    CHUNK_TRUNCATED,   /* shorter than its header says */
+    CHUNK_BAD_MAGIC,
+    CHUNK_BAD_VERSION,
+    CHUNK_BAD_HEADER,  /* header CRC mismatch or impossible values */
+    CHUNK_BAD_PAYLOAD, /* payload CRC mismatch, or events do not parse or count */
+} chunk_status;
+
+const char *chunk_status_str(chunk_status s);
+
+void chunk_encode_header(const chunk *c, unsigned char out[CHUNK_HEADER_SIZE]);
+/* Check a serialized chunk (header + payload) and fill `h`. */
+chunk_status chunk_decode(const unsigned char *data, size_t len, chunk_header *h);
+
+#endif

@@ -1,0 +1,350 @@
+/* Building the typed configuration from the YAML tree: top-level keys, the
+ * service section, pipelines, and each plugin instance's options. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "option.h"
+#include "xalloc.h"
+
+/* ==== Schemas of the core's own sections ==== */
+
+static const sluice_option storage_options[] = {
+    {.name = "path", .type = SLUICE_OPT_STR, .def = "/var/lib/sluice",
+     .offset = offsetof(service_config, storage_path),
+     .help = "Directory for filesystem buffers and input offsets."},
+    SLUICE_OPTIONS_END,
+};
+
+static const sluice_option http_options[] = {
+    {.name = "listen", .type = SLUICE_OPT_STR, .def = "127.0.0.1:2020",
+     .offset = offsetof(service_config, http_listen),
+     .help = "Address of the self-monitoring HTTP server."},
+    SLUICE_OPTIONS_END,
+};
+
+const sluice_option service_options[] = {
+    {.name = "log_level", .type = SLUICE_OPT_ENUM, .def = "info",
+     .offset = offsetof(service_config, log_level), .values = log_level_names,
+     .help = "Lowest level of the core's and plugins' log lines."},
+    {.name = "flush_interval", .type = SLUICE_OPT_DURATION, .def = "1s",
+     .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_MSEC, .max = 3600 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(service_config, flush_interval),
+     .help = "A chunk is closed and sent to the outputs at this age at the latest."},
+    {.name = "grace", .type = SLUICE_OPT_DURATION, .def = "10s", .flags = SLUICE_OPT_RANGE,
+     .min = 0, .max = 3600 * SLUICE_NSEC_PER_SEC, .offset = offsetof(service_config, grace),
+     .help = "On SIGTERM, how long outputs may take to deliver what is left."},
+    {.name = "chunk_size", .type = SLUICE_OPT_SIZE, .def = "2MiB", .flags = SLUICE_OPT_RANGE,
+     .min = 4096, .max = 64 << 20, .offset = offsetof(service_config, chunk_size),
+     .help = "A chunk is closed when its events reach this many bytes."},
+    {.name = "plugins_path", .type = SLUICE_OPT_STR_LIST,
+     .offset = offsetof(service_config, plugins_path),
+     .help = "More directories to search for plugins, after the built-in one."},
+    {.name = "storage", .type = SLUICE_OPT_SECTION, .sub = storage_options,
+     .help = "Where sluice keeps state on disk."},
+    {.name = "http", .type = SLUICE_OPT_SECTION, .flags = SLUICE_OPT_OFF,
+     .offset = offsetof(service_config, http_enabled), .sub = http_options,
+     .help = "Self-monitoring HTTP server, or `off`."},
+    SLUICE_OPTIONS_END,
+};
+
+static const char *const buffer_types[] = {"memory", NULL};
+
+static const sluice_option buffer_options[] = {
+    {.name = "type", .type = SLUICE_OPT_ENUM, .def = "memory", .values = buffer_types,
+     .offset = offsetof(output_settings, buffer_type),
+     .help = "Where chunks wait for this output."},
+    {.name = "max_memory", .type = SLUICE_OPT_SIZE, .def = "64MiB", .flags = SLUICE_OPT_RANGE,
+     .min = 64 << 10, .max = INT64_C(1) << 40, .offset = offsetof(output_settings, max_memory),
+     .help = "When this output holds this many bytes of chunks, the inputs feeding it pause."},
+    SLUICE_OPTIONS_END,
+};
+
+static const sluice_option retry_options[] = {
+    {.name = "max_attempts", .type = SLUICE_OPT_INT, .def = "0", .flags = SLUICE_OPT_RANGE,
+     .min = 0, .max = 1000000, .offset = offsetof(output_settings, max_attempts),
+     .help = "Give up on a chunk after this many failed attempts; 0 retries forever."},
+    {.name = "initial_backoff", .type = SLUICE_OPT_DURATION, .def = "1s",
+     .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_MSEC, .max = 3600 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(output_settings, initial_backoff),
+     .help = "Upper bound of the first retry's delay (full jitter)."},
+    {.name = "max_backoff", .type = SLUICE_OPT_DURATION, .def = "60s",
+     .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_MSEC, .max = 86400 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(output_settings, max_backoff),
+     .help = "Cap of the exponential backoff between retries."},
+    SLUICE_OPTIONS_END,
+};
+
+const sluice_option output_options[] = {
+    {.name = "workers", .type = SLUICE_OPT_INT, .def = "1", .flags = SLUICE_OPT_RANGE, .min = 1,
+     .max = 64, .offset = offsetof(output_settings, workers),
+     .help = "Threads flushing chunks to this output concurrently."},
+    {.name = "buffer", .type = SLUICE_OPT_SECTION, .sub = buffer_options,
+     .help = "How chunks are held until delivered."},
+    {.name = "retry", .type = SLUICE_OPT_SECTION, .sub = retry_options,
+     .help = "Exponential backoff with full jitter for transient failures."},
+    SLUICE_OPTIONS_END,
+};
+
+static const char *const top_keys[] = {"service", "pipelines", NULL};
+static const char *const pipeline_keys[] = {"inputs", "filters", "outputs", NULL};
+static const char *const instance_keys[] = {"type", "id", NULL};
+
+/* ==== Instances ==== */
+
+static int
+valid_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+typedef struct build_ctx {
+    sluice_config *cfg;
+    cfg_errors *errs;
+} build_ctx;
+
+static int
+id_taken(const sluice_config *cfg, const pipeline_config *cur, const char *id)
+{
+    for (size_t p = 0; p <= cfg->n_pipelines; p++) {
+        const pipeline_config *pc = p < cfg->n_pipelines ? &cfg->pipelines[p] : cur;
+        if (!pc)
+            continue;
+        const instance_config *lists[3] = {pc->inputs, pc->filters, pc->outputs};
+        size_t counts[3] = {pc->n_inputs, pc->n_filters, pc->n_outputs};
+        for (int l = 0; l < 3; l++)
+            for (size_t i = 0; i < counts[l]; i++)
+                if (lists[l][i].id && strcmp(lists[l][i].id, id) == 0)
+                    return 1;
+        if (pc == cur)
+            break;
+    }
+    return 0;
+}
+
+static void
+unknown_plugin(build_ctx *bx, const cfg_node *type, const char *where, sluice_plugin_kind kind,
+               const char *err)
+{
+    size_t n;
+    const char **names = registry_names(&bx->cfg->registry, kind, &n);
+    const char *hint = option_suggest(type->value, names, n);
+    if (hint)
+        cfg_error_node(bx->errs, type, "%s.type: %s; did you mean '%s'?", where, err, hint);
+    else
+        cfg_error_node(bx->errs, type, "%s.type: %s", where, err);
+    free(names);
+}
+
+/* Fill one instance from its map. Returns 0 or -1. */
+static int
+build_instance(build_ctx *bx, pipeline_config *pc, instance_config *ic, sluice_plugin_kind kind,
+               const cfg_node *map, const char *where, size_t nth_of_type)
+{
+    char found[96];
+    if (map->kind != CFG_MAP) {
+        cfg_error_node(bx->errs, map, "%s: expected a map with a 'type', found %s", where,
+                       cfg_describe(map, found, sizeof found));
+        return -1;
+    }
+    const cfg_node *type = cfg_map_get(map, "type");
+    if (!type) {
+        cfg_error_node(bx->errs, map, "%s: missing required key 'type'", where);
+        return -1;
+    }
+    if (type->kind != CFG_SCALAR) {
+        cfg_error_node(bx->errs, type, "%s.type: expected a plugin name, found %s", where,
+                       cfg_describe(type, found, sizeof found));
+        return -1;
+    }
+    char *err = NULL;
+    ic->plugin = registry_find(&bx->cfg->registry, kind, type->value, &err);
+    if (!ic->plugin) {
+        unknown_plugin(bx, type, where, kind, err);
+        free(err);
+        return -1;
+    }
+    const struct sluice_plugin *pl = &ic->plugin->desc;
+
+    const cfg_node *id = cfg_map_get(map, "id");
+    char *new_id;
+    if (id) {
+        if (id->kind != CFG_SCALAR || !valid_name(id->value)) {
+            cfg_error_node(bx->errs, id,
+                           "%s.id: expected a name of letters, digits, '_', '-' and '.', found %s",
+                           where, cfg_describe(id, found, sizeof found));
+            return -1;
+        }
+        new_id = xstrdup(id->value);
+    } else {
+        new_id = xasprintf("%s.%s.%zu", pc->name, pl->name, nth_of_type);
+    }
+    if (id_taken(bx->cfg, pc, new_id)) {
+        cfg_error_node(bx->errs, id ? id : map, "%s: instance id '%s' is used twice", where,
+                       new_id);
+        free(new_id);
+        return -1;
+    }
+    ic->id = new_id;
+
+    const sluice_option *schemas[2] = {pl->options, output_options};
+    int bad = option_check_keys(map, where, schemas, kind == SLUICE_PLUGIN_OUTPUT ? 2 : 1,
+                                instance_keys, bx->errs);
+    ic->config = xcalloc(1, pl->config_size ? pl->config_size : 1);
+    bad += option_fill(pl->options, ic->config, map, where, option_keys_checked, bx->errs);
+    if (kind == SLUICE_PLUGIN_OUTPUT)
+        bad += option_fill(output_options, &ic->out, map, where, option_keys_checked, bx->errs);
+    return bad ? -1 : 0;
+}
+
+static void
+build_list(build_ctx *bx, pipeline_config *pc, const cfg_node *pmap, const char *key,
+           sluice_plugin_kind kind, instance_config **out, size_t *n_out, int required)
+{
+    char where[512], found[96];
+    const cfg_node *list = cfg_map_get(pmap, key);
+    if (!list) {
+        if (required)
+            cfg_error_node(bx->errs, pmap, "pipelines.%s: missing required key '%s'", pc->name,
+                           key);
+        return;
+    }
+    if (list->kind != CFG_SEQ || (required && list->n == 0)) {
+        cfg_error_node(bx->errs, list, "pipelines.%s.%s: expected a %slist of %ss, found %s",
+                       pc->name, key, required ? "non-empty " : "", plugin_kind_name(kind),
+                       list->kind == CFG_SEQ ? "an empty list"
+                                             : cfg_describe(list, found, sizeof found));
+        return;
+    }
+    *out = xcalloc(list->n, sizeof **out);
+    for (size_t i = 0; i < list->n; i++) {
+        snprintf(where, sizeof where, "pipelines.%s.%s[%zu]", pc->name, key, i);
+        const cfg_node *type = cfg_map_get(list->items[i], "type");
+        size_t nth = 0;
+        for (size_t j = 0; j < i && type && type->kind == CFG_SCALAR; j++) {
+            const cfg_node *t = cfg_map_get(list->items[j], "type");
+            nth += t && t->kind == CFG_SCALAR && strcmp(t->value, type->value) == 0;
+        }
+        instance_config *ic = &(*out)[(*n_out)++];
+        build_instance(bx, pc, ic, kind, list->items[i], where, nth);
+    }
+}
+
+static void
+build_pipelines(build_ctx *bx, const cfg_node *pipes)
+{
+    char found[96];
+    if (pipes->kind != CFG_MAP || pipes->n == 0) {
+        cfg_error_node(bx->errs, pipes, "pipelines: expected a map of named pipelines, found %s",
+                       pipes->kind == CFG_MAP ? "an empty map"
+                                              : cfg_describe(pipes, found, sizeof found));
+        return;
+    }
+    sluice_config *cfg = bx->cfg;
+    cfg->pipelines = xcalloc(pipes->n / 2, sizeof *cfg->pipelines);
+    for (size_t i = 0; i + 1 < pipes->n; i += 2) {
+        const cfg_node *name = pipes->items[i], *pmap = pipes->items[i + 1];
+        if (!valid_name(name->value)) {
+            cfg_error_node(bx->errs, name,
+                           "pipelines: a pipeline name is letters, digits, '_', '-' and '.', "
+                           "found '%s'",
+                           name->value);
+            continue;
+        }
+        if (pmap->kind != CFG_MAP) {
+            cfg_error_node(bx->errs, pmap,
+                           "pipelines.%s: expected a map with inputs, filters and outputs, found %s",
+                           name->value, cfg_describe(pmap, found, sizeof found));
+            continue;
+        }
+        pipeline_config *pc = &cfg->pipelines[cfg->n_pipelines];
+        pc->name = xstrdup(name->value);
+        char where[300];
+        snprintf(where, sizeof where, "pipelines.%s", pc->name);
+        option_check_keys(pmap, where, NULL, 0, pipeline_keys, bx->errs);
+        build_list(bx, pc, pmap, "inputs", SLUICE_PLUGIN_INPUT, &pc->inputs, &pc->n_inputs, 1);
+        build_list(bx, pc, pmap, "filters", SLUICE_PLUGIN_FILTER, &pc->filters, &pc->n_filters,
+                   0);
+        build_list(bx, pc, pmap, "outputs", SLUICE_PLUGIN_OUTPUT, &pc->outputs, &pc->n_outputs,
+                   1);
+        cfg->n_pipelines++;
+    }
+}
+
+int
+config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_errors *errs)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->path = xstrdup(path);
+    registry_init(&cfg->registry);
+    size_t before = errs->n;
+
+    cfg_node *root = cfg_load_file(path, errs);
+    if (!root) {
+        option_fill(service_options, &cfg->service, NULL, "service", NULL, errs);
+        return -1;
+    }
+    option_check_keys(root, "configuration", NULL, 0, top_keys, errs);
+
+    const cfg_node *svc = cfg_map_get(root, "service");
+    if (svc && svc->kind != CFG_MAP) {
+        char found[96];
+        cfg_error_node(errs, svc, "service: expected a map, found %s",
+                       cfg_describe(svc, found, sizeof found));
+        svc = NULL;
+    }
+    option_fill(service_options, &cfg->service, svc, "service", NULL, errs);
+
+    char *builtin = builtin_dir ? xstrdup(builtin_dir) : registry_builtin_dir();
+    registry_add_dir(&cfg->registry, builtin);
+    free(builtin);
+    for (size_t i = 0; i < cfg->service.plugins_path.n; i++)
+        registry_add_dir(&cfg->registry, cfg->service.plugins_path.v[i]);
+    registry_add_path_list(&cfg->registry, getenv("SLUICE_PLUGINS_PATH"));
+
+    const cfg_node *pipes = cfg_map_get(root, "pipelines");
+    build_ctx bx = {cfg, errs};
+    if (!pipes)
+        cfg_error_node(errs, root, "missing required key 'pipelines'");
+    else
+        build_pipelines(&bx, pipes);
+
+    cfg_tree_free(root);
+    return errs->n > before ? -1 : 0;
+}
+
+static void
+free_instances(instance_config *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].plugin)
+            option_free(v[i].plugin->desc.options, v[i].config);
+        free(v[i].config);
+        free(v[i].id);
+    }
+    free(v);
+}
+
+void
+config_free(sluice_config *cfg)
+{
+    for (size_t p = 0; p < cfg->n_pipelines; p++) {
+        pipeline_config *pc = &cfg->pipelines[p];
+        free_instances(pc->inputs, pc->n_inputs);
+        free_instances(pc->filters, pc->n_filters);
+        free_instances(pc->outputs, pc->n_outputs);
+        free(pc->name);
+    }
+    free(cfg->pipelines);
+    option_free(service_options, &cfg->service);
+    registry_free(&cfg->registry);
+    free(cfg->path);
+    memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,61 @@
+/* The configuration contract of DESIGN.md §5 as typed structs: the service
+ * section, and pipelines of plugin instances whose options have been checked
+ * against each plugin's schema. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include "config_node.h"
+#include "plugin_registry.h"
+
+typedef struct service_config {
+    int log_level;
+    int64_t flush_interval; /* ns */
+    int64_t grace;          /* ns */
+    int64_t chunk_size;     /* bytes */
+    sluice_strlist plugins_path;
+    char *storage_path;
+    int http_enabled;
+    char *http_listen;
+} service_config;
+
+/* Core options every output takes besides its plugin's own. */
+typedef struct output_settings {
+    int64_t workers;
+    int buffer_type;
+    int64_t max_memory;
+    int64_t max_attempts;
+    int64_t initial_backoff;
+    int64_t max_backoff;
+} output_settings;
+
+typedef struct instance_config {
+    const plugin_entry *plugin;
+    char *id;
+    void *config; /* the plugin's struct, filled from its schema */
+    output_settings out;
+} instance_config;
+
+typedef struct pipeline_config {
+    char *name;
+    instance_config *inputs, *filters, *outputs;
+    size_t n_inputs, n_filters, n_outputs;
+} pipeline_config;
+
+typedef struct sluice_config {
+    char *path;
+    service_config service;
+    pipeline_config *pipelines;
+    size_t n_pipelines;
+    plugin_registry registry;
+} sluice_config;
+
+extern const sluice_option service_options[];
+extern const sluice_option output_options[];
+
+/* Load and check `path`. `builtin_dir` is where the built-in plugins live
+ * (NULL: next to the executable). Returns 0, or -1 with every problem found
+ * added to `errs`. Call config_free in both cases. */
+int config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_errors *errs);
+void config_free(sluice_config *cfg);
+
+#endif

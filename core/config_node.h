@@ -1,0 +1,44 @@
+/* The configuration as a tree of YAML nodes, each knowing the file, line and
+ * column it came from, after ${VAR} substitution and `includes` merging. */
+#ifndef SLUICE_CONFIG_NODE_H
+#define SLUICE_CONFIG_NODE_H
+
+#include <stddef.h>
+#include "config_error.h"
+
+typedef enum cfg_kind { CFG_SCALAR, CFG_SEQ, CFG_MAP } cfg_kind;
+
+typedef struct cfg_node {
+    cfg_kind kind;
+    char *file; /* the file it came from */
+    int line, col;    /* 1-based */
+    /* Scalars. */
+    char *value;
+    size_t len;
+    int quoted; /* written in quotes or as a block: never a number or bool */
+    /* Sequences: items[i]. Maps: items[2i] is a key (a scalar), items[2i+1]
+     * its value. */
+    struct cfg_node **items;
+    size_t n;
+} cfg_node;
+
+/* Load `path` and every file it includes. Returns the root map, or NULL with
+ * errors added. Free with cfg_tree_free. */
+cfg_node *cfg_load_file(const char *path, cfg_errors *errs);
+/* Parse YAML text; `name` labels positions in errors. No includes. */
+cfg_node *cfg_parse_string(const char *name, const char *text, size_t len, cfg_errors *errs);
+void cfg_tree_free(cfg_node *root);
+
+/* Number of entries of a map or items of a sequence. */
+static inline size_t
+cfg_count(const cfg_node *n)
+{
+    return n->kind == CFG_MAP ? n->n / 2 : n->n;
+}
+
+/* The value for `key` in a map, or NULL. */
+cfg_node *cfg_map_get(const cfg_node *map, const char *key);
+/* How a node looks, for "found ..." in errors: "'text'", "a map", "a list". */
+const char *cfg_describe(const cfg_node *n, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,361 @@
+/* Engine life cycle: create (plugin init), run (workers, inputs, loop),
+ * stop (drain within the grace period), destroy (plugin exit). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* ==== Building ==== */
+
+static sluice_instance *
+make_instances(engine *e, pipeline *p, const instance_config *ics, size_t n)
+{
+    sluice_instance *v = xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        v[i].plugin = &ics[i].plugin->desc;
+        v[i].id = ics[i].id;
+        v[i].config = ics[i].config;
+        v[i].pipeline = p;
+    }
+    (void)e;
+    return v;
+}
+
+static sluice_emitter *
+emitter_new(pipeline *p, size_t stage, sluice_instance *owner)
+{
+    sluice_emitter *em = xcalloc(1, sizeof *em);
+    em->p = p;
+    em->stage = stage;
+    em->owner = owner;
+    return em;
+}
+
+static int
+init_instance(sluice_instance *ins)
+{
+    if (ins->plugin->init && ins->plugin->init(ins, ins->config, &ins->ctx) != SLUICE_OK) {
+        sluice_error(ins, "%s plugin '%s' failed to initialise", 
+                     ins->plugin->kind == SLUICE_PLUGIN_INPUT    ? "input"
+                     : ins->plugin->kind == SLUICE_PLUGIN_FILTER ? "filter"
+                                                                 : "output",
+                     ins->plugin->name);
+        return -1;
+    }
+    ins->inited = 1;
+    return 0;
+}
+
+int
+engine_create(engine *e, sluice_config *cfg)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    e->rng = (uint64_t)sluice_time_now() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
+    uv_loop_init(&e->loop);
+    e->loop_ready = 1;
+
+    e->n_pipelines = cfg->n_pipelines;
+    e->pipelines = xcalloc(e->n_pipelines ? e->n_pipelines : 1, sizeof *e->pipelines);
+    for (size_t i = 0; i < cfg->n_pipelines; i++)
+        e->n_outputs += cfg->pipelines[i].n_outputs;
+    e->outputs = xcalloc(e->n_outputs ? e->n_outputs : 1, sizeof *e->outputs);
+
+    size_t next_out = 0;
+    int failed = 0;
+    for (size_t i = 0; i < cfg->n_pipelines; i++) {
+        const pipeline_config *pc = &cfg->pipelines[i];
+        pipeline *p = &e->pipelines[i];
+        p->name = pc->name;
+        p->n_inputs = pc->n_inputs;
+        p->n_filters = pc->n_filters;
+        p->n_outputs = pc->n_outputs;
+        p->inputs = make_instances(e, p, pc->inputs, pc->n_inputs);
+        p->filters = make_instances(e, p, pc->filters, pc->n_filters);
+        p->outputs = make_instances(e, p, pc->outputs, pc->n_outputs);
+        pipeline_init(p, e);
+        for (size_t j = 0; j < p->n_inputs; j++)
+            p->inputs[j].emitter = emitter_new(p, 0, &p->inputs[j]);
+        for (size_t j = 0; j < p->n_filters; j++)
+            p->filters[j].emitter = emitter_new(p, j + 1, &p->filters[j]);
+        for (size_t j = 0; j < p->n_outputs; j++)
+            output_init(&e->outputs[next_out++], &p->outputs[j], &pc->outputs[j].out, e);
+
+        for (size_t j = 0; j < p->n_inputs && !failed; j++)
+            failed = init_instance(&p->inputs[j]);
+        for (size_t j = 0; j < p->n_filters && !failed; j++)
+            failed = init_instance(&p->filters[j]);
+        for (size_t j = 0; j < p->n_outputs && !failed; j++)
+            failed = init_instance(&p->outputs[j]);
+    }
+    return failed ? -1 : 0;
+}
+
+/* ==== Running ==== */
+
+static void
+on_done_async(uv_async_t *a)
+{
+    engine *e = a->data;
+    uv_mutex_lock(&e->done_lock);
+    struct sluice_flush *list = e->done_head;
+    e->done_head = e->done_tail = NULL;
+    uv_mutex_unlock(&e->done_lock);
+    while (list) {
+        struct sluice_flush *fl = list;
+        list = list->next;
+        fl->next = NULL;
+        output_handle_done(fl);
+    }
+}
+
+void
+engine_post_done(engine *e, struct sluice_flush *fl)
+{
+    fl->next = NULL;
+    uv_mutex_lock(&e->done_lock);
+    if (e->done_tail)
+        e->done_tail->next = fl;
+    else
+        e->done_head = fl;
+    e->done_tail = fl;
+    uv_mutex_unlock(&e->done_lock);
+    uv_async_send(&e->done_async);
+}
+
+static void
+on_prepare(uv_prepare_t *h)
+{
+    engine *e = h->data;
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        if (e->pipelines[i].n_filters)
+            pipeline_run_filters(&e->pipelines[i]);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+    engine *e = s->data;
+    if (signum == SIGUSR1) {
+        sluice_info(NULL, "SIGUSR1: reopening output files");
+        for (size_t i = 0; i < e->n_outputs; i++) {
+            sluice_instance *ins = e->outputs[i].ins;
+            if (ins->plugin->reopen)
+                ins->plugin->reopen(ins->ctx);
+        }
+        return;
+    }
+    if (e->state == ENGINE_RUNNING) {
+        sluice_info(NULL, "%s: stopping inputs and flushing (grace %llds; send it again to stop "
+                          "at once)",
+                    strsignal(signum),
+                    (long long)(e->cfg->service.grace / SLUICE_NSEC_PER_SEC));
+        engine_stop(e);
+    } else if (e->state == ENGINE_DRAINING) {
+        sluice_warn(NULL, "%s again: stopping without waiting for the outputs",
+                    strsignal(signum));
+        e->state = ENGINE_DONE;
+        engine_check_drained(e);
+    }
+}
+
+static void
+on_grace(uv_timer_t *t)
+{
+    engine *e = t->data;
+    sluice_warn(NULL, "grace period over with %zu chunk deliveries unfinished", e->pending);
+    e->state = ENGINE_DONE;
+    engine_check_drained(e);
+}
+
+void
+engine_stop(engine *e)
+{
+    if (e->state != ENGINE_RUNNING)
+        return;
+    e->state = ENGINE_DRAINING;
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        pipeline *p = &e->pipelines[i];
+        for (size_t j = 0; j < p->n_inputs; j++) {
+            sluice_instance *in = &p->inputs[j];
+            if (in->started && in->plugin->stop)
+                in->plugin->stop(in->ctx);
+            in->started = 0;
+        }
+        pipeline_flush(p);
+    }
+    uv_timer_start(&e->grace_timer, on_grace,
+                   (uint64_t)(e->cfg->service.grace / SLUICE_NSEC_PER_MSEC), 0);
+    engine_check_drained(e);
+}
+
+static void
+close_engine_handles(engine *e)
+{
+    uv_close((uv_handle_t *)&e->sig_term, NULL);
+    uv_close((uv_handle_t *)&e->sig_int, NULL);
+    uv_close((uv_handle_t *)&e->sig_usr1, NULL);
+    uv_close((uv_handle_t *)&e->prepare, NULL);
+    uv_close((uv_handle_t *)&e->grace_timer, NULL);
+    uv_close((uv_handle_t *)&e->done_async, NULL);
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        pipeline_close_handles(&e->pipelines[i]);
+}
+
+void
+engine_check_drained(engine *e)
+{
+    if (e->state == ENGINE_RUNNING || e->finishing)
+        return;
+    if (e->state == ENGINE_DRAINING && e->pending > 0)
+        return;
+    e->state = ENGINE_DONE;
+    e->finishing = 1;
+    for (size_t i = 0; i < e->n_outputs; i++)
+        output_stop_workers(&e->outputs[i]);
+    /* Completions that raced the stop still count as delivered. */
+    on_done_async(&e->done_async);
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        uint64_t lost = output_abandon(&e->outputs[i]);
+        if (lost)
+            sluice_error(e->outputs[i].ins, "%llu events were not delivered before shutdown",
+                         (unsigned long long)lost);
+        e->undelivered += lost;
+    }
+    close_engine_handles(e);
+}
+
+int
+engine_run(engine *e)
+{
+    uv_mutex_init(&e->done_lock);
+    uv_async_init(&e->loop, &e->done_async, on_done_async);
+    e->done_async.data = e;
+    uv_prepare_init(&e->loop, &e->prepare);
+    e->prepare.data = e;
+    uv_prepare_start(&e->prepare, on_prepare);
+    uv_timer_init(&e->loop, &e->grace_timer);
+    e->grace_timer.data = e;
+    uv_signal_t *sigs[] = {&e->sig_term, &e->sig_int, &e->sig_usr1};
+    int signums[] = {SIGTERM, SIGINT, SIGUSR1};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&e->loop, sigs[i]);
+        sigs[i]->data = e;
+        uv_signal_start(sigs[i], on_signal, signums[i]);
+    }
+
+    int rc = 0;
+    for (size_t i = 0; i < e->n_outputs && rc == 0; i++)
+        rc = output_start_workers(&e->outputs[i]);
+    for (size_t i = 0; i < e->n_pipelines && rc == 0; i++) {
+        pipeline *p = &e->pipelines[i];
+        for (size_t j = 0; j < p->n_inputs && rc == 0; j++) {
+            sluice_instance *in = &p->inputs[j];
+            if (in->plugin->start && in->plugin->start(in->ctx) != SLUICE_OK) {
+                sluice_error(in, "input failed to start");
+                rc = 1;
+            } else {
+                in->started = 1;
+            }
+        }
+    }
+    size_t n_in = 0;
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        n_in += e->pipelines[i].n_inputs;
+    if (rc == 0)
+        sluice_info(NULL, "running %zu pipeline%s, %zu inputs, %zu outputs", e->n_pipelines,
+                    e->n_pipelines == 1 ? "" : "s", n_in, e->n_outputs);
+    else
+        engine_stop(e);
+
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        const output *o = &e->outputs[i];
+        sluice_info(o->ins, "delivered %llu events in %llu chunks; %llu retries; %llu events "
+                            "failed",
+                    (unsigned long long)o->delivered_events,
+                    (unsigned long long)o->delivered_chunks, (unsigned long long)o->retries,
+                    (unsigned long long)o->failed_events);
+    }
+    return rc;
+}
+
+/* ==== Tearing down ==== */
+
+static void
+exit_instances(sluice_instance *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].inited && v[i].plugin->exit)
+            v[i].plugin->exit(v[i].ctx);
+        free(v[i].emitter);
+    }
+    free(v);
+}
+
+void
+engine_destroy(engine *e)
+{
+    if (!e->loop_ready)
+        return;
+    if (!e->finishing) /* never ran: only the pipelines' timers exist */
+        for (size_t i = 0; i < e->n_pipelines; i++)
+            pipeline_close_handles(&e->pipelines[i]);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        pipeline *p = &e->pipelines[i];
+        exit_instances(p->inputs, p->n_inputs);
+        exit_instances(p->filters, p->n_filters);
+        exit_instances(p->outputs, p->n_outputs);
+        pipeline_free(p);
+    }
+    for (size_t i = 0; i < e->n_outputs; i++)
+        output_free(&e->outputs[i]);
+    free(e->outputs);
+    free(e->pipelines);
+    uv_loop_close(&e->loop);
+    if (e->finishing)
+        uv_mutex_destroy(&e->done_lock);
+    e->loop_ready = 0;
+}
+
+uint64_t
+engine_random(engine *e)
+{
+    /* xorshift64*: plenty for jitter. */
+    e->rng ^= e->rng >> 12;
+    e->rng ^= e->rng << 25;
+    e->rng ^= e->rng >> 27;
+    return e->rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* ==== The SDK's view of an instance ==== */
+
+const char *
+sluice_instance_id(const sluice_instance *ins)
+{
+    return ins->id;
+}
+
+const char *
+sluice_instance_pipeline(const sluice_instance *ins)
+{
+    return ins->pipeline->name;
+}
+
+uv_loop_t *
+sluice_instance_loop(sluice_instance *ins)
+{
+    return &ins->pipeline->engine->loop;
+}
+
+sluice_emitter *
+sluice_input_emitter(sluice_instance *ins)
+{
+    return ins->emitter;
+}

@@ -1,0 +1,55 @@
+/* The engine: builds the running pipelines from a configuration, owns the
+ * main loop, signals and the completion queue, and shuts down gracefully. */
+#ifndef SLUICE_ENGINE_H
+#define SLUICE_ENGINE_H
+
+#include <uv.h>
+#include "config.h"
+#include "output.h"
+#include "pipeline.h"
+
+typedef enum engine_state {
+    ENGINE_RUNNING,
+    ENGINE_DRAINING, /* inputs stopped, outputs finishing within the grace period */
+    ENGINE_DONE,
+} engine_state;
+
+typedef struct engine {
+    uv_loop_t loop;
+    sluice_config *cfg;
+    pipeline *pipelines;
+    size_t n_pipelines;
+    output *outputs; /* every output of every pipeline */
+    size_t n_outputs;
+
+    uv_signal_t sig_term, sig_int, sig_usr1;
+    uv_prepare_t prepare;
+    uv_timer_t grace_timer;
+    uv_async_t done_async;
+    uv_mutex_t done_lock;
+    struct sluice_flush *done_head, *done_tail; /* under done_lock */
+
+    engine_state state;
+    size_t pending; /* flushes not finished, over all outputs */
+    uint64_t undelivered;
+    uint64_t rng;
+    int loop_ready;
+    int finishing; /* the final stop has begun: workers joined, handles closing */
+} engine;
+
+/* Build the pipelines and run every plugin's init. Returns 0, or -1 after
+ * logging which instance refused. Call engine_destroy in both cases. */
+int engine_create(engine *e, sluice_config *cfg);
+/* Start workers and inputs and run until shut down. Returns the exit code. */
+int engine_run(engine *e);
+void engine_destroy(engine *e);
+
+/* Begin a graceful shutdown (as SIGTERM does). */
+void engine_stop(engine *e);
+/* Any thread: queue a finished flush for the engine thread. */
+void engine_post_done(engine *e, struct sluice_flush *fl);
+/* Engine thread: finish the shutdown once nothing is pending. */
+void engine_check_drained(engine *e);
+uint64_t engine_random(engine *e);
+
+#endif

@@ -1,0 +1,114 @@
+/* Event encoding helpers of the SDK: time, iteration over encoded events,
+ * and field lookup by path. Emitting lives in pipeline.c. */
+#include <string.h>
+#include <time.h>
+
+#include "sluice/event.h"
+
+sluice_time_t
+sluice_time_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (sluice_time_t)ts.tv_sec * SLUICE_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+void
+sluice_time_encode(sluice_time_t t, char out[8])
+{
+    uint32_t sec = (uint32_t)(t / SLUICE_NSEC_PER_SEC);
+    uint32_t nsec = (uint32_t)(t % SLUICE_NSEC_PER_SEC);
+    out[0] = (char)(sec >> 24);
+    out[1] = (char)(sec >> 16);
+    out[2] = (char)(sec >> 8);
+    out[3] = (char)sec;
+    out[4] = (char)(nsec >> 24);
+    out[5] = (char)(nsec >> 16);
+    out[6] = (char)(nsec >> 8);
+    out[7] = (char)nsec;
+}
+
+sluice_time_t
+sluice_time_decode(const char in[8])
+{
+    const unsigned char *p = (const unsigned char *)in;
+    uint32_t sec = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t nsec = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+    return (sluice_time_t)sec * SLUICE_NSEC_PER_SEC + nsec;
+}
+
+void
+sluice_event_iter_init(sluice_event_iter *it, const char *data, size_t len)
+{
+    it->data = data;
+    it->len = len;
+    it->off = 0;
+    msgpack_unpacked_init(&it->up);
+}
+
+void
+sluice_event_iter_destroy(sluice_event_iter *it)
+{
+    msgpack_unpacked_destroy(&it->up);
+}
+
+int
+sluice_event_next(sluice_event_iter *it, sluice_event *ev)
+{
+    if (it->off >= it->len)
+        return 0;
+    size_t start = it->off;
+    ev->raw = it->data + start;
+    ev->raw_len = it->len - start;
+    msgpack_unpack_return r = msgpack_unpack_next(&it->up, it->data, it->len, &it->off);
+    if (r != MSGPACK_UNPACK_SUCCESS) {
+        it->off = it->len;
+        return -1;
+    }
+    const msgpack_object *o = &it->up.data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
+        o->via.array.ptr[1].type != MSGPACK_OBJECT_MAP) {
+        it->off = it->len;
+        return -1;
+    }
+    const msgpack_object *t = &o->via.array.ptr[0];
+    if (t->type == MSGPACK_OBJECT_EXT && t->via.ext.type == SLUICE_EVENT_TIME_EXT &&
+        t->via.ext.size == 8)
+        ev->time = sluice_time_decode(t->via.ext.ptr);
+    else if (t->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        ev->time = (sluice_time_t)t->via.u64 * SLUICE_NSEC_PER_SEC;
+    else if (t->type == MSGPACK_OBJECT_FLOAT64 || t->type == MSGPACK_OBJECT_FLOAT32)
+        ev->time = (sluice_time_t)(t->via.f64 * 1e9);
+    else {
+        it->off = it->len;
+        return -1;
+    }
+    ev->body = o->via.array.ptr[1];
+    ev->raw_len = it->off - start;
+    return 1;
+}
+
+const msgpack_object *
+sluice_record_get(const msgpack_object *map, const char *path)
+{
+    const msgpack_object *cur = map;
+    const char *seg = path;
+    while (cur && cur->type == MSGPACK_OBJECT_MAP) {
+        const char *dot = strchr(seg, '.');
+        size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+        const msgpack_object *next = NULL;
+        for (uint32_t i = 0; i < cur->via.map.size; i++) {
+            const msgpack_object *k = &cur->via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
+                memcmp(k->via.str.ptr, seg, len) == 0) {
+                next = &cur->via.map.ptr[i].val;
+                break;
+            }
+        }
+        if (!next || !dot)
+            return next;
+        cur = next;
+        seg = dot + 1;
+    }
+    return NULL;
+}

@@ -1,0 +1,289 @@
+/* Rendering one event as a JSON line, a logfmt line, an RFC 5424 syslog line
+ * or raw MessagePack (see include/sluice/format.h). */
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sluice/format.h"
+#include "utf8.h"
+
+const char *const sluice_format_names[] = {"json", "logfmt", "syslog", "msgpack", NULL};
+
+static int
+has_key(const msgpack_object *map, const char *key)
+{
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, key, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void
+format_json(sluice_buf *out, const sluice_format_opts *o, const sluice_event *ev)
+{
+    const msgpack_object *body = &ev->body;
+    sluice_buf_putc(out, '{');
+    int first = 1;
+    if (o->time_key && !has_key(body, o->time_key)) {
+        sluice_json_string(out, o->time_key, strlen(o->time_key));
+        sluice_buf_append(out, ":\"", 2);
+        sluice_format_rfc3339(out, ev->time);
+        sluice_buf_putc(out, '"');
+        first = 0;
+    }
+    for (uint32_t i = 0; i < body->via.map.size; i++) {
+        const msgpack_object_kv *kv = &body->via.map.ptr[i];
+        if (!first)
+            sluice_buf_putc(out, ',');
+        first = 0;
+        if (kv->key.type == MSGPACK_OBJECT_STR) {
+            sluice_json_string(out, kv->key.via.str.ptr, kv->key.via.str.size);
+        } else {
+            sluice_buf k = SLUICE_BUF_INIT;
+            sluice_json_value(&k, &kv->key);
+            sluice_json_string(out, k.data, k.len);
+            sluice_buf_free(&k);
+        }
+        sluice_buf_putc(out, ':');
+        sluice_json_value(out, &kv->val);
+    }
+    sluice_buf_append(out, "}\n", 2);
+}
+
+/* ==== logfmt ==== */
+
+static int
+logfmt_bare(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+static void
+logfmt_text(sluice_buf *out, const char *s, size_t n)
+{
+    if (logfmt_bare(s, n))
+        sluice_buf_append(out, s, n);
+    else
+        sluice_json_string(out, s, n);
+}
+
+/* Nested maps are flattened with dotted keys: a.b=1. */
+static void
+logfmt_pairs(sluice_buf *out, const msgpack_object *map, sluice_buf *prefix, int *first)
+{
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object_kv *kv = &map->via.map.ptr[i];
+        size_t mark = prefix->len;
+        if (prefix->len)
+            sluice_buf_putc(prefix, '.');
+        if (kv->key.type == MSGPACK_OBJECT_STR)
+            sluice_buf_append(prefix, kv->key.via.str.ptr, kv->key.via.str.size);
+        else
+            sluice_json_value(prefix, &kv->key);
+        if (kv->val.type == MSGPACK_OBJECT_MAP && kv->val.via.map.size) {
+            logfmt_pairs(out, &kv->val, prefix, first);
+        } else {
+            if (!*first)
+                sluice_buf_putc(out, ' ');
+            *first = 0;
+            logfmt_text(out, prefix->data, prefix->len);
+            sluice_buf_putc(out, '=');
+            if (kv->val.type == MSGPACK_OBJECT_STR) {
+                logfmt_text(out, kv->val.via.str.ptr, kv->val.via.str.size);
+            } else if (kv->val.type == MSGPACK_OBJECT_NIL) {
+                /* key= */
+            } else {
+                sluice_buf v = SLUICE_BUF_INIT;
+                sluice_json_value(&v, &kv->val);
+                if (kv->val.type == MSGPACK_OBJECT_ARRAY || kv->val.type == MSGPACK_OBJECT_MAP)
+                    sluice_json_string(out, v.data, v.len);
+                else
+                    sluice_buf_append(out, v.data, v.len);
+                sluice_buf_free(&v);
+            }
+        }
+        prefix->len = mark;
+    }
+}
+
+static void
+format_logfmt(sluice_buf *out, const sluice_format_opts *o, const sluice_event *ev)
+{
+    int first = 1;
+    if (o->time_key && !has_key(&ev->body, o->time_key)) {
+        logfmt_text(out, o->time_key, strlen(o->time_key));
+        sluice_buf_putc(out, '=');
+        sluice_format_rfc3339(out, ev->time);
+        first = 0;
+    }
+    sluice_buf prefix = SLUICE_BUF_INIT;
+    logfmt_pairs(out, &ev->body, &prefix, &first);
+    sluice_buf_free(&prefix);
+    sluice_buf_putc(out, '\n');
+}
+
+/* ==== RFC 5424 ==== */
+
+static const char *const severities[] = {"emerg", "alert", "crit", "err",
+                                         "warning", "notice", "info", "debug"};
+static const char *const facilities[] = {
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+    "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
+    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
+
+/* A field as a number, or by name from `names`; -1 when absent or unknown. */
+static int
+code_field(const msgpack_object *body, const char *key, const char *const *names, int n)
+{
+    const msgpack_object *v = sluice_record_get(body, key);
+    if (!v)
+        return -1;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return v->via.u64 < (uint64_t)n ? (int)v->via.u64 : -1;
+    if (v->type == MSGPACK_OBJECT_STR)
+        for (int i = 0; i < n; i++)
+            if (strlen(names[i]) == v->via.str.size &&
+                strncasecmp(names[i], v->via.str.ptr, v->via.str.size) == 0)
+                return i;
+    return -1;
+}
+
+/* A header field: printable US-ASCII without spaces, at most `max` bytes,
+ * or "-". */
+static void
+header_field(sluice_buf *out, const msgpack_object *body, const char *key, const char *fallback,
+             size_t max)
+{
+    const msgpack_object *v = body ? sluice_record_get(body, key) : NULL;
+    const char *s = fallback;
+    size_t n = fallback ? strlen(fallback) : 0;
+    if (v && v->type == MSGPACK_OBJECT_STR && v->via.str.size) {
+        s = v->via.str.ptr;
+        n = v->via.str.size;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n && w < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c > 32 && c < 127) {
+            sluice_buf_putc(out, (char)c);
+            w++;
+        }
+    }
+    if (w == 0)
+        sluice_buf_putc(out, '-');
+}
+
+/* MSG: valid UTF-8 (U+FFFD for bad bytes), control characters escaped as
+ * #ooo the way rsyslog does, so one event stays one line. */
+static void
+syslog_text(sluice_buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        if (*p < 0x20 || *p == 0x7f) {
+            sluice_buf_printf(out, "#%03o", *p);
+            p++;
+        } else if (*p < 0x80) {
+            sluice_buf_putc(out, (char)*p++);
+        } else {
+            size_t k = utf8_seq(p, (size_t)(end - p));
+            if (k) {
+                sluice_buf_append(out, p, k);
+                p += k;
+            } else {
+                sluice_buf_append(out, "\xef\xbf\xbd", 3);
+                p++;
+            }
+        }
+    }
+}
+
+static char local_host[256];
+static pthread_once_t local_host_once = PTHREAD_ONCE_INIT;
+
+static void
+read_local_host(void)
+{
+    if (gethostname(local_host, sizeof local_host - 1) != 0)
+        local_host[0] = '\0';
+}
+
+static void
+format_syslog(sluice_buf *out, const sluice_format_opts *o, const sluice_event *ev)
+{
+    pthread_once(&local_host_once, read_local_host);
+    const msgpack_object *body = &ev->body;
+    int sev = code_field(body, "severity", severities, 8);
+    int fac = code_field(body, "facility", facilities, 24);
+    sluice_buf_printf(out, "<%d>1 ", (fac < 0 ? 1 : fac) * 8 + (sev < 0 ? 6 : sev));
+    sluice_format_rfc3339(out, ev->time);
+    sluice_buf_putc(out, ' ');
+    header_field(out, body, "hostname", o->hostname ? o->hostname : local_host, 255);
+    sluice_buf_putc(out, ' ');
+    header_field(out, body, "appname", "sluice", 48);
+    sluice_buf_putc(out, ' ');
+    header_field(out, body, "procid", NULL, 128);
+    sluice_buf_putc(out, ' ');
+    header_field(out, body, "msgid", NULL, 32);
+    sluice_buf_append(out, " - ", 3);
+    const msgpack_object *msg = sluice_record_get(body, "message");
+    if (msg && msg->type == MSGPACK_OBJECT_STR) {
+        syslog_text(out, msg->via.str.ptr, msg->via.str.size);
+    } else {
+        sluice_buf text = SLUICE_BUF_INIT;
+        sluice_json_value(&text, body);
+        sluice_buf_append(out, text.data, text.len);
+        sluice_buf_free(&text);
+    }
+    sluice_buf_putc(out, '\n');
+}
+
+void
+sluice_format_event(sluice_buf *out, const sluice_format_opts *o, const sluice_event *ev)
+{
+    switch (o->format) {
+    case SLUICE_FORMAT_JSON:
+        format_json(out, o, ev);
+        break;
+    case SLUICE_FORMAT_LOGFMT:
+        format_logfmt(out, o, ev);
+        break;
+    case SLUICE_FORMAT_SYSLOG:
+        format_syslog(out, o, ev);
+        break;
+    case SLUICE_FORMAT_MSGPACK:
+        sluice_buf_append(out, ev->raw, ev->raw_len);
+        break;
+    }
+}
+
+size_t
+sluice_format_events(sluice_buf *out, const sluice_format_opts *o, const char *data, size_t len,
+                     int *bad)
+{
+    sluice_event_iter it;
+    sluice_event ev;
+    size_t n = 0;
+    int r;
+    sluice_event_iter_init(&it, data, len);
+    while ((r = sluice_event_next(&it, &ev)) == 1) {
+        sluice_format_event(out, o, &ev);
+        n++;
+    }
+    sluice_event_iter_destroy(&it);
+    if (bad)
+        *bad = r < 0;
+    return n;
+}

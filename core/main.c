@@ -1,0 +1,202 @@
+/* The sluice command line (DESIGN.md §6):
+ *   sluice [run] -c FILE      run the pipelines
+ *   sluice validate -c FILE   check everything and exit 0 or 1
+ *   sluice plugins [--json | --markdown]
+ *   sluice version
+ * Exit codes: 0 ok, 1 bad configuration or input, 2 usage. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "plugin_docs.h"
+#include "sluice/version.h"
+
+#define EXIT_CONFIG 1
+#define EXIT_USAGE 2
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sluice [run] -c FILE [--log-format text|json] [--log-level LEVEL]\n"
+            "       sluice validate -c FILE\n"
+            "       sluice plugins [--json | --markdown]\n"
+            "       sluice version\n"
+            "\n"
+            "  -c, --config FILE     the YAML pipeline configuration\n"
+            "      --log-format F    text (default) or json log lines on stderr\n"
+            "      --log-level L     error, warn, info, debug or trace (overrides the file)\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "Plugins are searched in the built-in directory, then service.plugins_path,\n"
+            "then the colon-separated SLUICE_PLUGINS_PATH.\n");
+}
+
+typedef struct cli {
+    const char *command;
+    const char *config;
+    const char *log_level;
+    int json, markdown;
+} cli;
+
+static int
+parse_args(int argc, char **argv, cli *c)
+{
+    enum { OPT_LOG_FORMAT = 256, OPT_LOG_LEVEL, OPT_JSON, OPT_MARKDOWN };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"markdown", no_argument, NULL, OPT_MARKDOWN},
+        {NULL, 0, NULL, 0},
+    };
+    memset(c, 0, sizeof *c);
+    c->command = "run";
+    int first = 1;
+    if (argc > 1 && argv[1][0] != '-') {
+        c->command = argv[1];
+        first = 2;
+    }
+    optind = first;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:hv", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c->config = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        case 'v': c->command = "version"; break;
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "json") == 0)
+                log_set_format(LOG_FORMAT_JSON);
+            else if (strcmp(optarg, "text") != 0) {
+                fprintf(stderr, "sluice: --log-format takes text or json, not '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_LOG_LEVEL: c->log_level = optarg; break;
+        case OPT_JSON: c->json = 1; break;
+        case OPT_MARKDOWN: c->markdown = 1; break;
+        default: return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sluice: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+apply_log_level(const char *name)
+{
+    for (int i = 0; log_level_names[i]; i++)
+        if (strcmp(log_level_names[i], name) == 0) {
+            log_set_level((sluice_log_level)i);
+            return 0;
+        }
+    fprintf(stderr, "sluice: unknown log level '%s' (error, warn, info, debug, trace)\n", name);
+    return -1;
+}
+
+static int
+load(const cli *c, sluice_config *cfg)
+{
+    if (!c->config) {
+        fprintf(stderr, "sluice: %s needs -c FILE\n", c->command);
+        return EXIT_USAGE;
+    }
+    cfg_errors errs = {0};
+    int r = config_load(cfg, c->config, NULL, &errs);
+    cfg_errors_print(&errs, stderr);
+    if (r < 0)
+        fprintf(stderr, "sluice: %s: %zu error%s in the configuration\n", c->config, errs.n,
+                errs.n == 1 ? "" : "s");
+    cfg_errors_free(&errs);
+    if (r < 0)
+        return EXIT_CONFIG;
+    if (!c->log_level)
+        log_set_level((sluice_log_level)cfg->service.log_level);
+    return 0;
+}
+
+static int
+cmd_run(const cli *c, int validate_only)
+{
+    sluice_config cfg;
+    int rc = load(c, &cfg);
+    if (rc) {
+        config_free(&cfg);
+        return rc;
+    }
+    engine e;
+    if (engine_create(&e, &cfg) < 0) {
+        rc = EXIT_CONFIG;
+    } else if (validate_only) {
+        printf("%s: configuration is valid (%zu pipeline%s)\n", c->config, cfg.n_pipelines,
+               cfg.n_pipelines == 1 ? "" : "s");
+    } else {
+        rc = engine_run(&e) ? EXIT_CONFIG : 0;
+    }
+    engine_destroy(&e);
+    config_free(&cfg);
+    return rc;
+}
+
+static void
+report_load_error(const char *msg)
+{
+    fprintf(stderr, "sluice: %s\n", msg);
+}
+
+static int
+cmd_plugins(const cli *c)
+{
+    plugin_registry reg;
+    registry_init(&reg);
+    char *builtin = registry_builtin_dir();
+    registry_add_dir(&reg, builtin);
+    free(builtin);
+    registry_add_path_list(&reg, getenv("SLUICE_PLUGINS_PATH"));
+    registry_load_all(&reg, report_load_error);
+    if (c->json)
+        plugin_docs_json(stdout, &reg);
+    else if (c->markdown)
+        plugin_docs_markdown(stdout, &reg);
+    else
+        plugin_docs_text(stdout, &reg);
+    registry_free(&reg);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    cli c;
+    if (parse_args(argc, argv, &c) < 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (c.log_level && apply_log_level(c.log_level) < 0)
+        return EXIT_USAGE;
+    if (strcmp(c.command, "run") == 0)
+        return cmd_run(&c, 0);
+    if (strcmp(c.command, "validate") == 0)
+        return cmd_run(&c, 1);
+    if (strcmp(c.command, "plugins") == 0)
+        return cmd_plugins(&c);
+    if (strcmp(c.command, "version") == 0) {
+        printf("sluice %s (plugin ABI %d.%d)\n", SLUICE_VERSION, SLUICE_ABI_MAJOR,
+               SLUICE_ABI_MINOR);
+        return 0;
+    }
+    fprintf(stderr, "sluice: unknown command '%s'\n", c.command);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,67 @@
+/* Outputs at run time: worker threads with their own loops, the hand-off of
+ * chunks to them, completions back to the engine, and retries with
+ * exponential backoff and full jitter. */
+#ifndef SLUICE_OUTPUT_H
+#define SLUICE_OUTPUT_H
+
+#include <uv.h>
+#include "chunk.h"
+#include "config.h"
+#include "instance.h"
+
+struct engine;
+struct pipeline;
+struct worker;
+
+/* One chunk on its way to one output (the SDK's sluice_flush). */
+struct sluice_flush {
+    chunk *c;
+    struct output *o;
+    struct worker *w;
+    unsigned attempt;
+    int result;
+    char *reason;
+    struct sluice_flush *next;      /* in a worker's queue or the done queue */
+    struct sluice_flush *live_prev, *live_next; /* the output's unfinished flushes */
+    uv_timer_t retry_timer;         /* engine loop */
+};
+
+typedef struct worker {
+    struct output *o;
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_mutex_t lock;
+    struct sluice_flush *head, *tail; /* under lock */
+    int stopping;                     /* under lock */
+} worker;
+
+typedef struct output {
+    sluice_instance *ins;
+    struct engine *engine;
+    const output_settings *settings;
+    worker *workers;
+    size_t n_workers, next_worker;
+    struct sluice_flush *live; /* unfinished flushes, engine thread */
+    size_t held_bytes;         /* chunk bytes held for this output */
+    size_t pending;            /* unfinished flushes */
+    uint64_t delivered_events, delivered_chunks;
+    uint64_t retries, failed_events, failed_chunks;
+} output;
+
+void output_init(output *o, sluice_instance *ins, const output_settings *settings,
+                 struct engine *e);
+int output_start_workers(output *o);
+/* Stop and join the workers; flushes they had not finished stay live. */
+void output_stop_workers(output *o);
+/* Give a closed chunk to every output of its pipeline that accepts its kind.
+ * Takes ownership of `c`. */
+void output_dispatch(struct pipeline *p, chunk *c);
+/* Engine thread: handle completions posted by workers. */
+void output_handle_done(struct sluice_flush *fl);
+/* Shutdown: count and release every unfinished flush. Returns the events
+ * that were not delivered. */
+uint64_t output_abandon(output *o);
+void output_free(output *o);
+
+#endif

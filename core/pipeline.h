@@ -1,0 +1,56 @@
+/* A pipeline at run time: its inputs emit into stage 0, events flow through
+ * the filters in order, and land in the open chunk of their kind, which is
+ * closed on size or age and handed to the outputs. Engine thread only. */
+#ifndef SLUICE_PIPELINE_H
+#define SLUICE_PIPELINE_H
+
+#include <uv.h>
+#include "chunk.h"
+#include "instance.h"
+
+struct engine;
+
+/* Events waiting to enter a filter. */
+typedef struct batch {
+    msgpack_sbuffer sb;
+    size_t count;
+} batch;
+
+struct sluice_emitter {
+    struct pipeline *p;
+    size_t stage;      /* events written here enter filter `stage`; n_filters: the chunk */
+    sluice_instance *owner;
+    msgpack_packer pk;
+    msgpack_sbuffer *target;
+    size_t *target_count;
+    sluice_event_kind kind;
+};
+
+typedef struct pipeline {
+    const char *name;
+    struct engine *engine;
+    sluice_instance *inputs, *filters, *outputs;
+    size_t n_inputs, n_filters, n_outputs;
+
+    batch (*stages)[SLUICE_EVENT_KINDS]; /* [n_filters]: waiting to enter filter i */
+    chunk *open[SLUICE_EVENT_KINDS];
+    uv_timer_t age_timer[SLUICE_EVENT_KINDS];
+
+    size_t chunk_size;
+    uint64_t flush_interval_ms;
+    int paused;
+    uint64_t pauses;            /* times the inputs were paused */
+    uint64_t dropped_no_output; /* events of a kind no output accepts */
+} pipeline;
+
+void pipeline_init(pipeline *p, struct engine *e);
+/* Run staged events through the filters into chunks. */
+void pipeline_run_filters(pipeline *p);
+/* Run the filters and close every open chunk (age timer, shutdown). */
+void pipeline_flush(pipeline *p);
+/* Pause or resume the inputs, after an output's buffered bytes changed. */
+void pipeline_update_backpressure(pipeline *p);
+void pipeline_close_handles(pipeline *p);
+void pipeline_free(pipeline *p);
+
+#endif

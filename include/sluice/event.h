@@ -1,0 +1,91 @@
+/* Events: how plugins write and read them.
+ *
+ * An event is the MessagePack array [time, body]. `time` is the Fluentd
+ * EventTime extension (type 0: big-endian uint32 seconds, uint32
+ * nanoseconds); `body` is a map. Events of one kind are stored back to back
+ * in a chunk, with no per-event allocation.
+ *
+ *   log     any map; the raw line lives in "message"
+ *   metric  {"name": str, "kind": "counter"|"gauge"|"untyped",
+ *            "tags": {str: str}, "fields": {str: number|bool|str}}
+ */
+#ifndef SLUICE_EVENT_H
+#define SLUICE_EVENT_H
+
+#include <msgpack.h>
+#include "common.h"
+
+typedef enum sluice_event_kind {
+    SLUICE_EVENT_LOG = 0,
+    SLUICE_EVENT_METRIC = 1,
+} sluice_event_kind;
+
+#define SLUICE_EVENT_KINDS 2
+
+/* The MessagePack extension type of EventTime. */
+#define SLUICE_EVENT_TIME_EXT 0
+
+/* ==== Writing ==== */
+
+/* Where an input or filter writes events. Owned by the core. */
+typedef struct sluice_emitter sluice_emitter;
+
+/* Start an event of `kind` at `time`, returning the packer into which the
+ * caller packs exactly one map (the body) before calling sluice_emit_end.
+ * The packer is valid until sluice_emit_end. */
+SLUICE_API msgpack_packer *sluice_emit_begin(sluice_emitter *em, sluice_event_kind kind,
+                                             sluice_time_t time);
+SLUICE_API void sluice_emit_end(sluice_emitter *em);
+
+/* Emit an already encoded event ([time, body], e.g. one read with
+ * sluice_event_next) unchanged. */
+SLUICE_API void sluice_emit_raw(sluice_emitter *em, sluice_event_kind kind, const char *raw,
+                                size_t len);
+
+/* Pack a NUL-terminated string. */
+static inline int
+sluice_pack_cstr(msgpack_packer *pk, const char *s)
+{
+    return msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+/* ==== Reading ==== */
+
+typedef struct sluice_event {
+    sluice_time_t time;
+    msgpack_object body; /* valid until the next sluice_event_next */
+    const char *raw;     /* the encoded event, inside the iterated buffer */
+    size_t raw_len;
+} sluice_event;
+
+/* Iterates over the events of a buffer (a chunk, or a filter's batch). */
+typedef struct sluice_event_iter {
+    const char *data;
+    size_t len;
+    size_t off;
+    msgpack_unpacked up;
+} sluice_event_iter;
+
+SLUICE_API void sluice_event_iter_init(sluice_event_iter *it, const char *data, size_t len);
+/* 1: `ev` holds the next event; 0: end of buffer; -1: the rest of the buffer
+ * is not a well-formed event (ev->raw points at it). */
+SLUICE_API int sluice_event_next(sluice_event_iter *it, sluice_event *ev);
+SLUICE_API void sluice_event_iter_destroy(sluice_event_iter *it);
+
+/* A batch of events handed to a filter. */
+typedef struct sluice_events {
+    sluice_event_kind kind;
+    const char *data;
+    size_t len;
+    size_t count;
+} sluice_events;
+
+/* Look up a field by path ("a.b.c") in a map. NULL when absent or when a
+ * step is not a map. */
+SLUICE_API const msgpack_object *sluice_record_get(const msgpack_object *map, const char *path);
+
+/* Encode/decode the EventTime extension payload (8 bytes). */
+SLUICE_API void sluice_time_encode(sluice_time_t t, char out[8]);
+SLUICE_API sluice_time_t sluice_time_decode(const char in[8]);
+
+#endif

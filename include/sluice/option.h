@@ -1,0 +1,67 @@
+/* Option schemas: how a plugin declares its configuration as data.
+ *
+ * A plugin lists its options in a table terminated by an entry whose name is
+ * NULL. Before the plugin's init runs, the core validates the instance's YAML
+ * against the table, applies defaults and writes typed values into a struct of
+ * `config_size` bytes at each option's `offset`. The same table produces
+ * `sluice plugins` and docs/configuration.md.
+ *
+ * C type of the field at `offset`, by option type:
+ *   SLUICE_OPT_STR       char *          (NULL when unset and no default)
+ *   SLUICE_OPT_INT       int64_t
+ *   SLUICE_OPT_DOUBLE    double
+ *   SLUICE_OPT_BOOL      int             (0 or 1)
+ *   SLUICE_OPT_DURATION  int64_t         nanoseconds: 500ms, 1s, 5m, 1h, 1d
+ *   SLUICE_OPT_SIZE      int64_t         bytes: 512KiB, 2MiB, 1GiB, 1000KB
+ *   SLUICE_OPT_ENUM      int             index into `values`
+ *   SLUICE_OPT_STR_LIST  sluice_strlist  a scalar is taken as a list of one
+ *   SLUICE_OPT_MAP       sluice_bytes    any map, as one MessagePack map
+ *   SLUICE_OPT_SECTION   (none)          a nested map validated by `sub`,
+ *                                        whose offsets are in the same struct
+ *
+ * Everything the core stores stays owned by the core and valid until the
+ * plugin's exit callback has returned.
+ */
+#ifndef SLUICE_OPTION_H
+#define SLUICE_OPTION_H
+
+#include "common.h"
+
+typedef enum sluice_opt_type {
+    SLUICE_OPT_STR = 1,
+    SLUICE_OPT_INT,
+    SLUICE_OPT_DOUBLE,
+    SLUICE_OPT_BOOL,
+    SLUICE_OPT_DURATION,
+    SLUICE_OPT_SIZE,
+    SLUICE_OPT_ENUM,
+    SLUICE_OPT_STR_LIST,
+    SLUICE_OPT_MAP,
+    SLUICE_OPT_SECTION,
+} sluice_opt_type;
+
+/* Option flags. */
+#define SLUICE_OPT_REQUIRED 0x1u
+/* Numeric options: enforce min <= value <= max. */
+#define SLUICE_OPT_RANGE 0x2u
+/* Sections: the scalar `off` (or false) is accepted and stores 0 in the int
+ * at `offset`; a map stores 1 there. */
+#define SLUICE_OPT_OFF 0x4u
+
+typedef struct sluice_option {
+    const char *name;
+    sluice_opt_type type;
+    /* Default, written as in the YAML config ("1s", "[a, b]", "{k: v}"), or
+     * NULL for none. */
+    const char *def;
+    unsigned flags;
+    size_t offset;
+    const char *help;
+    int64_t min, max;                  /* with SLUICE_OPT_RANGE */
+    const char *const *values;         /* SLUICE_OPT_ENUM, NULL-terminated */
+    const struct sluice_option *sub;   /* SLUICE_OPT_SECTION */
+} sluice_option;
+
+#define SLUICE_OPTIONS_END {0}
+
+#endif

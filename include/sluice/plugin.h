@@ -1,0 +1,122 @@
+/* The plugin descriptor: the one symbol a plugin exports.
+ *
+ * Every input, filter and output is a shared object exporting
+ *
+ *     SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+ *         SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_OUTPUT),
+ *         .name = "null", ...
+ *     };
+ *
+ * The core refuses a descriptor whose ABI major differs from its own, or
+ * whose struct is larger than the core knows (a newer minor). Callbacks a
+ * plugin does not need stay NULL.
+ *
+ * Threads: init, exit, and every input and filter callback run on the engine
+ * thread. An output's flush runs on one of its worker threads (`workers`);
+ * with more than one worker, flush runs concurrently for different chunks.
+ */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include <uv.h>
+#include "common.h"
+#include "event.h"
+#include "option.h"
+
+/* Bump the major for any incompatible change to this file, event.h or
+ * option.h; bump the minor when appending members at the end of a struct. */
+#define SLUICE_ABI_MAJOR 1
+#define SLUICE_ABI_MINOR 0
+
+typedef enum sluice_plugin_kind {
+    SLUICE_PLUGIN_INPUT = 1,
+    SLUICE_PLUGIN_FILTER = 2,
+    SLUICE_PLUGIN_OUTPUT = 3,
+} sluice_plugin_kind;
+
+/* A configured plugin instance (e.g. "app.tail.0"). Owned by the core. */
+typedef struct sluice_instance sluice_instance;
+/* One chunk handed to an output's flush. Owned by the core. */
+typedef struct sluice_flush sluice_flush;
+
+/* Event kinds a filter or output accepts (flags). Events of other kinds pass
+ * a filter untouched and are not sent to such an output. */
+#define SLUICE_ACCEPTS_LOGS (1u << SLUICE_EVENT_LOG)
+#define SLUICE_ACCEPTS_METRICS (1u << SLUICE_EVENT_METRIC)
+#define SLUICE_ACCEPTS_ALL (SLUICE_ACCEPTS_LOGS | SLUICE_ACCEPTS_METRICS)
+
+/* What a filter callback returns besides SLUICE_ERROR. */
+enum {
+    SLUICE_FILTER_NOTOUCH = 0,  /* pass the batch on unchanged; wrote nothing */
+    SLUICE_FILTER_MODIFIED = 1, /* the events written to `out` replace the batch */
+};
+
+struct sluice_plugin {
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t struct_size;
+    sluice_plugin_kind kind;
+
+    const char *name;        /* the `type:` in the config */
+    const char *description; /* one line */
+    const sluice_option *options;
+    size_t config_size; /* bytes of the struct the options fill in */
+    unsigned accepts;   /* filters and outputs: SLUICE_ACCEPTS_* */
+
+    /* All kinds. init gets the filled-in config (owned by the core, valid
+     * until exit returns) and stores its own state in *ctx. Returns
+     * SLUICE_OK or SLUICE_ERROR after logging why. */
+    int (*init)(sluice_instance *ins, const void *config, void **ctx);
+    void (*exit)(void *ctx);
+
+    /* Inputs. start begins producing events on the engine loop
+     * (sluice_instance_loop); pause and resume are backpressure; stop must
+     * stop producing and start closing every handle it opened. */
+    int (*start)(void *ctx);
+    void (*pause)(void *ctx);
+    void (*resume)(void *ctx);
+    void (*stop)(void *ctx);
+
+    /* Filters: read `in`, write events to `out` and return
+     * SLUICE_FILTER_MODIFIED, or write nothing and return
+     * SLUICE_FILTER_NOTOUCH. */
+    int (*filter)(void *ctx, const sluice_events *in, sluice_emitter *out);
+
+    /* Outputs: deliver the chunk and call sluice_flush_done exactly once,
+     * from flush itself or later from the same worker's loop. */
+    void (*flush)(void *ctx, sluice_flush *fl);
+    /* Outputs: reopen files (SIGUSR1, after logrotate). Engine thread. */
+    void (*reopen)(void *ctx);
+};
+
+#define SLUICE_PLUGIN_HEADER(kind_)                                                                \
+    .abi_major = SLUICE_ABI_MAJOR, .abi_minor = SLUICE_ABI_MINOR,                                  \
+    .struct_size = sizeof(struct sluice_plugin), .kind = (kind_)
+
+#define SLUICE_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define SLUICE_PLUGIN_SYMBOL "sluice_plugin"
+
+/* ==== Instances ==== */
+
+/* The instance id, e.g. "app.dummy.0" or the `id:` from the config. */
+SLUICE_API const char *sluice_instance_id(const sluice_instance *ins);
+/* The name of the pipeline the instance belongs to. */
+SLUICE_API const char *sluice_instance_pipeline(const sluice_instance *ins);
+/* The engine's loop, for inputs' handles and timers. */
+SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
+/* Where an input writes its events. */
+SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
+
+/* ==== Flushes (outputs) ==== */
+
+SLUICE_API sluice_event_kind sluice_flush_kind(const sluice_flush *fl);
+SLUICE_API const char *sluice_flush_data(const sluice_flush *fl, size_t *len);
+SLUICE_API size_t sluice_flush_count(const sluice_flush *fl);
+/* How many times this chunk was tried on this output before (0 at first). */
+SLUICE_API unsigned sluice_flush_attempt(const sluice_flush *fl);
+/* The worker thread's own loop, for outputs that finish asynchronously. */
+SLUICE_API uv_loop_t *sluice_flush_loop(sluice_flush *fl);
+/* Report the outcome. `reason` (may be NULL) is logged with RETRY/ERROR. */
+SLUICE_API void sluice_flush_done(sluice_flush *fl, int result, const char *reason);
+
+#endif

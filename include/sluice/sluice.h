@@ -1,0 +1,14 @@
+/* The sluice plugin SDK: include this one header. */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <sluice/version.h>
+#include "common.h"
+#include "buf.h"
+#include "log.h"
+#include "option.h"
+#include "event.h"
+#include "format.h"
+#include "plugin.h"
+
+#endif

@@ -1,0 +1,177 @@
+/* The engine end to end in-process: dummy -> filters -> outputs with
+ * retries, fan-out, events of two kinds, backpressure and shutdown flushes,
+ * using the test plugins in tests/unit/plugins. */
+#include <check.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "testutil.h"
+#include "xalloc.h"
+
+typedef struct run_state {
+    engine *e;
+    uint64_t want;  /* stop once every output has delivered this many events */
+    uint64_t ticks; /* 10 ms each */
+} run_state;
+
+static void
+on_tick(uv_timer_t *t)
+{
+    run_state *rs = t->data;
+    int done = 1;
+    for (size_t i = 0; i < rs->e->n_outputs; i++)
+        if (rs->e->outputs[i].delivered_events < rs->want)
+            done = 0;
+    if (done || ++rs->ticks > 3000) {
+        uv_close((uv_handle_t *)t, NULL);
+        engine_stop(rs->e);
+    }
+}
+
+/* Load `yaml`, run it until every output has `want` events, stop. */
+static void
+run_config(const char *yaml, uint64_t want, sluice_config *cfg, engine *e)
+{
+    char *dir = test_tmpdir();
+    char *full = xasprintf("service:\n  http: off\n  plugins_path: [%s]\n%s",
+                           SLUICE_TEST_PLUGIN_DIR, yaml);
+    char *path = test_write(dir, "t.yaml", full);
+    cfg_errors errs = {0};
+    int r = config_load(cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs);
+    cfg_errors_print(&errs, stderr);
+    ck_assert_int_eq(r, 0);
+    cfg_errors_free(&errs);
+    ck_assert_int_eq(engine_create(e, cfg), 0);
+    uv_timer_t t;
+    run_state rs = {e, want, 0};
+    uv_timer_init(&e->loop, &t);
+    t.data = &rs;
+    uv_timer_start(&t, on_tick, 10, 10);
+    ck_assert_int_eq(engine_run(e), 0);
+    ck_assert_msg(rs.ticks <= 3000, "timed out waiting for delivery");
+    free(full);
+    free(path);
+    test_rmdir(dir);
+    free(dir);
+}
+
+static void *
+flaky_symbol(const sluice_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->registry.n_loaded; i++)
+        if (strcmp(cfg->registry.loaded[i]->desc.name, "flaky") == 0)
+            return dlsym(cfg->registry.loaded[i]->dl, name);
+    return NULL;
+}
+
+START_TEST(test_engine_filters_retries_and_kinds)
+{
+    sluice_config cfg;
+    engine e;
+    run_config("  chunk_size: 4KiB\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: dummy, rate: 0, count: 20000}]\n"
+               "    filters: [{type: drop_odd}]\n"
+               "    outputs:\n"
+               "      - {type: flaky, fail_attempts: 2, retry: {initial_backoff: 1ms}}\n"
+               "      - {type: flaky, fail_attempts: 0, id: second}\n",
+               10000, &cfg, &e);
+    unsigned (*seen)(uint64_t) = (unsigned (*)(uint64_t))flaky_symbol(&cfg, "flaky_seen");
+    unsigned long long (*metrics)(void) =
+        (unsigned long long (*)(void))flaky_symbol(&cfg, "flaky_metric_events");
+    ck_assert_ptr_nonnull(seen);
+    /* Both outputs got every even seq once, and no odd one. */
+    for (uint64_t s = 0; s < 20000; s++)
+        ck_assert_msg(seen(s) == ((s & 1) ? 0u : 2u), "seq %llu seen %u times",
+                      (unsigned long long)s, seen(s));
+    /* Each output also got every metric event the filter made. */
+    ck_assert_uint_gt(metrics(), 0);
+    ck_assert_uint_eq(metrics() % 2, 0);
+    ck_assert_uint_eq(e.outputs[0].delivered_events, 10000 + metrics() / 2);
+    ck_assert_uint_eq(e.outputs[1].delivered_events, 10000 + metrics() / 2);
+    ck_assert_uint_eq(e.outputs[0].failed_events, 0);
+    /* Every chunk of the first output failed twice before it was taken. */
+    ck_assert_uint_eq(e.outputs[0].retries, 2 * e.outputs[0].delivered_chunks);
+    ck_assert_uint_eq(e.outputs[1].retries, 0);
+    ck_assert_uint_eq(e.pipelines[0].inputs[0].events_in, 20000);
+    ck_assert_uint_eq(e.pipelines[0].filters[0].events_in, 20000);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_engine_flushes_open_chunks_on_stop)
+{
+    /* flush_interval is far away: only the shutdown can close the chunk. */
+    sluice_config cfg;
+    engine e;
+    run_config("  flush_interval: 1h\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: dummy, rate: 0, count: 1000}]\n"
+               "    outputs: [{type: null}]\n",
+               0, &cfg, &e);
+    ck_assert_uint_eq(e.outputs[0].delivered_events, 1000);
+    ck_assert_uint_eq(e.undelivered, 0);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_engine_backpressure_pauses_inputs)
+{
+    sluice_config cfg;
+    engine e;
+    run_config("  chunk_size: 4KiB\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: dummy, rate: 0, count: 50000}]\n"
+               "    outputs:\n"
+               "      - type: flaky\n"
+               "        fail_attempts: 1\n"
+               "        retry: {initial_backoff: 5ms}\n"
+               "        buffer: {max_memory: 64KiB}\n",
+               50000, &cfg, &e);
+    ck_assert_uint_eq(e.outputs[0].delivered_events, 50000);
+    ck_assert_uint_gt(e.pipelines[0].pauses, 0);
+    ck_assert_uint_eq(e.outputs[0].held_bytes, 0);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_engine_gives_up_after_max_attempts)
+{
+    sluice_config cfg;
+    engine e;
+    run_config("  flush_interval: 10ms\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: dummy, rate: 0, count: 100}]\n"
+               "    outputs:\n"
+               "      - {type: flaky, fail_attempts: 100, retry: {max_attempts: 3, "
+               "initial_backoff: 1ms}}\n",
+               0, &cfg, &e);
+    ck_assert_uint_eq(e.outputs[0].delivered_events, 0);
+    ck_assert_uint_eq(e.outputs[0].failed_events + e.undelivered, 100);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_engine_filters_retries_and_kinds);
+    tcase_add_test(tc, test_engine_flushes_open_chunks_on_stop);
+    tcase_add_test(tc, test_engine_backpressure_pauses_inputs);
+    tcase_add_test(tc, test_engine_gives_up_after_max_attempts);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,172 @@
+/* Formatters: exact JSON (escapes, invalid UTF-8, numbers), logfmt (quoting,
+ * flattening), RFC 5424 lines and MessagePack pass-through. */
+#include <check.h>
+#include <string.h>
+
+#include "sluice/format.h"
+#include "testutil.h"
+
+#define T1 (INT64_C(1764144000) * SLUICE_NSEC_PER_SEC + 5)
+
+/* Render the one event in `sb` with `o`. */
+static char *
+render(msgpack_sbuffer *sb, sluice_format format, const char *time_key)
+{
+    sluice_format_opts o = {format, time_key, "web-1"};
+    sluice_buf out = SLUICE_BUF_INIT;
+    int bad = 0;
+    ck_assert_uint_eq(sluice_format_events(&out, &o, sb->data, sb->size, &bad), 1);
+    ck_assert_int_eq(bad, 0);
+    sluice_buf_putc(&out, '\0');
+    return out.data;
+}
+
+static void
+pack_sample(msgpack_sbuffer *sb)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    test_event_head(&pk, T1);
+    msgpack_pack_map(&pk, 7);
+    sluice_pack_cstr(&pk, "message");
+    msgpack_pack_str_with_body(&pk, "say \"hi\"\n\t\x01 caf\xc3\xa9 bad\xff!", 23);
+    sluice_pack_cstr(&pk, "n");
+    msgpack_pack_int64(&pk, -42);
+    sluice_pack_cstr(&pk, "big");
+    msgpack_pack_uint64(&pk, UINT64_MAX);
+    sluice_pack_cstr(&pk, "f");
+    msgpack_pack_double(&pk, 2.0);
+    sluice_pack_cstr(&pk, "ok");
+    msgpack_pack_false(&pk);
+    sluice_pack_cstr(&pk, "nested");
+    msgpack_pack_map(&pk, 1);
+    sluice_pack_cstr(&pk, "k");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_nil(&pk);
+    msgpack_pack_int(&pk, 1);
+    sluice_pack_cstr(&pk, "severity");
+    sluice_pack_cstr(&pk, "err");
+}
+
+START_TEST(test_format_json_exact)
+{
+    msgpack_sbuffer sb;
+    pack_sample(&sb);
+    char *s = render(&sb, SLUICE_FORMAT_JSON, "time");
+    ck_assert_str_eq(s, "{\"time\":\"2025-11-26T08:00:00.000000005Z\","
+                        "\"message\":\"say \\\"hi\\\"\\n\\t\\u0001 caf\xc3\xa9 bad\xef\xbf\xbd!\","
+                        "\"n\":-42,\"big\":18446744073709551615,\"f\":2.0,\"ok\":false,"
+                        "\"nested\":{\"k\":[null,1]},\"severity\":\"err\"}\n");
+    free(s);
+    s = render(&sb, SLUICE_FORMAT_JSON, NULL);
+    ck_assert_int_eq(strncmp(s, "{\"message\":", 11), 0);
+    free(s);
+    /* A body that has the time key already keeps its own. */
+    s = render(&sb, SLUICE_FORMAT_JSON, "n");
+    ck_assert_int_eq(strncmp(s, "{\"message\":", 11), 0);
+    free(s);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_format_logfmt_exact)
+{
+    msgpack_sbuffer sb;
+    pack_sample(&sb);
+    char *s = render(&sb, SLUICE_FORMAT_LOGFMT, "ts");
+    ck_assert_str_eq(s, "ts=2025-11-26T08:00:00.000000005Z "
+                        "message=\"say \\\"hi\\\"\\n\\t\\u0001 caf\xc3\xa9 bad\xef\xbf\xbd!\" "
+                        "n=-42 big=18446744073709551615 f=2.0 ok=false "
+                        "nested.k=\"[null,1]\" severity=err\n");
+    free(s);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_format_syslog_exact)
+{
+    msgpack_sbuffer sb;
+    pack_sample(&sb);
+    char *s = render(&sb, SLUICE_FORMAT_SYSLOG, NULL);
+    /* user.err = 1*8+3 = 11; control characters escaped as #ooo. */
+    ck_assert_str_eq(s, "<11>1 2025-11-26T08:00:00.000000005Z web-1 sluice - - - "
+                        "say \"hi\"#012#011#001 caf\xc3\xa9 bad\xef\xbf\xbd!\n");
+    free(s);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* Header fields from the event, numeric severity and facility. */
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    test_event_head(&pk, T1);
+    msgpack_pack_map(&pk, 6);
+    sluice_pack_cstr(&pk, "facility");
+    msgpack_pack_int(&pk, 16);
+    sluice_pack_cstr(&pk, "severity");
+    msgpack_pack_int(&pk, 4);
+    sluice_pack_cstr(&pk, "hostname");
+    sluice_pack_cstr(&pk, "db 1");
+    sluice_pack_cstr(&pk, "appname");
+    sluice_pack_cstr(&pk, "pg");
+    sluice_pack_cstr(&pk, "procid");
+    sluice_pack_cstr(&pk, "77");
+    sluice_pack_cstr(&pk, "msgid");
+    sluice_pack_cstr(&pk, "Q");
+    s = render(&sb, SLUICE_FORMAT_SYSLOG, NULL);
+    ck_assert_str_eq(s, "<132>1 2025-11-26T08:00:00.000000005Z db1 pg 77 Q - "
+                        "{\"facility\":16,\"severity\":4,\"hostname\":\"db 1\","
+                        "\"appname\":\"pg\",\"procid\":\"77\",\"msgid\":\"Q\"}\n");
+    free(s);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_format_msgpack_is_the_event)
+{
+    msgpack_sbuffer sb;
+    pack_sample(&sb);
+    sluice_format_opts o = {SLUICE_FORMAT_MSGPACK, NULL, NULL};
+    sluice_buf out = SLUICE_BUF_INIT;
+    ck_assert_uint_eq(sluice_format_events(&out, &o, sb.data, sb.size, NULL), 1);
+    ck_assert_uint_eq(out.len, sb.size);
+    ck_assert_mem_eq(out.data, sb.data, sb.size);
+    sluice_buf_free(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_format_json_special_values)
+{
+    sluice_buf out = SLUICE_BUF_INIT;
+    msgpack_object o = {.type = MSGPACK_OBJECT_FLOAT64};
+    o.via.f64 = 1.0 / 0.0;
+    sluice_json_value(&out, &o);
+    o.via.f64 = 0.1;
+    sluice_json_value(&out, &o);
+    /* Overlong encoding and a lone surrogate are invalid UTF-8. */
+    sluice_json_string(&out, "\xc0\xaf\xed\xa0\x80", 5);
+    sluice_buf_putc(&out, '\0');
+    ck_assert_str_eq(out.data, "null0.10000000000000001\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                               "\xef\xbf\xbd\xef\xbf\xbd\"");
+    sluice_buf_free(&out);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("format");
+    TCase *tc = tcase_create("format");
+    tcase_add_test(tc, test_format_json_exact);
+    tcase_add_test(tc, test_format_logfmt_exact);
+    tcase_add_test(tc, test_format_syslog_exact);
+    tcase_add_test(tc, test_format_msgpack_is_the_event);
+    tcase_add_test(tc, test_format_json_special_values);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

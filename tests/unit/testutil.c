@@ -1,0 +1,73 @@
+/* Temporary files for the unit tests. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "sluice/event.h"
+#include "xalloc.h"
+
+char *
+test_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *tmpl = xasprintf("%s/sluice-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpl)) {
+        perror("mkdtemp");
+        abort();
+    }
+    return tmpl;
+}
+
+char *
+test_write(const char *dir, const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        abort();
+    }
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+void
+test_rmdir(const char *dir)
+{
+    char *cmd = xasprintf("rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    free(cmd);
+}
+
+char *
+test_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0, got;
+    char *buf = xmalloc(cap + 1);
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap)
+            buf = xrealloc(buf, (cap *= 2) + 1);
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+void
+test_event_head(msgpack_packer *pk, sluice_time_t t)
+{
+    char ts[8];
+    sluice_time_encode(t, ts);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_ext_with_body(pk, ts, 8, SLUICE_EVENT_TIME_EXT);
+}

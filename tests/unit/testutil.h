@@ -1,0 +1,24 @@
+/* Helpers shared by the unit tests: temporary directories and files. */
+#ifndef SLUICE_TESTUTIL_H
+#define SLUICE_TESTUTIL_H
+
+#include <stddef.h>
+
+/* A fresh directory under $TMPDIR (or /tmp). Caller frees the string. */
+char *test_tmpdir(void);
+/* Write `text` to dir/name. Returns the path; caller frees. */
+char *test_write(const char *dir, const char *name, const char *text);
+/* rm -r dir */
+void test_rmdir(const char *dir);
+/* Read a whole file; NULL if it cannot. Caller frees. */
+char *test_read(const char *path, size_t *len);
+
+
+#include <msgpack.h>
+#include "sluice/common.h"
+
+/* Pack the head of an event ([time, ...) into `pk`; the caller packs the
+ * body map next. */
+void test_event_head(msgpack_packer *pk, sluice_time_t t);
+
+#endif
