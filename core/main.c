@@ -107,6 +107,7 @@ apply_log_level(const char *name)
 static int
 load(const cli *c, sluice_config *cfg)
 {
+    memset(cfg, 0, sizeof *cfg);
     if (!c->config) {
         fprintf(stderr, "sluice: %s needs -c FILE\n", c->command);
         return EXIT_USAGE;

@@ -247,6 +247,8 @@ output_handle_done(struct sluice_flush *fl)
             uint64_t ms = backoff_ms(e, o->settings, fl->attempt);
             sluice_warn(o->ins, "flush of %u events failed (%s); retry %u in %llu ms",
                         fl->c->count, why, fl->attempt, (unsigned long long)ms);
+            free(fl->reason);
+            fl->reason = NULL;
             uv_timer_start(&fl->retry_timer, on_retry, ms, 0);
             return;
         }

@@ -69,10 +69,16 @@ registry_builtin_dir(void)
         return xstrdup(".");
     exe[n] = '\0';
     char *dir = dirname(exe);
-    char joined[PATH_MAX + 32];
-    snprintf(joined, sizeof joined, "%s/../lib/sluice/plugins", dir);
-    char real[PATH_MAX];
-    return xstrdup(realpath(joined, real) ? real : joined);
+    /* Installed: <prefix>/bin and <prefix>/<libdir>/sluice/plugins (libdir
+     * may be multiarch). Build tree: build/bin and build/lib/sluice/plugins. */
+    static const char *const rel[] = {SLUICE_PLUGIN_RELDIR, "lib/sluice/plugins"};
+    char joined[PATH_MAX + 64], real[PATH_MAX];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(joined, sizeof joined, "%s/../%s", dir, rel[i]);
+        if (realpath(joined, real))
+            return xstrdup(real);
+    }
+    return xstrdup(joined);
 }
 
 /* Check a descriptor before trusting any other member of it. */
