@@ -4,7 +4,19 @@
 #include <zlib.h>
 
 #include "chunk.h"
+#include "msgpack_check.h"
 #include "xalloc.h"
+
+/* Freed chunk buffers kept for reuse, so that a steady stream of chunks
+ * touches the same pages instead of faulting in fresh ones. Engine thread
+ * only, like every chunk_new and chunk_free. */
+#define CHUNK_POOL_MAX 1
+
+static struct {
+    char *data[CHUNK_POOL_MAX];
+    size_t alloc[CHUNK_POOL_MAX];
+    int n;
+} pool;
 
 chunk *
 chunk_new(struct pipeline *p, sluice_event_kind kind, size_t reserve)
@@ -13,8 +25,14 @@ chunk_new(struct pipeline *p, sluice_event_kind kind, size_t reserve)
     c->pipeline = p;
     c->kind = kind;
     c->created = sluice_time_now();
-    c->buf.data = xmalloc(reserve);
-    c->buf.alloc = reserve;
+    if (pool.n && pool.alloc[pool.n - 1] >= reserve) {
+        pool.n--;
+        c->buf.data = pool.data[pool.n];
+        c->buf.alloc = pool.alloc[pool.n];
+    } else {
+        c->buf.data = xmalloc(reserve);
+        c->buf.alloc = reserve;
+    }
     c->buf.size = 0;
     return c;
 }
@@ -24,8 +42,21 @@ chunk_free(chunk *c)
 {
     if (!c)
         return;
-    free(c->buf.data);
+    if (pool.n < CHUNK_POOL_MAX) {
+        pool.data[pool.n] = c->buf.data;
+        pool.alloc[pool.n] = c->buf.alloc;
+        pool.n++;
+    } else {
+        free(c->buf.data);
+    }
     free(c);
+}
+
+void
+chunk_pool_drain(void)
+{
+    while (pool.n > 0)
+        free(pool.data[--pool.n]);
 }
 
 const char *
@@ -100,13 +131,10 @@ chunk_decode(const unsigned char *data, size_t len, chunk_header *h)
     if (crc(payload, h->payload_len) != h->crc)
         return CHUNK_BAD_PAYLOAD;
 
-    sluice_event_iter it;
-    sluice_event ev;
-    uint32_t n = 0;
-    int r;
-    sluice_event_iter_init(&it, (const char *)payload, h->payload_len);
-    while ((r = sluice_event_next(&it, &ev)) == 1)
-        n++;
-    sluice_event_iter_destroy(&it);
-    return (r < 0 || n != h->count) ? CHUNK_BAD_PAYLOAD : CHUNK_VALID;
+    /* The CRC matched, but the writer may have been buggy: check the
+     * structure before anything allocates from a declared size. */
+    uint32_t n;
+    if (mp_check_events((const char *)payload, h->payload_len, &n) < 0 || n != h->count)
+        return CHUNK_BAD_PAYLOAD;
+    return CHUNK_VALID;
 }

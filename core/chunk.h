@@ -21,7 +21,10 @@ typedef struct chunk {
 /* A new empty chunk with room for `reserve` bytes. Pages are touched only as
  * events are written, so a large reserve costs address space, not RSS. */
 chunk *chunk_new(struct pipeline *p, sluice_event_kind kind, size_t reserve);
+/* Engine thread only (buffers are pooled for reuse). */
 void chunk_free(chunk *c);
+/* Release the pooled buffers (at exit). */
+void chunk_pool_drain(void);
 
 /* ==== Serialized form ====
  * 32-byte header, all integers big-endian, then the payload (the events):

@@ -319,6 +319,7 @@ engine_destroy(engine *e)
     free(e->outputs);
     free(e->pipelines);
     uv_loop_close(&e->loop);
+    chunk_pool_drain();
     if (e->finishing)
         uv_mutex_destroy(&e->done_lock);
     e->loop_ready = 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "msgpack_check.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -109,6 +110,68 @@ START_TEST(test_chunk_damage_detected)
 }
 END_TEST
 
+START_TEST(test_msgpack_check_refuses_hostile_sizes)
+{
+    /* An array32 claiming 2^32-1 items, a str32 claiming 4 GiB, a map16
+     * claiming more pairs than bytes: all refused without allocating. */
+    ck_assert_uint_eq(mp_object_size((const unsigned char *)"\xdd\xff\xff\xff\xff\x01", 6), 0);
+    ck_assert_uint_eq(mp_object_size((const unsigned char *)"\xdb\xff\xff\xff\xff" "ab", 7), 0);
+    ck_assert_uint_eq(mp_object_size((const unsigned char *)"\xde\x00\x09\x01\x02", 5), 0);
+    ck_assert_uint_eq(mp_object_size((const unsigned char *)"\xc1", 1), 0);
+    /* Nesting past msgpack-c's own limit. */
+    unsigned char deep[40];
+    memset(deep, 0x91, sizeof deep);
+    deep[39] = 0x01;
+    ck_assert_uint_eq(mp_object_size(deep, sizeof deep), 0);
+    ck_assert_uint_eq(mp_object_size(deep + 8, sizeof deep - 8), 32);
+}
+END_TEST
+
+START_TEST(test_msgpack_check_agrees_with_msgpack_c)
+{
+    chunk *c = make_chunk();
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &c->buf, msgpack_sbuffer_write);
+    /* Every kind of value, as a last event. */
+    test_event_head(&pk, T0);
+    msgpack_pack_map(&pk, 12);
+    static const char big[70000];
+    msgpack_pack_str_with_body(&pk, "a", 1), msgpack_pack_str_with_body(&pk, big, 300);
+    msgpack_pack_str_with_body(&pk, "b", 1), msgpack_pack_bin_with_body(&pk, big, 70000);
+    msgpack_pack_str_with_body(&pk, "c", 1), msgpack_pack_ext_with_body(&pk, big, 3, 5);
+    msgpack_pack_str_with_body(&pk, "d", 1), msgpack_pack_ext_with_body(&pk, big, 0, 5);
+    msgpack_pack_str_with_body(&pk, "e", 1), msgpack_pack_int64(&pk, INT64_MIN);
+    msgpack_pack_str_with_body(&pk, "f", 1), msgpack_pack_uint64(&pk, UINT64_MAX);
+    msgpack_pack_str_with_body(&pk, "g", 1), msgpack_pack_float(&pk, 1.5f);
+    msgpack_pack_str_with_body(&pk, "h", 1), msgpack_pack_double(&pk, -2.5);
+    msgpack_pack_str_with_body(&pk, "i", 1), msgpack_pack_array(&pk, 20);
+    for (int i = 0; i < 20; i++)
+        msgpack_pack_int(&pk, -i * 1000);
+    msgpack_pack_str_with_body(&pk, "j", 1), msgpack_pack_str_with_body(&pk, "", 0);
+    msgpack_pack_str_with_body(&pk, "k", 1), msgpack_pack_ext_with_body(&pk, big, 16, 7);
+    msgpack_pack_str_with_body(&pk, "l", 1), msgpack_pack_map(&pk, 0);
+    c->count++;
+
+    uint32_t n;
+    ck_assert_int_eq(mp_check_events(c->buf.data, c->buf.size, &n), 0);
+    ck_assert_uint_eq(n, N_EVENTS + 1);
+    size_t off = 0;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    while (off < c->buf.size) {
+        size_t k = mp_object_size((const unsigned char *)c->buf.data + off, c->buf.size - off);
+        size_t before = off;
+        ck_assert_int_eq(msgpack_unpack_next(&up, c->buf.data, c->buf.size, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        ck_assert_uint_eq(k, off - before);
+    }
+    msgpack_unpacked_destroy(&up);
+    /* Cut anywhere inside the last event: refused. */
+    ck_assert_int_eq(mp_check_events(c->buf.data, c->buf.size - 1, &n), -1);
+    chunk_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -116,6 +179,8 @@ main(void)
     TCase *tc = tcase_create("chunk");
     tcase_add_test(tc, test_chunk_round_trip);
     tcase_add_test(tc, test_chunk_damage_detected);
+    tcase_add_test(tc, test_msgpack_check_refuses_hostile_sizes);
+    tcase_add_test(tc, test_msgpack_check_agrees_with_msgpack_c);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
