@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "sluice/format.h"
+#include "format_internal.h"
 #include "utf8.h"
 
 const char *const sluice_format_names[] = {"json", "logfmt", "syslog", "msgpack", NULL};
@@ -41,16 +42,7 @@ format_json(sluice_buf *out, const sluice_format_opts *o, const sluice_event *ev
         if (!first)
             sluice_buf_putc(out, ',');
         first = 0;
-        if (kv->key.type == MSGPACK_OBJECT_STR) {
-            sluice_json_string(out, kv->key.via.str.ptr, kv->key.via.str.size);
-        } else {
-            sluice_buf k = SLUICE_BUF_INIT;
-            sluice_json_value(&k, &kv->key);
-            sluice_json_string(out, k.data, k.len);
-            sluice_buf_free(&k);
-        }
-        sluice_buf_putc(out, ':');
-        sluice_json_value(out, &kv->val);
+        json_pair(out, kv);
     }
     sluice_buf_append(out, "}\n", 2);
 }
@@ -198,14 +190,7 @@ syslog_text(sluice_buf *out, const char *s, size_t n)
         } else if (*p < 0x80) {
             sluice_buf_putc(out, (char)*p++);
         } else {
-            size_t k = utf8_seq(p, (size_t)(end - p));
-            if (k) {
-                sluice_buf_append(out, p, k);
-                p += k;
-            } else {
-                sluice_buf_append(out, "\xef\xbf\xbd", 3);
-                p++;
-            }
+            p += utf8_put(out, p, (size_t)(end - p));
         }
     }
 }

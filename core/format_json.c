@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "sluice/format.h"
+#include "format_internal.h"
 #include "utf8.h"
 
 void
@@ -27,14 +28,7 @@ sluice_json_string(sluice_buf *out, const char *s, size_t n)
             break;
         unsigned char c = *p;
         if (c >= 0x80) {
-            size_t k = utf8_seq(p, (size_t)(end - p));
-            if (k) {
-                sluice_buf_append(out, p, k);
-                p += k;
-            } else {
-                sluice_buf_append(out, "\xef\xbf\xbd", 3);
-                p++;
-            }
+            p += utf8_put(out, p, (size_t)(end - p));
             continue;
         }
         p++;
@@ -87,6 +81,22 @@ json_double(sluice_buf *out, double d)
     sluice_buf_append(out, tmp, (size_t)n);
     if (!strpbrk(tmp, ".eE"))
         sluice_buf_append(out, ".0", 2);
+}
+
+void
+json_pair(sluice_buf *out, const msgpack_object_kv *kv)
+{
+    if (kv->key.type == MSGPACK_OBJECT_STR) {
+        sluice_json_string(out, kv->key.via.str.ptr, kv->key.via.str.size);
+    } else {
+        /* JSON keys are strings: render the key, then quote it. */
+        sluice_buf k = SLUICE_BUF_INIT;
+        sluice_json_value(&k, &kv->key);
+        sluice_json_string(out, k.data, k.len);
+        sluice_buf_free(&k);
+    }
+    sluice_buf_putc(out, ':');
+    sluice_json_value(out, &kv->val);
 }
 
 void
@@ -151,17 +161,7 @@ sluice_json_value(sluice_buf *out, const msgpack_object *o)
             const msgpack_object_kv *kv = &o->via.map.ptr[i];
             if (i)
                 sluice_buf_putc(out, ',');
-            if (kv->key.type == MSGPACK_OBJECT_STR) {
-                sluice_json_string(out, kv->key.via.str.ptr, kv->key.via.str.size);
-            } else {
-                /* JSON keys are strings: render the key, then quote it. */
-                sluice_buf k = SLUICE_BUF_INIT;
-                sluice_json_value(&k, &kv->key);
-                sluice_json_string(out, k.data, k.len);
-                sluice_buf_free(&k);
-            }
-            sluice_buf_putc(out, ':');
-            sluice_json_value(out, &kv->val);
+            json_pair(out, kv);
         }
         sluice_buf_putc(out, '}');
         break;

@@ -3,6 +3,7 @@
 #define SLUICE_UTF8_H
 
 #include <stddef.h>
+#include "sluice/buf.h"
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. Rejects
  * overlong forms, surrogates and code points past U+10FFFF. */
@@ -29,6 +30,20 @@ utf8_seq(const unsigned char *p, size_t n)
         return 4;
     }
     return 0;
+}
+
+/* Copy the non-ASCII sequence at p to `out` when valid, else U+FFFD for its
+ * first byte. Returns the bytes consumed. */
+static inline size_t
+utf8_put(sluice_buf *out, const unsigned char *p, size_t n)
+{
+    size_t k = utf8_seq(p, n);
+    if (k) {
+        sluice_buf_append(out, p, k);
+        return k;
+    }
+    sluice_buf_append(out, "\xef\xbf\xbd", 3);
+    return 1;
 }
 
 #endif

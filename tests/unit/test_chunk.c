@@ -182,9 +182,5 @@ main(void)
     tcase_add_test(tc, test_msgpack_check_refuses_hostile_sizes);
     tcase_add_test(tc, test_msgpack_check_agrees_with_msgpack_c);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

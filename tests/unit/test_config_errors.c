@@ -135,118 +135,121 @@ expand(const char *pattern, const char *dir)
     return out;
 }
 
+/* A configuration written to a fresh directory and loaded. */
+typedef struct loaded {
+    char *dir;
+    sluice_config cfg;
+    cfg_errors errs;
+    int rc;
+} loaded;
+
+/* Write t.yaml (and b.yaml when `include` is not NULL) and load t.yaml. */
+static void
+load_text(loaded *l, const char *yaml, const char *include)
+{
+    memset(l, 0, sizeof *l);
+    l->dir = test_tmpdir();
+    char *path = test_write(l->dir, "t.yaml", yaml);
+    if (include)
+        free(test_write(l->dir, "b.yaml", include));
+    l->rc = config_load(&l->cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &l->errs);
+    free(path);
+}
+
+static void
+unload(loaded *l)
+{
+    cfg_errors_free(&l->errs);
+    config_free(&l->cfg);
+    test_rmdir(l->dir);
+    free(l->dir);
+}
+
 START_TEST(test_config_error_is_exact)
 {
     const broken *b = &cases[_i];
-    char *dir = test_tmpdir();
-    char *path = test_write(dir, "t.yaml", b->yaml);
-    if (b->include)
-        free(test_write(dir, "b.yaml", b->include));
     unsetenv("SLUICE_TEST_SURELY_UNSET");
-
-    sluice_config cfg;
-    cfg_errors errs = {0};
-    int r = config_load(&cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs);
+    loaded l;
+    load_text(&l, b->yaml, b->include);
     if (getenv("SLUICE_TEST_PRINT")) {
         fprintf(stderr, "== %s\n", b->name);
-        cfg_errors_print(&errs, stderr);
+        cfg_errors_print(&l.errs, stderr);
     }
-    ck_assert_msg(r == -1, "%s: config_load accepted a broken configuration", b->name);
-    ck_assert_msg(errs.n >= 1, "%s: no error reported", b->name);
-    char *want = expand(b->error, dir);
-    char *got = cfg_error_str(&errs.v[0]);
+    ck_assert_msg(l.rc == -1, "%s: config_load accepted a broken configuration", b->name);
+    ck_assert_msg(l.errs.n >= 1, "%s: no error reported", b->name);
+    char *want = expand(b->error, l.dir);
+    char *got = cfg_error_str(&l.errs.v[0]);
     ck_assert_msg(strcmp(got, want) == 0, "%s:\n  want: %s\n  got:  %s", b->name, want, got);
     free(got);
     free(want);
-    cfg_errors_free(&errs);
-    config_free(&cfg);
-    free(path);
-    test_rmdir(dir);
-    free(dir);
+    unload(&l);
 }
 END_TEST
 
 START_TEST(test_config_reports_every_error)
 {
-    char *dir = test_tmpdir();
-    char *path = test_write(dir, "t.yaml",
-                            "service:\n  log_level: loud\n  grace: soon\n"
-                            "pipelines:\n  p:\n    inputs: [{type: dummy, rate: fast}]\n"
-                            "    outputs: [{type: nul}]\n");
-    sluice_config cfg;
-    cfg_errors errs = {0};
-    ck_assert_int_eq(config_load(&cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs), -1);
-    ck_assert_uint_eq(errs.n, 4);
-    ck_assert_int_eq(errs.v[0].line, 2);
-    ck_assert_int_eq(errs.v[1].line, 3);
-    ck_assert_int_eq(errs.v[2].line, 6);
-    ck_assert_int_eq(errs.v[3].line, 7);
-    cfg_errors_free(&errs);
-    config_free(&cfg);
-    free(path);
-    test_rmdir(dir);
-    free(dir);
+    loaded l;
+    load_text(&l,
+              "service:\n  log_level: loud\n  grace: soon\n"
+              "pipelines:\n  p:\n    inputs: [{type: dummy, rate: fast}]\n"
+              "    outputs: [{type: nul}]\n",
+              NULL);
+    ck_assert_int_eq(l.rc, -1);
+    ck_assert_uint_eq(l.errs.n, 4);
+    ck_assert_int_eq(l.errs.v[0].line, 2);
+    ck_assert_int_eq(l.errs.v[1].line, 3);
+    ck_assert_int_eq(l.errs.v[2].line, 6);
+    ck_assert_int_eq(l.errs.v[3].line, 7);
+    unload(&l);
 }
 END_TEST
 
 START_TEST(test_config_valid_with_env_and_includes)
 {
-    char *dir = test_tmpdir();
     setenv("SLUICE_TEST_RATE", "7", 1);
     unsetenv("SLUICE_TEST_LEVEL");
-    free(test_write(dir, "extra-1.yaml",
-                    "pipelines:\n  second:\n    inputs: [{type: dummy}]\n"
-                    "    outputs: [{type: null, id: sink2}]\n"));
-    char *path = test_write(dir, "t.yaml",
-                            "includes: ['extra-*.yaml']\n"
-                            "service:\n  log_level: ${SLUICE_TEST_LEVEL:-debug}\n"
-                            "  flush_interval: 250ms\n  chunk_size: 512KiB\n"
-                            "pipelines:\n  first:\n"
-                            "    inputs: [{type: dummy, rate: '${SLUICE_TEST_RATE}'}]\n"
-                            "    outputs: [{type: null}]\n");
-    sluice_config cfg;
-    cfg_errors errs = {0};
-    int r = config_load(&cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs);
-    cfg_errors_print(&errs, stderr);
-    ck_assert_int_eq(r, 0);
-    ck_assert_int_eq(cfg.service.log_level, 3);
-    ck_assert_int_eq(cfg.service.flush_interval, 250 * SLUICE_NSEC_PER_MSEC);
-    ck_assert_int_eq(cfg.service.chunk_size, 512 * 1024);
-    ck_assert_int_eq(cfg.service.grace, 10 * SLUICE_NSEC_PER_SEC);
-    ck_assert_int_eq(cfg.service.http_enabled, 1);
-    ck_assert_str_eq(cfg.service.http_listen, "127.0.0.1:2020");
-    ck_assert_uint_eq(cfg.n_pipelines, 2);
-    ck_assert_str_eq(cfg.pipelines[0].name, "first");
-    ck_assert_str_eq(cfg.pipelines[0].inputs[0].id, "first.dummy.0");
-    ck_assert_str_eq(cfg.pipelines[0].outputs[0].id, "first.null.0");
-    ck_assert_int_eq(*(const int64_t *)((const char *)cfg.pipelines[0].inputs[0].config +
+    loaded l;
+    load_text(&l,
+              "includes: ['b.*']\n"
+              "service:\n  log_level: ${SLUICE_TEST_LEVEL:-debug}\n"
+              "  flush_interval: 250ms\n  chunk_size: 512KiB\n"
+              "pipelines:\n  first:\n"
+              "    inputs: [{type: dummy, rate: '${SLUICE_TEST_RATE}'}]\n"
+              "    outputs: [{type: null}]\n",
+              "pipelines:\n  second:\n    inputs: [{type: dummy}]\n"
+              "    outputs: [{type: null, id: sink2}]\n");
+    cfg_errors_print(&l.errs, stderr);
+    ck_assert_int_eq(l.rc, 0);
+    const sluice_config *cfg = &l.cfg;
+    ck_assert_int_eq(cfg->service.log_level, 3);
+    ck_assert_int_eq(cfg->service.flush_interval, 250 * SLUICE_NSEC_PER_MSEC);
+    ck_assert_int_eq(cfg->service.chunk_size, 512 * 1024);
+    ck_assert_int_eq(cfg->service.grace, 10 * SLUICE_NSEC_PER_SEC);
+    ck_assert_int_eq(cfg->service.http_enabled, 1);
+    ck_assert_str_eq(cfg->service.http_listen, "127.0.0.1:2020");
+    ck_assert_uint_eq(cfg->n_pipelines, 2);
+    ck_assert_str_eq(cfg->pipelines[0].name, "first");
+    ck_assert_str_eq(cfg->pipelines[0].inputs[0].id, "first.dummy.0");
+    ck_assert_str_eq(cfg->pipelines[0].outputs[0].id, "first.null.0");
+    /* dummy's config struct: record (sluice_bytes), then rate. */
+    ck_assert_int_eq(*(const int64_t *)((const char *)cfg->pipelines[0].inputs[0].config +
                                         sizeof(sluice_bytes)),
                      7);
-    ck_assert_str_eq(cfg.pipelines[1].name, "second");
-    ck_assert_str_eq(cfg.pipelines[1].outputs[0].id, "sink2");
-    ck_assert_int_eq(cfg.pipelines[1].outputs[0].out.workers, 1);
-    ck_assert_int_eq(cfg.pipelines[1].outputs[0].out.max_memory, 64 << 20);
-    cfg_errors_free(&errs);
-    config_free(&cfg);
-    free(path);
-    test_rmdir(dir);
-    free(dir);
+    ck_assert_str_eq(cfg->pipelines[1].name, "second");
+    ck_assert_str_eq(cfg->pipelines[1].outputs[0].id, "sink2");
+    ck_assert_int_eq(cfg->pipelines[1].outputs[0].out.workers, 1);
+    ck_assert_int_eq(cfg->pipelines[1].outputs[0].out.max_memory, 64 << 20);
+    unload(&l);
 }
 END_TEST
 
 START_TEST(test_config_http_off)
 {
-    char *dir = test_tmpdir();
-    char *path = test_write(dir, "t.yaml", "service: {http: off}\n" DUMMY_OUT);
-    sluice_config cfg;
-    cfg_errors errs = {0};
-    ck_assert_int_eq(config_load(&cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs), 0);
-    ck_assert_int_eq(cfg.service.http_enabled, 0);
-    cfg_errors_free(&errs);
-    config_free(&cfg);
-    free(path);
-    test_rmdir(dir);
-    free(dir);
+    loaded l;
+    load_text(&l, "service: {http: off}\n" DUMMY_OUT, NULL);
+    ck_assert_int_eq(l.rc, 0);
+    ck_assert_int_eq(l.cfg.service.http_enabled, 0);
+    unload(&l);
 }
 END_TEST
 
@@ -275,9 +278,5 @@ main(void)
     tcase_add_test(tc, test_config_http_off);
     tcase_add_test(tc, test_config_missing_file);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -112,9 +112,5 @@ main(void)
     tcase_add_test(tc, test_event_iteration_and_malformed_tail);
     tcase_add_test(tc, test_event_record_paths);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -164,9 +164,5 @@ main(void)
     tcase_add_test(tc, test_format_msgpack_is_the_event);
     tcase_add_test(tc, test_format_json_special_values);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -1,6 +1,8 @@
 /* Option schemas: scalar parsers, typed filling, defaults, ranges, enums,
  * lists, maps as MessagePack, sections and suggestions. */
 #include <check.h>
+
+#include "testutil.h"
 #include <msgpack.h>
 #include <string.h>
 
@@ -239,9 +241,5 @@ main(void)
     tcase_add_test(tc, test_option_values_override_defaults);
     tcase_add_test(tc, test_option_range_and_required);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

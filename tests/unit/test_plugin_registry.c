@@ -123,9 +123,5 @@ main(void)
     tcase_add_test(tc, test_registry_unknown_names_directories);
     tcase_add_test(tc, test_config_refuses_abi_mismatch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

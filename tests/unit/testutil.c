@@ -71,3 +71,13 @@ test_event_head(msgpack_packer *pk, sluice_time_t t)
     msgpack_pack_array(pk, 2);
     msgpack_pack_ext_with_body(pk, ts, 8, SLUICE_EVENT_TIME_EXT);
 }
+
+int
+test_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -17,6 +17,11 @@ char *test_read(const char *path, size_t *len);
 #include <msgpack.h>
 #include "sluice/common.h"
 
+#include <check.h>
+
+/* Run every test of `s`; returns the process exit code. */
+int test_run_suite(Suite *s);
+
 /* Pack the head of an event ([time, ...) into `pk`; the caller packs the
  * body map next. */
 void test_event_head(msgpack_packer *pk, sluice_time_t t);
