@@ -76,6 +76,13 @@ static const sluice_option retry_options[] = {
     SLUICE_OPTIONS_END,
 };
 
+static const sluice_option dead_letter_options[] = {
+    {.name = "path", .type = SLUICE_OPT_STR, .offset = offsetof(output_settings, dead_letter_path),
+     .help = "File to which events that failed for good are appended as JSON lines "
+             "{time, pipeline, output, error, event}; without it they are logged and counted."},
+    SLUICE_OPTIONS_END,
+};
+
 const sluice_option output_options[] = {
     {.name = "workers", .type = SLUICE_OPT_INT, .def = "1", .flags = SLUICE_OPT_RANGE, .min = 1,
      .max = 64, .offset = offsetof(output_settings, workers),
@@ -84,6 +91,8 @@ const sluice_option output_options[] = {
      .help = "How chunks are held until delivered."},
     {.name = "retry", .type = SLUICE_OPT_SECTION, .sub = retry_options,
      .help = "Exponential backoff with full jitter for transient failures."},
+    {.name = "dead_letter", .type = SLUICE_OPT_SECTION, .sub = dead_letter_options,
+     .help = "Where events that failed for good go."},
     SLUICE_OPTIONS_END,
 };
 
@@ -326,6 +335,7 @@ free_instances(instance_config *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (v[i].plugin)
             option_free(v[i].plugin->desc.options, v[i].config);
+        option_free(output_options, &v[i].out);
         free(v[i].config);
         free(v[i].id);
     }

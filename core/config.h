@@ -26,6 +26,7 @@ typedef struct output_settings {
     int64_t max_attempts;
     int64_t initial_backoff;
     int64_t max_backoff;
+    char *dead_letter_path;
 } output_settings;
 
 typedef struct instance_config {

@@ -274,13 +274,22 @@ engine_run(engine *e)
 
     uv_run(&e->loop, UV_RUN_DEFAULT);
 
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        const pipeline *p = &e->pipelines[i];
+        if (p->pauses || p->dropped_no_output)
+            sluice_info(NULL, "pipeline %s: inputs paused %llu times; %llu events no output "
+                              "accepted",
+                        p->name, (unsigned long long)p->pauses,
+                        (unsigned long long)p->dropped_no_output);
+    }
     for (size_t i = 0; i < e->n_outputs; i++) {
         const output *o = &e->outputs[i];
-        sluice_info(o->ins, "delivered %llu events in %llu chunks; %llu retries; %llu events "
-                            "failed",
+        sluice_info(o->ins, "delivered %llu events in %llu chunks; %llu retries (%llu events); "
+                            "%llu events failed, %llu dead-lettered",
                     (unsigned long long)o->delivered_events,
                     (unsigned long long)o->delivered_chunks, (unsigned long long)o->retries,
-                    (unsigned long long)o->failed_events);
+                    (unsigned long long)o->retried_events, (unsigned long long)o->failed_events,
+                    (unsigned long long)o->dead.events);
     }
     return rc;
 }

@@ -16,6 +16,7 @@ output_init(output *o, sluice_instance *ins, const output_settings *settings, st
     o->settings = settings;
     o->n_workers = (size_t)settings->workers;
     o->workers = xcalloc(o->n_workers, sizeof *o->workers);
+    dead_letter_init(&o->dead, ins, settings->dead_letter_path);
     ins->output = o;
 }
 
@@ -43,7 +44,10 @@ on_wake(uv_async_t *a)
         struct sluice_flush *fl = list;
         list = list->next;
         fl->next = NULL;
-        ins->plugin->flush(ins->ctx, fl);
+        if (w->broken)
+            sluice_flush_done(fl, SLUICE_RETRY, "the output's worker failed to initialise");
+        else
+            ins->plugin->flush(ins->ctx, fl);
     }
 }
 
@@ -59,7 +63,15 @@ static void
 worker_main(void *arg)
 {
     worker *w = arg;
+    const sluice_instance *ins = w->o->ins;
+    if (ins->plugin->worker_init &&
+        ins->plugin->worker_init(ins->ctx, &w->loop, &w->ctx) != SLUICE_OK) {
+        sluice_error(ins, "worker failed to initialise; its flushes will be retried");
+        w->broken = 1;
+    }
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    if (ins->plugin->worker_exit && !w->broken)
+        ins->plugin->worker_exit(w->ctx);
     uv_walk(&w->loop, close_any, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }
@@ -126,30 +138,38 @@ submit(struct sluice_flush *fl)
 
 /* ==== Dispatch ==== */
 
+/* A new unfinished flush of `c` to `o`, holding a reference to it. */
+static struct sluice_flush *
+flush_new(output *o, chunk *c)
+{
+    engine *e = o->engine;
+    struct sluice_flush *fl = xcalloc(1, sizeof *fl);
+    fl->c = c;
+    fl->o = o;
+    uv_timer_init(&e->loop, &fl->retry_timer);
+    fl->retry_timer.data = fl;
+    fl->live_next = o->live;
+    if (o->live)
+        o->live->live_prev = fl;
+    o->live = fl;
+    c->refs++;
+    o->held_bytes += c->buf.size;
+    o->pending++;
+    e->pending++;
+    return fl;
+}
+
 void
 output_dispatch(struct pipeline *p, chunk *c)
 {
-    engine *e = p->engine;
     struct sluice_flush *fresh = NULL;
     for (size_t i = 0; i < p->n_outputs; i++) {
         output *o = p->outputs[i].output;
         if (!(o->ins->plugin->accepts & (1u << c->kind)))
             continue;
-        struct sluice_flush *fl = xcalloc(1, sizeof *fl);
-        fl->c = c;
-        fl->o = o;
-        uv_timer_init(&e->loop, &fl->retry_timer);
-        fl->retry_timer.data = fl;
-        fl->live_next = o->live;
-        if (o->live)
-            o->live->live_prev = fl;
-        o->live = fl;
+        struct sluice_flush *fl = flush_new(o, c);
         fl->next = fresh;
         fresh = fl;
-        c->refs++;
-        o->held_bytes += c->buf.size;
-        o->pending++;
-        e->pending++;
     }
     if (c->refs == 0) {
         if (p->dropped_no_output == 0)
@@ -197,6 +217,10 @@ finish(struct sluice_flush *fl)
         chunk_free(c);
     free(fl->reason);
     fl->reason = NULL;
+    free(fl->retry_events);
+    for (size_t i = 0; i < fl->n_failed; i++)
+        free(fl->failed_events[i].reason);
+    free(fl->failed_events);
     uv_close((uv_handle_t *)&fl->retry_timer, free_flush);
     pipeline_update_backpressure(p);
     engine_check_drained(e);
@@ -206,6 +230,10 @@ static void
 on_retry(uv_timer_t *t)
 {
     struct sluice_flush *fl = t->data;
+    /* A whole-chunk RETRY wipes any per-event marks the output had made. */
+    for (size_t i = 0; i < fl->n_failed; i++)
+        free(fl->failed_events[i].reason);
+    fl->n_failed = fl->n_retry = 0;
     fl->w = NULL;
     submit(fl);
 }
@@ -223,6 +251,124 @@ backoff_ms(engine *e, const output_settings *s, unsigned attempt)
     return ms ? engine_random(e) % ms + 1 : 1;
 }
 
+/* A Retry-After longer than this is taken as this. */
+#define RETRY_AFTER_MAX (3600 * SLUICE_NSEC_PER_SEC)
+
+/* Schedule the next attempt of `fl`, or give up after max_attempts.
+ * Returns 0 when scheduled, -1 when given up (the caller dead-letters). */
+static int
+schedule_retry(struct sluice_flush *fl, size_t events, const char *why)
+{
+    output *o = fl->o;
+    fl->attempt++;
+    o->retries++;
+    o->retried_events += events;
+    if (o->settings->max_attempts && fl->attempt >= (unsigned)o->settings->max_attempts)
+        return -1;
+    uint64_t ms;
+    if (fl->retry_after > 0) {
+        sluice_time_t ra = fl->retry_after < RETRY_AFTER_MAX ? fl->retry_after : RETRY_AFTER_MAX;
+        ms = (uint64_t)((ra + SLUICE_NSEC_PER_MSEC - 1) / SLUICE_NSEC_PER_MSEC);
+    } else {
+        ms = backoff_ms(o->engine, o->settings, fl->attempt);
+    }
+    sluice_warn(o->ins, "flush of %zu events failed (%s); retry %u in %llu ms%s", events, why,
+                fl->attempt, (unsigned long long)ms, fl->retry_after > 0 ? " (Retry-After)" : "");
+    fl->retry_after = 0;
+    uv_timer_start(&fl->retry_timer, on_retry, ms, 0);
+    return 0;
+}
+
+/* Dead-letter every event of `c` whose mark is `which`, or all of them when
+ * `marks` is NULL. */
+static void
+dead_letter_events(output *o, const chunk *c, const unsigned char *marks, unsigned char which,
+                   const struct sluice_flush *fl, const char *reason)
+{
+    sluice_event_iter it;
+    sluice_event ev;
+    size_t i = 0, f = 0;
+    sluice_event_iter_init(&it, c->buf.data, c->buf.size);
+    for (; sluice_event_next(&it, &ev) == 1; i++) {
+        if (marks && marks[i] != which)
+            continue;
+        const char *why = reason;
+        if (!why && fl) {
+            while (f < fl->n_failed && fl->failed_events[f].index < i)
+                f++;
+            why = f < fl->n_failed && fl->failed_events[f].index == i
+                      ? fl->failed_events[f].reason
+                      : "failed";
+        }
+        dead_letter_write(&o->dead, &ev, why ? why : "failed");
+        o->failed_events++;
+    }
+    sluice_event_iter_destroy(&it);
+}
+
+static int
+compare_failed(const void *a, const void *b)
+{
+    const failed_event *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+enum { MARK_OK = 0, MARK_RETRY = 1, MARK_FAILED = 2 };
+
+/* OK with per-event results: dead-letter the failed events, and put the
+ * ones to retry into a chunk of their own, for this output only. */
+static void
+handle_partial(struct sluice_flush *fl)
+{
+    output *o = fl->o;
+    chunk *c = fl->c;
+    unsigned char *marks = xcalloc(c->count ? c->count : 1, 1);
+    size_t n_retry = 0, n_failed = 0;
+    for (size_t i = 0; i < fl->n_retry; i++)
+        if (fl->retry_events[i] < c->count && marks[fl->retry_events[i]] == MARK_OK) {
+            marks[fl->retry_events[i]] = MARK_RETRY;
+            n_retry++;
+        }
+    qsort(fl->failed_events, fl->n_failed, sizeof *fl->failed_events, compare_failed);
+    for (size_t i = 0; i < fl->n_failed; i++)
+        if (fl->failed_events[i].index < c->count) {
+            n_retry -= marks[fl->failed_events[i].index] == MARK_RETRY;
+            n_failed += marks[fl->failed_events[i].index] != MARK_FAILED;
+            marks[fl->failed_events[i].index] = MARK_FAILED;
+        }
+    if (n_failed)
+        dead_letter_events(o, c, marks, MARK_FAILED, fl, NULL);
+
+    if (n_retry) {
+        chunk *sub = chunk_new(c->pipeline, c->kind, c->buf.size);
+        sub->created = c->created;
+        sluice_event_iter it;
+        sluice_event ev;
+        sluice_event_iter_init(&it, c->buf.data, c->buf.size);
+        for (size_t i = 0; sluice_event_next(&it, &ev) == 1; i++)
+            if (marks[i] == MARK_RETRY) {
+                msgpack_sbuffer_write(&sub->buf, ev.raw, ev.raw_len);
+                sub->count++;
+            }
+        sluice_event_iter_destroy(&it);
+        struct sluice_flush *again = flush_new(o, sub);
+        again->attempt = fl->attempt;
+        again->retry_after = fl->retry_after;
+        if (schedule_retry(again, sub->count, "some events were refused for now") < 0) {
+            sluice_error(o->ins, "giving up on %u events after %u attempts", sub->count,
+                         again->attempt);
+            dead_letter_events(o, sub, NULL, 0, NULL, "gave up after max_attempts");
+            o->failed_chunks++;
+            free(marks);
+            o->delivered_events += c->count - n_retry - n_failed;
+            finish(again);
+            return;
+        }
+    }
+    free(marks);
+    o->delivered_events += c->count - n_retry - n_failed;
+}
+
 void
 output_handle_done(struct sluice_flush *fl)
 {
@@ -230,7 +376,10 @@ output_handle_done(struct sluice_flush *fl)
     engine *e = o->engine;
     const char *why = fl->reason ? fl->reason : "no reason given";
     if (fl->result == SLUICE_OK) {
-        o->delivered_events += fl->c->count;
+        if (fl->n_failed || fl->n_retry)
+            handle_partial(fl);
+        else
+            o->delivered_events += fl->c->count;
         o->delivered_chunks++;
         finish(fl);
         return;
@@ -238,24 +387,20 @@ output_handle_done(struct sluice_flush *fl)
     if (fl->result == SLUICE_RETRY && e->state == ENGINE_DONE)
         return; /* shutting down: output_abandon counts it */
     if (fl->result == SLUICE_RETRY) {
-        fl->attempt++;
-        o->retries++;
-        if (o->settings->max_attempts && fl->attempt >= (unsigned)o->settings->max_attempts) {
-            sluice_error(o->ins, "giving up on a chunk of %u events after %u attempts: %s",
-                         fl->c->count, fl->attempt, why);
-        } else {
-            uint64_t ms = backoff_ms(e, o->settings, fl->attempt);
-            sluice_warn(o->ins, "flush of %u events failed (%s); retry %u in %llu ms",
-                        fl->c->count, why, fl->attempt, (unsigned long long)ms);
+        if (schedule_retry(fl, fl->c->count, why) == 0) {
             free(fl->reason);
             fl->reason = NULL;
-            uv_timer_start(&fl->retry_timer, on_retry, ms, 0);
             return;
         }
+        sluice_error(o->ins, "giving up on a chunk of %u events after %u attempts: %s",
+                     fl->c->count, fl->attempt, why);
+        char *gave_up = xasprintf("gave up after %u attempts: %s", fl->attempt, why);
+        dead_letter_events(o, fl->c, NULL, 0, NULL, gave_up);
+        free(gave_up);
     } else {
         sluice_error(o->ins, "flush of %u events failed permanently: %s", fl->c->count, why);
+        dead_letter_events(o, fl->c, NULL, 0, NULL, why);
     }
-    o->failed_events += fl->c->count;
     o->failed_chunks++;
     finish(fl);
 }
@@ -266,6 +411,41 @@ sluice_flush_done(sluice_flush *fl, int result, const char *reason)
     fl->result = result;
     fl->reason = reason ? xstrdup(reason) : NULL;
     engine_post_done(fl->o->engine, fl);
+}
+
+void
+sluice_flush_event_failed(sluice_flush *fl, size_t index, const char *reason)
+{
+    if (fl->n_failed == fl->cap_failed) {
+        fl->cap_failed = fl->cap_failed ? fl->cap_failed * 2 : 8;
+        fl->failed_events = xrealloc(fl->failed_events, fl->cap_failed * sizeof *fl->failed_events);
+    }
+    fl->failed_events[fl->n_failed].index = (uint32_t)index;
+    fl->failed_events[fl->n_failed].reason = xstrdup(reason ? reason : "failed");
+    fl->n_failed++;
+}
+
+void
+sluice_flush_event_retry(sluice_flush *fl, size_t index)
+{
+    if (fl->n_retry == fl->cap_retry) {
+        fl->cap_retry = fl->cap_retry ? fl->cap_retry * 2 : 8;
+        fl->retry_events = xrealloc(fl->retry_events, fl->cap_retry * sizeof *fl->retry_events);
+    }
+    fl->retry_events[fl->n_retry++] = (uint32_t)index;
+}
+
+void
+sluice_flush_retry_after(sluice_flush *fl, sluice_time_t delay)
+{
+    if (delay > fl->retry_after)
+        fl->retry_after = delay;
+}
+
+void *
+sluice_flush_worker(sluice_flush *fl)
+{
+    return fl->w ? fl->w->ctx : NULL;
 }
 
 uint64_t
@@ -284,6 +464,7 @@ output_abandon(output *o)
 void
 output_free(output *o)
 {
+    dead_letter_close(&o->dead);
     free(o->workers);
 }
 

@@ -7,11 +7,18 @@
 #include <uv.h>
 #include "chunk.h"
 #include "config.h"
+#include "dead_letter.h"
 #include "instance.h"
 
 struct engine;
 struct pipeline;
 struct worker;
+
+/* An event the output failed for good, with why. */
+typedef struct failed_event {
+    uint32_t index;
+    char *reason;
+} failed_event;
 
 /* One chunk on its way to one output (the SDK's sluice_flush). */
 struct sluice_flush {
@@ -21,6 +28,11 @@ struct sluice_flush {
     unsigned attempt;
     int result;
     char *reason;
+    sluice_time_t retry_after;      /* from the output, 0: use the backoff */
+    uint32_t *retry_events;         /* per-event results, set by the worker */
+    size_t n_retry, cap_retry;
+    failed_event *failed_events;
+    size_t n_failed, cap_failed;
     struct sluice_flush *next;      /* in a worker's queue or the done queue */
     struct sluice_flush *live_prev, *live_next; /* the output's unfinished flushes */
     uv_timer_t retry_timer;         /* engine loop */
@@ -34,6 +46,8 @@ typedef struct worker {
     uv_mutex_t lock;
     struct sluice_flush *head, *tail; /* under lock */
     int stopping;                     /* under lock */
+    void *ctx;                        /* the plugin's worker_init state */
+    int broken;                       /* worker_init failed */
 } worker;
 
 typedef struct output {
@@ -45,8 +59,9 @@ typedef struct output {
     struct sluice_flush *live; /* unfinished flushes, engine thread */
     size_t held_bytes;         /* chunk bytes held for this output */
     size_t pending;            /* unfinished flushes */
+    dead_letter dead;
     uint64_t delivered_events, delivered_chunks;
-    uint64_t retries, failed_events, failed_chunks;
+    uint64_t retries, retried_events, failed_events, failed_chunks;
 } output;
 
 void output_init(output *o, sluice_instance *ins, const output_settings *settings,

@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 0
+#define SLUICE_ABI_MINOR 1
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -87,6 +87,13 @@ struct sluice_plugin {
     void (*flush)(void *ctx, sluice_flush *fl);
     /* Outputs: reopen files (SIGUSR1, after logrotate). Engine thread. */
     void (*reopen)(void *ctx);
+
+    /* ABI 1.1. Outputs: per-worker state, created on the worker's thread
+     * before its first flush (e.g. a libcurl multi handle on `loop`), and
+     * destroyed there after its last; must close every handle it opened.
+     * sluice_flush_worker returns it during a flush. */
+    int (*worker_init)(void *ctx, uv_loop_t *loop, void **worker_ctx);
+    void (*worker_exit)(void *worker_ctx);
 };
 
 #define SLUICE_PLUGIN_HEADER(kind_)                                                                \
@@ -116,7 +123,24 @@ SLUICE_API size_t sluice_flush_count(const sluice_flush *fl);
 SLUICE_API unsigned sluice_flush_attempt(const sluice_flush *fl);
 /* The worker thread's own loop, for outputs that finish asynchronously. */
 SLUICE_API uv_loop_t *sluice_flush_loop(sluice_flush *fl);
-/* Report the outcome. `reason` (may be NULL) is logged with RETRY/ERROR. */
+/* The worker state from worker_init, or NULL. */
+SLUICE_API void *sluice_flush_worker(sluice_flush *fl);
+
+/* Report the outcome, exactly once per flush. `reason` (may be NULL) is
+ * logged with RETRY/ERROR and written to the dead letters with ERROR.
+ *   SLUICE_OK     delivered, except the events marked below
+ *   SLUICE_RETRY  nothing delivered; the whole chunk is tried again later
+ *   SLUICE_ERROR  nothing delivered and never will be: dead letters */
 SLUICE_API void sluice_flush_done(sluice_flush *fl, int result, const char *reason);
+
+/* Per-event results, before sluice_flush_done(fl, SLUICE_OK, ...): the
+ * event at `index` (its position in the chunk, from 0) failed for good and
+ * goes to the dead letters with `reason`, or failed transiently and goes
+ * into a smaller chunk that is retried. Events not marked were delivered. */
+SLUICE_API void sluice_flush_event_failed(sluice_flush *fl, size_t index, const char *reason);
+SLUICE_API void sluice_flush_event_retry(sluice_flush *fl, size_t index);
+/* The backend asked for a pause before the next attempt (HTTP Retry-After);
+ * the retry waits at least this long instead of the computed backoff. */
+SLUICE_API void sluice_flush_retry_after(sluice_flush *fl, sluice_time_t delay);
 
 #endif

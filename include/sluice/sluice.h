@@ -9,6 +9,7 @@
 #include "option.h"
 #include "event.h"
 #include "format.h"
+#include "http.h"
 #include "plugin.h"
 
 #endif

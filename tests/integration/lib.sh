@@ -65,3 +65,42 @@ line_count() {
 lines_at_least() {
     [ "$(line_count "$1")" -ge "$2" ]
 }
+
+# free_port: a TCP port nothing listens on now, on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_http_server PORT [MODE]: the fault-injecting test server; sets HTTP_PID.
+start_http_server() {
+    python3 "$SLUICE_SOURCE_DIR/tests/http_test_server.py" --port "$1" --mode "${2:-ok}" \
+        >"$T/http.log" 2>&1 &
+    HTTP_PID=$!
+    PIDS+=("$HTTP_PID")
+    wait_for 20 curl -fs -o /dev/null "http://127.0.0.1:$1/_stats" || fail "test HTTP server did not start"
+}
+
+stop_http_server() {
+    kill -TERM "$HTTP_PID" 2>/dev/null
+    wait "$HTTP_PID" 2>/dev/null
+}
+
+# http_control PORT JSON
+http_control() {
+    curl -fs -X POST -d "$2" "http://127.0.0.1:$1/_control" >/dev/null || fail "control $2"
+}
+
+# http_stats PORT: the server's /_stats JSON on stdout.
+http_stats() {
+    curl -fs "http://127.0.0.1:$1/_stats"
+}
+
+# http_events PORT: events recorded so far.
+http_events() {
+    http_stats "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])'
+}
+
+# http_events_at_least PORT N: for wait_for.
+http_events_at_least() {
+    [ "$(http_events "$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}

@@ -178,6 +178,61 @@ START_TEST(test_engine_grace_expires_and_counts_undelivered)
 }
 END_TEST
 
+START_TEST(test_engine_per_event_results_and_dead_letters)
+{
+    char *dir = test_tmpdir();
+    char *yaml = xasprintf("  flush_interval: 20ms\n"
+                           "pipelines:\n  p:\n"
+                           "    inputs: [{type: dummy, rate: 0, count: 1000}]\n"
+                           "    outputs:\n"
+                           "      - type: flaky\n"
+                           "        fail_attempts: 0\n"
+                           "        fail_every: 10\n"
+                           "        retry_every: 7\n"
+                           "        retry_after: 30ms\n"
+                           "        dead_letter: {path: %s/dead.jsonl}\n",
+                           dir);
+    sluice_config cfg;
+    engine e;
+    /* seq % 10 == 0 fail: 100. seq % 7 == 1 refused once: 143, of which
+     * 14 also end in 0 and fail first: 129 retried, all delivered. */
+    run_config(yaml, 900, &cfg, &e);
+    unsigned (*seen)(uint64_t) = (unsigned (*)(uint64_t))flaky_symbol(&cfg, "flaky_seen");
+    for (uint64_t s = 0; s < 1000; s++)
+        ck_assert_msg(seen(s) == (s % 10 ? 1u : 0u), "seq %llu seen %u times",
+                      (unsigned long long)s, seen(s));
+    ck_assert_uint_eq(e.outputs[0].delivered_events, 900);
+    ck_assert_uint_eq(e.outputs[0].failed_events, 100);
+    ck_assert_uint_eq(e.outputs[0].retried_events, 129);
+    ck_assert_uint_eq(e.outputs[0].dead.events, 100);
+
+    /* Exactly the refused events, each with its reason. */
+    char *path = xasprintf("%s/dead.jsonl", dir);
+    char *text = test_read(path, NULL);
+    ck_assert_ptr_nonnull(text);
+    size_t lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        char *seqp = strstr(line, "\"seq\":");
+        ck_assert_ptr_nonnull(seqp);
+        unsigned long long s = strtoull(seqp + 6, NULL, 10);
+        ck_assert_uint_eq(s % 10, 0);
+        char want[96];
+        snprintf(want, sizeof want, "\"error\":\"seq %llu refused\"", s);
+        ck_assert_ptr_nonnull(strstr(line, want));
+        ck_assert_ptr_nonnull(strstr(line, "\"pipeline\":\"p\",\"output\":\"p.flaky.0\""));
+        ck_assert_int_eq(strncmp(line, "{\"time\":\"", 9), 0);
+    }
+    ck_assert_uint_eq(lines, 100);
+    free(text);
+    free(path);
+    engine_destroy(&e);
+    config_free(&cfg);
+    free(yaml);
+    test_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -189,6 +244,7 @@ main(void)
     tcase_add_test(tc, test_engine_backpressure_pauses_inputs);
     tcase_add_test(tc, test_engine_gives_up_after_max_attempts);
     tcase_add_test(tc, test_engine_grace_expires_and_counts_undelivered);
+    tcase_add_test(tc, test_engine_per_event_results_and_dead_letters);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
