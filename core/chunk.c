@@ -42,6 +42,7 @@ chunk_free(chunk *c)
 {
     if (!c)
         return;
+    free(c->files);
     if (pool.n < CHUNK_POOL_MAX) {
         pool.data[pool.n] = c->buf.data;
         pool.alloc[pool.n] = c->buf.alloc;
@@ -69,6 +70,7 @@ chunk_status_str(chunk_status s)
     case CHUNK_BAD_VERSION: return "unknown chunk format version";
     case CHUNK_BAD_HEADER: return "corrupt header";
     case CHUNK_BAD_PAYLOAD: return "corrupt payload";
+    case CHUNK_OPEN: return "never closed";
     }
     return "?";
 }
@@ -95,18 +97,36 @@ crc(const void *p, size_t n)
 }
 
 void
-chunk_encode_header(const chunk *c, unsigned char out[CHUNK_HEADER_SIZE])
+chunk_encode_header(const chunk *c, int open, unsigned char out[CHUNK_HEADER_SIZE])
 {
     memcpy(out, CHUNK_MAGIC, 4);
     out[4] = CHUNK_FORMAT_VERSION;
     out[5] = (unsigned char)c->kind;
-    out[6] = out[7] = 0;
-    put32(out + 8, c->count);
-    put32(out + 12, (uint32_t)c->buf.size);
+    out[6] = open ? 0 : CHUNK_FLAG_CLOSED;
+    out[7] = 0;
+    put32(out + 8, open ? 0 : c->count);
+    put32(out + 12, open ? 0 : (uint32_t)c->buf.size);
     put32(out + 16, (uint32_t)((uint64_t)c->created >> 32));
     put32(out + 20, (uint32_t)c->created);
-    put32(out + 24, crc(c->buf.data, c->buf.size));
+    put32(out + 24, open ? 0 : crc(c->buf.data, c->buf.size));
     put32(out + 28, crc(out, 28));
+}
+
+size_t
+chunk_salvage(const unsigned char *payload, size_t len, uint32_t *count)
+{
+    size_t off = 0;
+    uint32_t n = 0;
+    while (off < len) {
+        uint32_t one;
+        size_t k = mp_object_size(payload + off, len - off);
+        if (!k || mp_check_events((const char *)payload + off, k, &one) < 0)
+            break;
+        off += k;
+        n++;
+    }
+    *count = n;
+    return off;
 }
 
 chunk_status
@@ -125,6 +145,8 @@ chunk_decode(const unsigned char *data, size_t len, chunk_header *h)
     h->payload_len = get32(data + 12);
     h->created = (sluice_time_t)((uint64_t)get32(data + 16) << 32 | get32(data + 20));
     h->crc = get32(data + 24);
+    if (!(data[6] & CHUNK_FLAG_CLOSED))
+        return CHUNK_OPEN;
     if (len - CHUNK_HEADER_SIZE < h->payload_len)
         return CHUNK_TRUNCATED;
     const unsigned char *payload = data + CHUNK_HEADER_SIZE;

@@ -49,15 +49,31 @@ const sluice_option service_options[] = {
     SLUICE_OPTIONS_END,
 };
 
-static const char *const buffer_types[] = {"memory", NULL};
+static const char *const buffer_types[] = {"memory", "filesystem", NULL};
+static const char *const when_full_values[] = {"block", "drop_oldest", NULL};
+static const char *const fsync_values[] = {"always", "interval", "never", NULL};
 
 static const sluice_option buffer_options[] = {
     {.name = "type", .type = SLUICE_OPT_ENUM, .def = "memory", .values = buffer_types,
      .offset = offsetof(output_settings, buffer_type),
-     .help = "Where chunks wait for this output."},
+     .help = "Where chunks wait for this output: in memory, or also in files under "
+             "service.storage.path/<pipeline>/<output-id>/ that survive a crash and are sent "
+             "after a restart."},
     {.name = "max_memory", .type = SLUICE_OPT_SIZE, .def = "64MiB", .flags = SLUICE_OPT_RANGE,
      .min = 64 << 10, .max = INT64_C(1) << 40, .offset = offsetof(output_settings, max_memory),
-     .help = "When this output holds this many bytes of chunks, the inputs feeding it pause."},
+     .help = "Memory buffer: when this output holds this many bytes of chunks, the inputs "
+             "feeding it pause. Filesystem buffer: chunks beyond it stay on disk only."},
+    {.name = "max_disk", .type = SLUICE_OPT_SIZE, .def = "1GiB", .flags = SLUICE_OPT_RANGE,
+     .min = 64 << 10, .max = INT64_C(1) << 50, .offset = offsetof(output_settings, max_disk),
+     .help = "Filesystem buffer: the most bytes of chunk files this output keeps."},
+    {.name = "when_full", .type = SLUICE_OPT_ENUM, .def = "block", .values = when_full_values,
+     .offset = offsetof(output_settings, when_full),
+     .help = "Filesystem buffer at max_disk: pause the inputs, or delete the oldest chunks "
+             "(every dropped event is counted and logged)."},
+    {.name = "fsync", .type = SLUICE_OPT_ENUM, .def = "interval", .values = fsync_values,
+     .offset = offsetof(output_settings, fsync),
+     .help = "Filesystem buffer: fsync after every write, once a second and at every chunk "
+             "close, or never (the kernel's page cache still survives a crash of sluice)."},
     SLUICE_OPTIONS_END,
 };
 

@@ -18,11 +18,18 @@ typedef struct service_config {
     char *http_listen;
 } service_config;
 
+enum { BUFFER_MEMORY, BUFFER_FILESYSTEM };
+enum { WHEN_FULL_BLOCK, WHEN_FULL_DROP_OLDEST };
+enum { FSYNC_ALWAYS, FSYNC_INTERVAL, FSYNC_NEVER };
+
 /* Core options every output takes besides its plugin's own. */
 typedef struct output_settings {
     int64_t workers;
-    int buffer_type;
+    int buffer_type;    /* BUFFER_MEMORY or BUFFER_FILESYSTEM */
     int64_t max_memory;
+    int64_t max_disk;
+    int when_full;      /* WHEN_FULL_BLOCK or WHEN_FULL_DROP_OLDEST */
+    int fsync;          /* FSYNC_ALWAYS, FSYNC_INTERVAL or FSYNC_NEVER */
     int64_t max_attempts;
     int64_t initial_backoff;
     int64_t max_backoff;

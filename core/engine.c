@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "storage.h"
 #include "xalloc.h"
 
 /* ==== Building ==== */
@@ -131,9 +132,43 @@ static void
 on_prepare(uv_prepare_t *h)
 {
     engine *e = h->data;
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        pipeline *p = &e->pipelines[i];
+        if (p->n_filters)
+            pipeline_run_filters(p);
+        if (p->has_fs)
+            pipeline_sync_storage(p, 0);
+    }
+}
+
+static void
+on_fsync_tick(uv_timer_t *t)
+{
+    engine *e = t->data;
     for (size_t i = 0; i < e->n_pipelines; i++)
-        if (e->pipelines[i].n_filters)
-            pipeline_run_filters(&e->pipelines[i]);
+        if (e->pipelines[i].has_fs)
+            pipeline_sync_storage(&e->pipelines[i], 1);
+}
+
+/* Filesystem buffers: directories, and what an earlier run left behind. */
+static int
+start_storage(engine *e)
+{
+    int any = 0;
+    for (size_t i = 0; i < e->n_outputs; i++) {
+        output *o = &e->outputs[i];
+        if (!o->fs)
+            continue;
+        if (storage_output_init(o, e->cfg->service.storage_path) < 0)
+            return -1;
+        o->ins->pipeline->has_fs = 1;
+        storage_recover(o);
+        output_pump(o);
+        any |= o->settings->fsync == FSYNC_INTERVAL;
+    }
+    if (any)
+        uv_timer_start(&e->fsync_timer, on_fsync_tick, 1000, 1000);
+    return 0;
 }
 
 static void
@@ -201,6 +236,7 @@ close_engine_handles(engine *e)
     uv_close((uv_handle_t *)&e->sig_usr1, NULL);
     uv_close((uv_handle_t *)&e->prepare, NULL);
     uv_close((uv_handle_t *)&e->grace_timer, NULL);
+    uv_close((uv_handle_t *)&e->fsync_timer, NULL);
     uv_close((uv_handle_t *)&e->done_async, NULL);
     for (size_t i = 0; i < e->n_pipelines; i++)
         pipeline_close_handles(&e->pipelines[i]);
@@ -240,6 +276,8 @@ engine_run(engine *e)
     uv_prepare_start(&e->prepare, on_prepare);
     uv_timer_init(&e->loop, &e->grace_timer);
     e->grace_timer.data = e;
+    uv_timer_init(&e->loop, &e->fsync_timer);
+    e->fsync_timer.data = e;
     uv_signal_t *sigs[] = {&e->sig_term, &e->sig_int, &e->sig_usr1};
     int signums[] = {SIGTERM, SIGINT, SIGUSR1};
     for (int i = 0; i < 3; i++) {
@@ -251,6 +289,8 @@ engine_run(engine *e)
     int rc = 0;
     for (size_t i = 0; i < e->n_outputs && rc == 0; i++)
         rc = output_start_workers(&e->outputs[i]);
+    if (rc == 0 && start_storage(e) < 0)
+        rc = 1;
     for (size_t i = 0; i < e->n_pipelines && rc == 0; i++) {
         pipeline *p = &e->pipelines[i];
         for (size_t j = 0; j < p->n_inputs && rc == 0; j++) {

@@ -25,6 +25,7 @@ typedef struct engine {
     uv_signal_t sig_term, sig_int, sig_usr1;
     uv_prepare_t prepare;
     uv_timer_t grace_timer;
+    uv_timer_t fsync_timer; /* fsync: interval */
     uv_async_t done_async;
     uv_mutex_t done_lock;
     struct sluice_flush *done_head, *done_tail; /* under done_lock */

@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "output.h"
 #include "pipeline.h"
+#include "storage.h"
 #include "xalloc.h"
 
 void
@@ -17,6 +18,7 @@ output_init(output *o, sluice_instance *ins, const output_settings *settings, st
     o->n_workers = (size_t)settings->workers;
     o->workers = xcalloc(o->n_workers, sizeof *o->workers);
     dead_letter_init(&o->dead, ins, settings->dead_letter_path);
+    o->fs = settings->buffer_type == BUFFER_FILESYSTEM;
     ins->output = o;
 }
 
@@ -163,13 +165,38 @@ void
 output_dispatch(struct pipeline *p, chunk *c)
 {
     struct sluice_flush *fresh = NULL;
+    size_t takers = 0;
     for (size_t i = 0; i < p->n_outputs; i++) {
         output *o = p->outputs[i].output;
         if (!(o->ins->plugin->accepts & (1u << c->kind)))
             continue;
+        takers++;
+        chunk_file *f = storage_chunk_file(c, o);
+        char *path = f ? f->path : NULL;
+        uint64_t bytes = f ? CHUNK_HEADER_SIZE + f->written : 0;
+        if (f)
+            f->path = NULL;
+        /* Filesystem buffer over its memory: the chunk waits on disk only,
+         * and so does everything after it, to keep the order. */
+        if (path && (o->spill_head || o->held_bytes + c->buf.size > (size_t)o->settings->max_memory)) {
+            output_spill(o, path, bytes);
+            output_enforce_max_disk(o);
+            continue;
+        }
         struct sluice_flush *fl = flush_new(o, c);
+        fl->path = path;
+        fl->file_bytes = bytes;
         fl->next = fresh;
         fresh = fl;
+    }
+    free(c->files);
+    c->files = NULL;
+    c->n_files = 0;
+    if (c->refs == 0 && takers) {
+        /* Every taker keeps it on disk for now. */
+        chunk_free(c);
+        pipeline_update_backpressure(p);
+        return;
     }
     if (c->refs == 0) {
         if (p->dropped_no_output == 0)
@@ -215,6 +242,9 @@ finish(struct sluice_flush *fl)
     pipeline *p = c->pipeline;
     if (--c->refs == 0)
         chunk_free(c);
+    if (fl->path && !fl->keep_file)
+        storage_remove(o, fl->path, fl->file_bytes);
+    free(fl->path);
     free(fl->reason);
     fl->reason = NULL;
     free(fl->retry_events);
@@ -222,6 +252,7 @@ finish(struct sluice_flush *fl)
         free(fl->failed_events[i].reason);
     free(fl->failed_events);
     uv_close((uv_handle_t *)&fl->retry_timer, free_flush);
+    output_pump(o);
     pipeline_update_backpressure(p);
     engine_check_drained(e);
 }
@@ -329,7 +360,8 @@ handle_partial(struct sluice_flush *fl)
             marks[fl->retry_events[i]] = MARK_RETRY;
             n_retry++;
         }
-    qsort(fl->failed_events, fl->n_failed, sizeof *fl->failed_events, compare_failed);
+    if (fl->n_failed)
+        qsort(fl->failed_events, fl->n_failed, sizeof *fl->failed_events, compare_failed);
     for (size_t i = 0; i < fl->n_failed; i++)
         if (fl->failed_events[i].index < c->count) {
             n_retry -= marks[fl->failed_events[i].index] == MARK_RETRY;
@@ -352,6 +384,8 @@ handle_partial(struct sluice_flush *fl)
             }
         sluice_event_iter_destroy(&it);
         struct sluice_flush *again = flush_new(o, sub);
+        if (o->fs)
+            again->path = storage_write(o, sub, &again->file_bytes);
         again->attempt = fl->attempt;
         again->retry_after = fl->retry_after;
         if (schedule_retry(again, sub->count, "some events were refused for now") < 0) {
@@ -453,17 +487,99 @@ output_abandon(output *o)
 {
     uint64_t lost = 0;
     while (o->live) {
-        lost += o->live->c->count;
-        o->failed_events += o->live->c->count;
-        o->failed_chunks++;
-        finish(o->live);
+        struct sluice_flush *fl = o->live;
+        if (fl->path) {
+            /* Durable: sent after the next start. */
+            o->left_on_disk += fl->c->count;
+            fl->keep_file = 1;
+        } else {
+            lost += fl->c->count;
+            o->failed_events += fl->c->count;
+            o->failed_chunks++;
+        }
+        finish(fl);
     }
+    while (o->spill_head) {
+        spill_entry *s = o->spill_head;
+        o->spill_head = s->next;
+        o->left_on_disk += storage_count_events(s->path);
+        free(s->path);
+        free(s);
+    }
+    o->spill_tail = NULL;
+    o->spilled = 0;
+    if (o->left_on_disk)
+        sluice_info(o->ins, "%llu events stay in the filesystem buffer for the next start",
+                    (unsigned long long)o->left_on_disk);
     return lost;
+}
+
+void
+output_spill(output *o, char *path, uint64_t bytes)
+{
+    spill_entry *s = xcalloc(1, sizeof *s);
+    s->path = path;
+    s->bytes = bytes;
+    if (o->spill_tail)
+        o->spill_tail->next = s;
+    else
+        o->spill_head = s;
+    o->spill_tail = s;
+    o->spilled++;
+}
+
+void
+output_pump(output *o)
+{
+    engine *e = o->engine;
+    while (o->spill_head && e->state != ENGINE_DONE &&
+           o->held_bytes < (size_t)o->settings->max_memory) {
+        spill_entry *s = o->spill_head;
+        o->spill_head = s->next;
+        if (!o->spill_head)
+            o->spill_tail = NULL;
+        o->spilled--;
+        chunk *c = storage_read(o, s->path);
+        if (c) {
+            struct sluice_flush *fl = flush_new(o, c);
+            fl->path = s->path;
+            fl->file_bytes = s->bytes;
+            submit(fl);
+        } else {
+            /* Moved aside or empty: no longer ours. */
+            o->disk_bytes -= s->bytes < o->disk_bytes ? s->bytes : o->disk_bytes;
+            free(s->path);
+        }
+        free(s);
+    }
+}
+
+void
+output_enforce_max_disk(output *o)
+{
+    if (!o->fs || o->settings->when_full != WHEN_FULL_DROP_OLDEST)
+        return;
+    while (o->disk_bytes >= (uint64_t)o->settings->max_disk && o->spill_head) {
+        spill_entry *s = o->spill_head;
+        o->spill_head = s->next;
+        if (!o->spill_head)
+            o->spill_tail = NULL;
+        o->spilled--;
+        uint32_t n = storage_count_events(s->path);
+        storage_remove(o, s->path, s->bytes);
+        o->dropped_events += n;
+        sluice_warn(o->ins, "buffer at max_disk: dropped the oldest chunk, %u events (%llu "
+                            "dropped so far)",
+                    n, (unsigned long long)o->dropped_events);
+        free(s->path);
+        free(s);
+    }
 }
 
 void
 output_free(output *o)
 {
+    free(o->dir);
     dead_letter_close(&o->dead);
     free(o->workers);
 }

@@ -36,7 +36,17 @@ struct sluice_flush {
     struct sluice_flush *next;      /* in a worker's queue or the done queue */
     struct sluice_flush *live_prev, *live_next; /* the output's unfinished flushes */
     uv_timer_t retry_timer;         /* engine loop */
+    char *path;                     /* filesystem buffer: the chunk's file */
+    uint64_t file_bytes;
+    int keep_file;                  /* shutting down: leave the file for the next start */
 };
+
+/* A chunk that lives on disk only until the output has room for it. */
+typedef struct spill_entry {
+    char *path;
+    uint64_t bytes;
+    struct spill_entry *next;
+} spill_entry;
 
 typedef struct worker {
     struct output *o;
@@ -60,6 +70,16 @@ typedef struct output {
     size_t held_bytes;         /* chunk bytes held for this output */
     size_t pending;            /* unfinished flushes */
     dead_letter dead;
+    /* Filesystem buffer. */
+    int fs;
+    char *dir;
+    spill_entry *spill_head, *spill_tail;
+    size_t spilled;
+    uint64_t disk_bytes;
+    uint64_t storage_errors, recovered_chunks, torn_records, corrupt_chunks;
+    uint64_t dropped_events; /* when_full: drop_oldest */
+    uint64_t left_on_disk;   /* events kept for the next start at exit */
+
     uint64_t delivered_events, delivered_chunks;
     uint64_t retries, retried_events, failed_events, failed_chunks;
 } output;
@@ -72,6 +92,13 @@ void output_stop_workers(output *o);
 /* Give a closed chunk to every output of its pipeline that accepts its kind.
  * Takes ownership of `c`. */
 void output_dispatch(struct pipeline *p, chunk *c);
+/* Filesystem buffer: keep the chunk file at `path` (ownership taken) on
+ * disk until the output has room for it. */
+void output_spill(output *o, char *path, uint64_t bytes);
+/* Load spilled chunks while the output has memory for them. */
+void output_pump(output *o);
+/* drop_oldest: delete spilled chunks until under max_disk. */
+void output_enforce_max_disk(output *o);
 /* Engine thread: handle completions posted by workers. */
 void output_handle_done(struct sluice_flush *fl);
 /* Shutdown: count and release every unfinished flush. Returns the events

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "output.h"
 #include "pipeline.h"
+#include "storage.h"
 #include "xalloc.h"
 
 #define STAGE_FLUSH_BYTES (64 * 1024)
@@ -42,6 +43,8 @@ open_chunk(pipeline *p, sluice_event_kind kind)
 {
     if (!p->open[kind]) {
         p->open[kind] = chunk_new(p, kind, p->chunk_size + CHUNK_SLACK);
+        if (p->has_fs)
+            storage_chunk_open(p, p->open[kind]);
         uv_timer_start(&p->age_timer[kind], on_age, p->flush_interval_ms, 0);
     }
     return p->open[kind];
@@ -56,9 +59,12 @@ close_chunk(pipeline *p, sluice_event_kind kind)
     p->open[kind] = NULL;
     uv_timer_stop(&p->age_timer[kind]);
     if (c->count == 0) {
+        storage_chunk_discard(c);
         chunk_free(c);
         return;
     }
+    if (c->n_files)
+        storage_chunk_close(c);
     output_dispatch(p, c);
 }
 
@@ -212,6 +218,15 @@ pipeline_update_backpressure(pipeline *p)
     int over = 0, under_low = 1;
     for (size_t i = 0; i < p->n_outputs; i++) {
         const struct output *o = p->outputs[i].output;
+        if (o->fs) {
+            /* Memory is bounded by spilling to disk; the disk is not. */
+            uint64_t max = (uint64_t)o->settings->max_disk;
+            if (o->disk_bytes >= max)
+                over = 1;
+            if (o->disk_bytes >= max - max / 10)
+                under_low = 0;
+            continue;
+        }
         if (o->held_bytes >= (size_t)o->settings->max_memory)
             over = 1;
         if (o->held_bytes >= (size_t)o->settings->max_memory / 2)
@@ -238,6 +253,19 @@ pipeline_update_backpressure(pipeline *p)
             }
         }
         sluice_debug(NULL, "pipeline %s: outputs drained, inputs resumed", p->name);
+    }
+}
+
+void
+pipeline_sync_storage(pipeline *p, int fsync_now)
+{
+    for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
+        chunk *c = p->open[k];
+        if (!c || !c->n_files)
+            continue;
+        storage_chunk_sync(c);
+        if (fsync_now)
+            storage_chunk_fsync(c);
     }
 }
 

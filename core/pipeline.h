@@ -39,6 +39,7 @@ typedef struct pipeline {
     size_t chunk_size;
     uint64_t flush_interval_ms;
     int paused;
+    int has_fs;                 /* some output has a filesystem buffer */
     uint64_t pauses;            /* times the inputs were paused */
     uint64_t dropped_no_output; /* events of a kind no output accepts */
 } pipeline;
@@ -50,6 +51,9 @@ void pipeline_run_filters(pipeline *p);
 void pipeline_flush(pipeline *p);
 /* Pause or resume the inputs, after an output's buffered bytes changed. */
 void pipeline_update_backpressure(pipeline *p);
+/* Append what the open chunks gained to their files; fsync them too when
+ * `fsync_now` (the once-a-second tick of fsync: interval). */
+void pipeline_sync_storage(pipeline *p, int fsync_now);
 void pipeline_close_handles(pipeline *p);
 void pipeline_free(pipeline *p);
 

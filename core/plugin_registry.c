@@ -212,7 +212,8 @@ registry_load_all(plugin_registry *reg, void (*on_error)(const char *msg))
             }
         }
         closedir(d);
-        qsort(names, n, sizeof *names, compare_str);
+        if (n)
+            qsort(names, n, sizeof *names, compare_str);
         for (size_t j = 0; j < n; j++) {
             char *path = xasprintf("%s/%s", reg->dirs[i], names[j]);
             char *err = NULL;

@@ -14,6 +14,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     chunk_header h;
     chunk_decode(data, size, &h);
+    uint32_t salvaged;
+    chunk_salvage(data, size, &salvaged);
     /* Differential: what the checker accepts, msgpack-c parses to the same
      * length. */
     size_t k = mp_object_size(data, size);

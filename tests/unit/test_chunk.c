@@ -35,7 +35,7 @@ serialize(const chunk *c, size_t *len)
 {
     *len = CHUNK_HEADER_SIZE + c->buf.size;
     unsigned char *out = xmalloc(*len);
-    chunk_encode_header(c, out);
+    chunk_encode_header(c, 0, out);
     memcpy(out + CHUNK_HEADER_SIZE, c->buf.data, c->buf.size);
     return out;
 }
@@ -99,7 +99,7 @@ START_TEST(test_chunk_damage_detected)
 
     /* A consistent header that claims one event more than the payload has. */
     c->count++;
-    chunk_encode_header(c, bad);
+    chunk_encode_header(c, 0, bad);
     memcpy(bad + CHUNK_HEADER_SIZE, good + CHUNK_HEADER_SIZE, len - CHUNK_HEADER_SIZE);
     ck_assert_int_eq(chunk_decode(bad, len, &h), CHUNK_BAD_PAYLOAD);
     ck_assert_str_eq(chunk_status_str(CHUNK_BAD_PAYLOAD), "corrupt payload");

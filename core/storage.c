@@ -1,0 +1,366 @@
+/* Chunk files of the filesystem buffer (see storage.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "output.h"
+#include "pipeline.h"
+#include "storage.h"
+#include "xalloc.h"
+
+static uint64_t file_counter;
+
+static int
+mkdir_p(const char *path)
+{
+    char *tmp = xstrdup(path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST) {
+            free(tmp);
+            return -1;
+        }
+        *p = '/';
+    }
+    int r = mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    free(tmp);
+    return r;
+}
+
+int
+storage_output_init(output *o, const char *root)
+{
+    o->dir = xasprintf("%s/%s/%s", root, sluice_instance_pipeline(o->ins),
+                       sluice_instance_id(o->ins));
+    char *corrupt = xasprintf("%s/corrupt", o->dir);
+    int r = mkdir_p(corrupt);
+    if (r < 0)
+        sluice_error(o->ins, "cannot create the buffer directory %s: %s", corrupt,
+                     strerror(errno));
+    free(corrupt);
+    return r;
+}
+
+static char *
+new_path(const output *o, sluice_time_t created)
+{
+    return xasprintf("%s/%020lld-%d-%llu.chunk", o->dir, (long long)created, (int)getpid(),
+                     (unsigned long long)++file_counter);
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+chunk_file *
+storage_chunk_file(chunk *c, const output *o)
+{
+    for (size_t i = 0; i < c->n_files; i++)
+        if (c->files[i].o == o)
+            return &c->files[i];
+    return NULL;
+}
+
+/* A file that cannot be written is dropped: the chunk then lives in memory
+ * only for that output, which is logged once per failure. */
+static void
+file_failed(chunk_file *f, const char *what)
+{
+    sluice_error(f->o->ins, "%s %s: %s; this chunk is buffered in memory only", what, f->path,
+                 strerror(errno));
+    f->o->storage_errors++;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    unlink(f->path);
+    free(f->path);
+    f->path = NULL;
+}
+
+void
+storage_chunk_open(pipeline *p, chunk *c)
+{
+    for (size_t i = 0; i < p->n_outputs; i++) {
+        output *o = p->outputs[i].output;
+        if (!o->fs || !(o->ins->plugin->accepts & (1u << c->kind)))
+            continue;
+        c->files = xrealloc(c->files, (c->n_files + 1) * sizeof *c->files);
+        chunk_file *f = &c->files[c->n_files++];
+        memset(f, 0, sizeof *f);
+        f->o = o;
+        f->path = new_path(o, c->created);
+        f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        unsigned char head[CHUNK_HEADER_SIZE];
+        chunk_encode_header(c, 1, head);
+        if (f->fd < 0 || write_all(f->fd, head, sizeof head) < 0) {
+            file_failed(f, "cannot create chunk file");
+            continue;
+        }
+        o->disk_bytes += CHUNK_HEADER_SIZE;
+    }
+}
+
+void
+storage_chunk_sync(chunk *c)
+{
+    for (size_t i = 0; i < c->n_files; i++) {
+        chunk_file *f = &c->files[i];
+        if (f->fd < 0 || c->buf.size == f->written)
+            continue;
+        size_t n = c->buf.size - f->written;
+        if (write_all(f->fd, c->buf.data + f->written, n) < 0) {
+            f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
+            file_failed(f, "cannot write chunk file");
+            continue;
+        }
+        f->written += n;
+        f->o->disk_bytes += n;
+        f->dirty = 1;
+        if (f->o->settings->fsync == FSYNC_ALWAYS) {
+            fdatasync(f->fd);
+            f->dirty = 0;
+        }
+    }
+}
+
+void
+storage_chunk_fsync(chunk *c)
+{
+    for (size_t i = 0; i < c->n_files; i++)
+        if (c->files[i].fd >= 0 && c->files[i].dirty) {
+            fdatasync(c->files[i].fd);
+            c->files[i].dirty = 0;
+        }
+}
+
+void
+storage_chunk_close(chunk *c)
+{
+    storage_chunk_sync(c);
+    unsigned char head[CHUNK_HEADER_SIZE];
+    chunk_encode_header(c, 0, head);
+    for (size_t i = 0; i < c->n_files; i++) {
+        chunk_file *f = &c->files[i];
+        if (f->fd < 0)
+            continue;
+        if (pwrite(f->fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
+            f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
+            file_failed(f, "cannot close chunk file");
+            continue;
+        }
+        if (f->o->settings->fsync != FSYNC_NEVER)
+            fdatasync(f->fd);
+        close(f->fd);
+        f->fd = -1;
+    }
+}
+
+void
+storage_chunk_discard(chunk *c)
+{
+    for (size_t i = 0; i < c->n_files; i++) {
+        chunk_file *f = &c->files[i];
+        if (f->fd >= 0)
+            close(f->fd);
+        if (f->path) {
+            unlink(f->path);
+            f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
+            free(f->path);
+        }
+    }
+    free(c->files);
+    c->files = NULL;
+    c->n_files = 0;
+}
+
+char *
+storage_write(output *o, const chunk *c, uint64_t *bytes)
+{
+    char *path = new_path(o, c->created);
+    unsigned char head[CHUNK_HEADER_SIZE];
+    chunk_encode_header(c, 0, head);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0 || write_all(fd, head, sizeof head) < 0 ||
+        write_all(fd, c->buf.data, c->buf.size) < 0 ||
+        (o->settings->fsync != FSYNC_NEVER && fdatasync(fd) < 0)) {
+        sluice_error(o->ins, "cannot write chunk file %s: %s", path, strerror(errno));
+        o->storage_errors++;
+        if (fd >= 0)
+            close(fd);
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    *bytes = CHUNK_HEADER_SIZE + c->buf.size;
+    o->disk_bytes += *bytes;
+    return path;
+}
+
+void
+storage_remove(output *o, const char *path, uint64_t bytes)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        sluice_warn(o->ins, "cannot delete delivered chunk file %s: %s", path, strerror(errno));
+    o->disk_bytes -= bytes < o->disk_bytes ? bytes : o->disk_bytes;
+}
+
+static unsigned char *
+slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return NULL;
+    }
+    unsigned char *buf = xmalloc((size_t)st.st_size + 1);
+    size_t n = 0;
+    while (n < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *len = n;
+    return buf;
+}
+
+static void
+set_aside(output *o, const char *path, const char *why)
+{
+    const char *base = strrchr(path, '/');
+    char *dest = xasprintf("%s/corrupt%s", o->dir, base ? base : "/chunk");
+    if (rename(path, dest) == 0)
+        sluice_error(o->ins, "chunk file %s is corrupt (%s); moved to %s", path, why, dest);
+    else
+        sluice_error(o->ins, "chunk file %s is corrupt (%s) and cannot be moved aside: %s", path,
+                     why, strerror(errno));
+    o->corrupt_chunks++;
+    free(dest);
+}
+
+chunk *
+storage_read(output *o, const char *path)
+{
+    size_t len = 0;
+    unsigned char *data = slurp(path, &len);
+    if (!data) {
+        sluice_error(o->ins, "cannot read chunk file %s: %s", path, strerror(errno));
+        o->storage_errors++;
+        return NULL;
+    }
+    chunk_header h;
+    chunk_status st = chunk_decode(data, len, &h);
+    const unsigned char *payload = data + CHUNK_HEADER_SIZE;
+    size_t plen = len > CHUNK_HEADER_SIZE ? len - CHUNK_HEADER_SIZE : 0;
+    uint32_t count = h.count;
+    if (st == CHUNK_OPEN || (st == CHUNK_TRUNCATED && len >= CHUNK_HEADER_SIZE)) {
+        /* Never closed, or cut short: keep every complete event. */
+        size_t keep = chunk_salvage(payload, plen, &count);
+        if (keep < plen) {
+            o->torn_records++;
+            sluice_warn(o->ins, "chunk file %s: kept %u events, cut a torn tail of %zu bytes",
+                        path, count, plen - keep);
+        }
+        plen = keep;
+    } else if (st == CHUNK_VALID) {
+        plen = h.payload_len;
+    } else {
+        set_aside(o, path, chunk_status_str(st));
+        free(data);
+        return NULL;
+    }
+    if (count == 0) {
+        unlink(path);
+        free(data);
+        return NULL;
+    }
+    chunk *c = chunk_new(o->ins->pipeline, h.kind, plen ? plen : 1);
+    memcpy(c->buf.data, payload, plen);
+    c->buf.size = plen;
+    c->count = count;
+    c->created = h.created;
+    free(data);
+    return c;
+}
+
+uint32_t
+storage_count_events(const char *path)
+{
+    size_t len = 0;
+    unsigned char *data = slurp(path, &len);
+    if (!data)
+        return 0;
+    uint32_t count = 0;
+    if (len > CHUNK_HEADER_SIZE)
+        chunk_salvage(data + CHUNK_HEADER_SIZE, len - CHUNK_HEADER_SIZE, &count);
+    free(data);
+    return count;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+storage_recover(output *o)
+{
+    DIR *d = opendir(o->dir);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len > 6 && strcmp(de->d_name + len - 6, ".chunk") == 0) {
+            names = xrealloc(names, (n + 1) * sizeof *names);
+            names[n++] = xstrdup(de->d_name);
+        }
+    }
+    closedir(d);
+    if (n)
+        qsort(names, n, sizeof *names, compare_names);
+    for (size_t i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s", o->dir, names[i]);
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            o->disk_bytes += (uint64_t)st.st_size;
+            output_spill(o, path, (uint64_t)st.st_size);
+            o->recovered_chunks++;
+        } else {
+            free(path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (n)
+        sluice_info(o->ins, "found %zu chunk files from an earlier run in %s", n, o->dir);
+}
