@@ -13,14 +13,14 @@
 static const sluice_option storage_options[] = {
     {.name = "path", .type = SLUICE_OPT_STR, .def = "/var/lib/sluice",
      .offset = offsetof(service_config, storage_path),
-     .help = "Directory for filesystem buffers and input offsets (reserved: nothing is stored yet)."},
+     .help = "Directory for filesystem buffers (<path>/<pipeline>/<output-id>/)."},
     SLUICE_OPTIONS_END,
 };
 
 static const sluice_option http_options[] = {
     {.name = "listen", .type = SLUICE_OPT_STR, .def = "127.0.0.1:2020",
      .offset = offsetof(service_config, http_listen),
-     .help = "Address of the self-monitoring HTTP server (reserved: not served yet)."},
+     .help = "Address of the self-monitoring HTTP server: GET /metrics (Prometheus), /health, /api/v1/pipelines."},
     SLUICE_OPTIONS_END,
 };
 

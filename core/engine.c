@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "monitor.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -231,6 +232,8 @@ engine_stop(engine *e)
 static void
 close_engine_handles(engine *e)
 {
+    monitor_stop(e->monitor);
+    e->monitor = NULL;
     uv_close((uv_handle_t *)&e->sig_term, NULL);
     uv_close((uv_handle_t *)&e->sig_int, NULL);
     uv_close((uv_handle_t *)&e->sig_usr1, NULL);
@@ -290,6 +293,9 @@ engine_run(engine *e)
     for (size_t i = 0; i < e->n_outputs && rc == 0; i++)
         rc = output_start_workers(&e->outputs[i]);
     if (rc == 0 && start_storage(e) < 0)
+        rc = 1;
+    if (rc == 0 && e->cfg->service.http_enabled &&
+        !(e->monitor = monitor_start(e, e->cfg->service.http_listen)))
         rc = 1;
     for (size_t i = 0; i < e->n_pipelines && rc == 0; i++) {
         pipeline *p = &e->pipelines[i];

@@ -34,6 +34,7 @@ typedef struct engine {
     size_t pending; /* flushes not finished, over all outputs */
     uint64_t undelivered;
     uint64_t rng;
+    struct monitor *monitor; /* self-monitoring HTTP server, or NULL */
     int loop_ready;
     int finishing; /* the final stop has begun: workers joined, handles closing */
 } engine;

@@ -19,6 +19,7 @@ struct sluice_instance {
     sluice_emitter *emitter; /* inputs: where they emit; filters: their output */
     struct output *output;   /* outputs */
     uint64_t events_in;      /* inputs: emitted; filters: received */
+    uint64_t bytes_in;       /* inputs: bytes emitted */
     uint64_t events_out;     /* filters: passed on */
     uint64_t filter_errors;
 };

@@ -282,6 +282,10 @@ backoff_ms(engine *e, const output_settings *s, unsigned attempt)
     return ms ? engine_random(e) % ms + 1 : 1;
 }
 
+/* At most one retry warning per output in this long (the counters in
+ * /metrics have every one). */
+#define RETRY_WARN_WINDOW (5 * SLUICE_NSEC_PER_SEC)
+
 /* A Retry-After longer than this is taken as this. */
 #define RETRY_AFTER_MAX (3600 * SLUICE_NSEC_PER_SEC)
 
@@ -303,8 +307,18 @@ schedule_retry(struct sluice_flush *fl, size_t events, const char *why)
     } else {
         ms = backoff_ms(o->engine, o->settings, fl->attempt);
     }
-    sluice_warn(o->ins, "flush of %zu events failed (%s); retry %u in %llu ms%s", events, why,
-                fl->attempt, (unsigned long long)ms, fl->retry_after > 0 ? " (Retry-After)" : "");
+    sluice_time_t now = sluice_time_now();
+    if (now - o->warn_window >= RETRY_WARN_WINDOW) {
+        sluice_warn(o->ins, "flush of %zu events failed (%s); retry %u in %llu ms%s%s", events,
+                    why, fl->attempt, (unsigned long long)ms,
+                    fl->retry_after > 0 ? " (Retry-After)" : "",
+                    o->warn_suppressed ? "; more failures since the last line were not logged"
+                                       : "");
+        o->warn_window = now;
+        o->warn_suppressed = 0;
+    } else {
+        o->warn_suppressed++;
+    }
     fl->retry_after = 0;
     uv_timer_start(&fl->retry_timer, on_retry, ms, 0);
     return 0;
@@ -409,12 +423,16 @@ output_handle_done(struct sluice_flush *fl)
     output *o = fl->o;
     engine *e = o->engine;
     const char *why = fl->reason ? fl->reason : "no reason given";
+    if (fl->result != SLUICE_OK)
+        snprintf(o->last_error, sizeof o->last_error, "%s", why);
     if (fl->result == SLUICE_OK) {
         if (fl->n_failed || fl->n_retry)
             handle_partial(fl);
         else
             o->delivered_events += fl->c->count;
         o->delivered_chunks++;
+        o->delivered_bytes += fl->c->buf.size;
+        o->last_ok = sluice_time_now();
         finish(fl);
         return;
     }
@@ -436,6 +454,7 @@ output_handle_done(struct sluice_flush *fl)
         dead_letter_events(o, fl->c, NULL, 0, NULL, why);
     }
     o->failed_chunks++;
+    o->last_gave_up = sluice_time_now();
     finish(fl);
 }
 

@@ -80,7 +80,11 @@ typedef struct output {
     uint64_t dropped_events; /* when_full: drop_oldest */
     uint64_t left_on_disk;   /* events kept for the next start at exit */
 
-    uint64_t delivered_events, delivered_chunks;
+    uint64_t delivered_events, delivered_chunks, delivered_bytes;
+    sluice_time_t last_ok, last_gave_up; /* for /health */
+    sluice_time_t warn_window;           /* retry warnings: one per window */
+    uint64_t warn_suppressed;
+    char last_error[256];
     uint64_t retries, retried_events, failed_events, failed_chunks;
 } output;
 

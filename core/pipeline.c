@@ -109,6 +109,7 @@ msgpack_packer *
 sluice_emit_begin(sluice_emitter *em, sluice_event_kind kind, sluice_time_t time)
 {
     bind_target(em, kind);
+    em->start = em->target->size;
     char head[11] = {(char)0x92, (char)0xd7, SLUICE_EVENT_TIME_EXT};
     sluice_time_encode(time, head + 3);
     msgpack_sbuffer_write(em->target, head, sizeof head);
@@ -120,8 +121,10 @@ static void
 event_written(sluice_emitter *em)
 {
     pipeline *p = em->p;
-    if (em->owner && em->stage == 0)
+    if (em->owner && em->stage == 0) {
         em->owner->events_in++;
+        em->owner->bytes_in += em->target->size - em->start;
+    }
     if (em->target_count) {
         (*em->target_count)++;
         if (em->stage == 0 && em->target->size >= STAGE_FLUSH_BYTES && em->owner &&
@@ -145,6 +148,7 @@ void
 sluice_emit_raw(sluice_emitter *em, sluice_event_kind kind, const char *raw, size_t len)
 {
     bind_target(em, kind);
+    em->start = em->target->size;
     msgpack_sbuffer_write(em->target, raw, len);
     event_written(em);
 }

@@ -23,6 +23,7 @@ struct sluice_emitter {
     msgpack_packer pk;
     msgpack_sbuffer *target;
     size_t *target_count;
+    size_t start; /* where the current event began in target */
     sluice_event_kind kind;
 };
 

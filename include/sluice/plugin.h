@@ -114,6 +114,11 @@ SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
 /* Where an input writes its events. */
 SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
 
+/* Emit, through the input `ins`, one metric event per pipeline and per
+ * plugin instance with sluice's own counters (what /metrics serves):
+ * name sluice_<input|filter|output|pipeline>, tags pipeline, plugin, id. */
+SLUICE_API void sluice_internal_metrics_emit(sluice_instance *ins);
+
 /* ==== Flushes (outputs) ==== */
 
 SLUICE_API sluice_event_kind sluice_flush_kind(const sluice_flush *fl);

@@ -1,0 +1,19 @@
+/* sluice's own counters, walked from one table so that /metrics
+ * (Prometheus), /api/v1/pipelines (JSON), /health and the internal_metrics
+ * input all report the same things. Engine thread only. */
+#ifndef SLUICE_METRICS_H
+#define SLUICE_METRICS_H
+
+#include "sluice/buf.h"
+
+struct engine;
+
+/* Prometheus text exposition format 0.0.4. */
+void metrics_prometheus(struct engine *e, sluice_buf *out);
+/* The running topology with its counters. */
+void metrics_pipelines_json(struct engine *e, sluice_buf *out);
+/* Health: 200 while every output delivers or is within its retry budget;
+ * 503 with the reasons otherwise. Returns the status. */
+int metrics_health(struct engine *e, sluice_buf *out);
+
+#endif

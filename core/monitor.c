@@ -1,0 +1,195 @@
+/* The self-monitoring HTTP server (see monitor.h). */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "metrics.h"
+#include "monitor.h"
+#include "xalloc.h"
+
+/* How long a request waits for the engine thread before answering 503. */
+#define SNAPSHOT_TIMEOUT_NS (2 * UINT64_C(1000000000))
+
+typedef enum page { PAGE_METRICS, PAGE_HEALTH, PAGE_PIPELINES } page;
+
+struct monitor {
+    engine *e;
+    struct MHD_Daemon *daemon;
+    uv_async_t wake; /* engine loop */
+    uv_mutex_t lock;
+    uv_cond_t cond;
+    /* Under lock: */
+    page want;
+    uint64_t asked, answered;
+    sluice_buf body;
+    int status;
+    int stopping;
+};
+
+/* Engine thread: build the page asked for. */
+static void
+on_wake(uv_async_t *a)
+{
+    struct monitor *m = a->data;
+    uv_mutex_lock(&m->lock);
+    if (m->answered < m->asked) {
+        sluice_buf_reset(&m->body);
+        m->status = 200;
+        switch (m->want) {
+        case PAGE_METRICS: metrics_prometheus(m->e, &m->body); break;
+        case PAGE_PIPELINES: metrics_pipelines_json(m->e, &m->body); break;
+        case PAGE_HEALTH: m->status = metrics_health(m->e, &m->body); break;
+        }
+        m->answered = m->asked;
+        uv_cond_broadcast(&m->cond);
+    }
+    uv_mutex_unlock(&m->lock);
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *conn, int status, const char *type, const char *body, size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", type);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* libmicrohttpd's thread. */
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload, size_t *upload_size, void **state)
+{
+    struct monitor *m = cls;
+    static const char *const types[] = {"text/plain; version=0.0.4; charset=utf-8",
+                                        "application/json", "application/json"};
+    page want;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply(conn, 405, "text/plain", "GET only\n", 9);
+    if (strcmp(url, "/metrics") == 0)
+        want = PAGE_METRICS;
+    else if (strcmp(url, "/health") == 0)
+        want = PAGE_HEALTH;
+    else if (strcmp(url, "/api/v1/pipelines") == 0)
+        want = PAGE_PIPELINES;
+    else
+        return reply(conn, 404, "text/plain", "try /metrics, /health or /api/v1/pipelines\n", 44);
+
+    uv_mutex_lock(&m->lock);
+    m->want = want;
+    uint64_t ticket = ++m->asked;
+    uv_async_send(&m->wake);
+    int timed_out = 0;
+    while (m->answered < ticket && !m->stopping && !timed_out)
+        timed_out = uv_cond_timedwait(&m->cond, &m->lock, SNAPSHOT_TIMEOUT_NS) != 0;
+    enum MHD_Result r;
+    if (m->answered >= ticket)
+        r = reply(conn, m->status, types[want], m->body.data ? m->body.data : "", m->body.len);
+    else {
+        static const char busy[] =
+            "{\"status\":\"failing\",\"reasons\":[\"the engine thread did not answer in 2 s\"]}\n";
+        r = reply(conn, 503, "application/json", busy, sizeof busy - 1);
+    }
+    uv_mutex_unlock(&m->lock);
+    return r;
+}
+
+/* "host:port" or "[v6]:port" into a socket address. */
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss)
+{
+    char host[128];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host)
+        return -1;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 3 || host[n - 1] != ']')
+            return -1;
+        host[n - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : -1;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
+                     &a4->sin_addr) == 1
+               ? 0
+               : -1;
+}
+
+struct monitor *
+monitor_start(engine *e, const char *listen)
+{
+    struct sockaddr_storage ss;
+    if (parse_listen(listen, &ss) < 0) {
+        sluice_error(NULL, "service.http.listen: expected host:port with a numeric address, "
+                           "found '%s'",
+                     listen);
+        return NULL;
+    }
+    struct monitor *m = xcalloc(1, sizeof *m);
+    m->e = e;
+    uv_mutex_init(&m->lock);
+    uv_cond_init(&m->cond);
+    uv_async_init(&e->loop, &m->wake, on_wake);
+    m->wake.data = m;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned)10, MHD_OPTION_END);
+    if (!m->daemon) {
+        sluice_error(NULL, "cannot serve self-monitoring on %s (address in use?); set "
+                           "service.http.listen elsewhere or 'http: off'",
+                     listen);
+        uv_close((uv_handle_t *)&m->wake, NULL);
+        uv_run(&e->loop, UV_RUN_NOWAIT);
+        uv_cond_destroy(&m->cond);
+        uv_mutex_destroy(&m->lock);
+        free(m);
+        return NULL;
+    }
+    sluice_info(NULL, "self-monitoring on http://%s (/metrics, /health, /api/v1/pipelines)",
+                listen);
+    return m;
+}
+
+static void
+free_monitor(uv_handle_t *h)
+{
+    struct monitor *m = h->data;
+    uv_cond_destroy(&m->cond);
+    uv_mutex_destroy(&m->lock);
+    sluice_buf_free(&m->body);
+    free(m);
+}
+
+void
+monitor_stop(struct monitor *m)
+{
+    if (!m)
+        return;
+    uv_mutex_lock(&m->lock);
+    m->stopping = 1;
+    uv_cond_broadcast(&m->cond);
+    uv_mutex_unlock(&m->lock);
+    MHD_stop_daemon(m->daemon);
+    uv_close((uv_handle_t *)&m->wake, free_monitor);
+}
