@@ -16,6 +16,7 @@ typedef struct chunk {
     msgpack_sbuffer buf;   /* the events, back to back */
     sluice_time_t created;
     unsigned refs;         /* outputs still holding it; engine thread only */
+    struct chunk_mark *mark;  /* acknowledgements; NULL for recovered chunks */
     struct chunk_file *files; /* filesystem-buffered copies, one per such output */
     size_t n_files;
 } chunk;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ack.h"
 #include "engine.h"
 #include "output.h"
 #include "pipeline.h"
@@ -178,20 +179,36 @@ output_dispatch(struct pipeline *p, chunk *c)
             f->path = NULL;
         /* Filesystem buffer over its memory: the chunk waits on disk only,
          * and so does everything after it, to keep the order. */
+        /* A chunk file that was fsynced at close is already safe. */
+        int durable = path && o->settings->fsync != FSYNC_NEVER;
         if (path && (o->spill_head || o->held_bytes + c->buf.size > (size_t)o->settings->max_memory)) {
             output_spill(o, path, bytes);
+            if (!durable && c->mark) {
+                o->spill_tail->mark = c->mark;
+                ack_mark_hold(c->mark);
+            }
             output_enforce_max_disk(o);
             continue;
         }
         struct sluice_flush *fl = flush_new(o, c);
         fl->path = path;
         fl->file_bytes = bytes;
+        if (!durable && c->mark) {
+            fl->mark = c->mark;
+            ack_mark_hold(c->mark);
+        }
         fl->next = fresh;
         fresh = fl;
     }
     free(c->files);
     c->files = NULL;
     c->n_files = 0;
+    /* The open chunk's own hold: from now on only the outputs hold it. */
+    if (c->mark) {
+        chunk_mark *m = c->mark;
+        c->mark = NULL;
+        ack_mark_release(m);
+    }
     if (c->refs == 0 && takers) {
         /* Every taker keeps it on disk for now. */
         chunk_free(c);
@@ -244,6 +261,8 @@ finish(struct sluice_flush *fl)
         chunk_free(c);
     if (fl->path && !fl->keep_file)
         storage_remove(o, fl->path, fl->file_bytes);
+    if (fl->mark && !fl->abandoned)
+        ack_mark_release(fl->mark);
     free(fl->path);
     free(fl->reason);
     fl->reason = NULL;
@@ -400,6 +419,10 @@ handle_partial(struct sluice_flush *fl)
         struct sluice_flush *again = flush_new(o, sub);
         if (o->fs)
             again->path = storage_write(o, sub, &again->file_bytes);
+        if (fl->mark && !(again->path && o->settings->fsync != FSYNC_NEVER)) {
+            again->mark = fl->mark;
+            ack_mark_hold(fl->mark);
+        }
         again->attempt = fl->attempt;
         again->retry_after = fl->retry_after;
         if (schedule_retry(again, sub->count, "some events were refused for now") < 0) {
@@ -507,6 +530,7 @@ output_abandon(output *o)
     uint64_t lost = 0;
     while (o->live) {
         struct sluice_flush *fl = o->live;
+        fl->abandoned = 1;
         if (fl->path) {
             /* Durable: sent after the next start. */
             o->left_on_disk += fl->c->count;
@@ -563,8 +587,11 @@ output_pump(output *o)
             struct sluice_flush *fl = flush_new(o, c);
             fl->path = s->path;
             fl->file_bytes = s->bytes;
+            fl->mark = s->mark;
             submit(fl);
         } else {
+            if (s->mark)
+                ack_mark_release(s->mark);
             /* Moved aside or empty: no longer ours. */
             o->disk_bytes -= s->bytes < o->disk_bytes ? s->bytes : o->disk_bytes;
             free(s->path);
@@ -587,6 +614,8 @@ output_enforce_max_disk(output *o)
         uint32_t n = storage_count_events(s->path);
         storage_remove(o, s->path, s->bytes);
         o->dropped_events += n;
+        if (s->mark)
+            ack_mark_release(s->mark); /* dropped and counted: nothing left to wait for */
         sluice_warn(o->ins, "buffer at max_disk: dropped the oldest chunk, %u events (%llu "
                             "dropped so far)",
                     n, (unsigned long long)o->dropped_events);

@@ -39,12 +39,15 @@ struct sluice_flush {
     char *path;                     /* filesystem buffer: the chunk's file */
     uint64_t file_bytes;
     int keep_file;                  /* shutting down: leave the file for the next start */
+    struct chunk_mark *mark;        /* held until the events are safe, or NULL */
+    int abandoned;                  /* shutdown: lost, so never acknowledged */
 };
 
 /* A chunk that lives on disk only until the output has room for it. */
 typedef struct spill_entry {
     char *path;
     uint64_t bytes;
+    struct chunk_mark *mark; /* held when the file is not fsynced */
     struct spill_entry *next;
 } spill_entry;
 

@@ -43,6 +43,7 @@ open_chunk(pipeline *p, sluice_event_kind kind)
 {
     if (!p->open[kind]) {
         p->open[kind] = chunk_new(p, kind, p->chunk_size + CHUNK_SLACK);
+        p->open[kind]->mark = ack_mark_new(p);
         if (p->has_fs)
             storage_chunk_open(p, p->open[kind]);
         uv_timer_start(&p->age_timer[kind], on_age, p->flush_interval_ms, 0);
@@ -60,6 +61,7 @@ close_chunk(pipeline *p, sluice_event_kind kind)
     uv_timer_stop(&p->age_timer[kind]);
     if (c->count == 0) {
         storage_chunk_discard(c);
+        ack_mark_release(c->mark);
         chunk_free(c);
         return;
     }
@@ -142,6 +144,16 @@ void
 sluice_emit_end(sluice_emitter *em)
 {
     event_written(em);
+}
+
+void
+sluice_emit_token(sluice_emitter *em, uint64_t token)
+{
+    pipeline *p = em->p;
+    /* Staged events must be in a chunk before the token can point at it. */
+    if (em->stage == 0 && p->n_filters)
+        pipeline_run_filters(p);
+    ack_token_add(p, em->owner, token);
 }
 
 void
@@ -289,4 +301,5 @@ pipeline_free(pipeline *p)
     free(p->stages);
     for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
         chunk_free(p->open[k]);
+    ack_free(p);
 }

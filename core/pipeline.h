@@ -5,6 +5,7 @@
 #define SLUICE_PIPELINE_H
 
 #include <uv.h>
+#include "ack.h"
 #include "chunk.h"
 #include "instance.h"
 
@@ -41,6 +42,9 @@ typedef struct pipeline {
     uint64_t flush_interval_ms;
     int paused;
     int has_fs;                 /* some output has a filesystem buffer */
+    uint64_t chunk_seq;         /* chunks opened so far */
+    chunk_mark *marks_head, *marks_tail;
+    ack_token *tokens_head, *tokens_tail;
     uint64_t pauses;            /* times the inputs were paused */
     uint64_t dropped_no_output; /* events of a kind no output accepts */
 } pipeline;

@@ -42,6 +42,11 @@ SLUICE_API void sluice_emit_end(sluice_emitter *em);
 SLUICE_API void sluice_emit_raw(sluice_emitter *em, sluice_event_kind kind, const char *raw,
                                 size_t len);
 
+/* Inputs with an `ack` callback: mark that every event emitted so far is
+ * covered by `token` (a file offset, a sequence number...). The input's ack
+ * callback receives it once those events are safe. */
+SLUICE_API void sluice_emit_token(sluice_emitter *em, uint64_t token);
+
 /* Pack a NUL-terminated string. */
 static inline int
 sluice_pack_cstr(msgpack_packer *pk, const char *s)

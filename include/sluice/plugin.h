@@ -94,6 +94,13 @@ struct sluice_plugin {
      * sluice_flush_worker returns it during a flush. */
     int (*worker_init)(void *ctx, uv_loop_t *loop, void **worker_ctx);
     void (*worker_exit)(void *worker_ctx);
+
+    /* ABI 1.1. Inputs: called on the engine thread, in the order the tokens
+     * were emitted (sluice_emit_token), once every event emitted before the
+     * token is safe: delivered by every output, dead-lettered, or in a
+     * filesystem buffer with fsync. Never called for events lost at
+     * shutdown from a memory buffer. */
+    void (*ack)(void *ctx, uint64_t token);
 };
 
 #define SLUICE_PLUGIN_HEADER(kind_)                                                                \

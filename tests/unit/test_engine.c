@@ -58,12 +58,33 @@ run_config(const char *yaml, uint64_t want, sluice_config *cfg, engine *e)
 }
 
 static void *
-flaky_symbol(const sluice_config *cfg, const char *name)
+plugin_symbol(const sluice_config *cfg, const char *plugin, const char *name)
 {
     for (size_t i = 0; i < cfg->registry.n_loaded; i++)
-        if (strcmp(cfg->registry.loaded[i]->desc.name, "flaky") == 0)
+        if (strcmp(cfg->registry.loaded[i]->desc.name, plugin) == 0)
             return dlsym(cfg->registry.loaded[i]->dl, name);
     return NULL;
+}
+
+static void *
+flaky_symbol(const sluice_config *cfg, const char *name)
+{
+    return plugin_symbol(cfg, "flaky", name);
+}
+
+typedef struct ack_result {
+    uint64_t acks, last;
+    int ordered;
+} ack_result;
+
+static ack_result
+acker_result(const sluice_config *cfg)
+{
+    uint64_t (*acks)(void) = (uint64_t(*)(void))plugin_symbol(cfg, "acker", "acker_acks");
+    uint64_t (*last)(void) = (uint64_t(*)(void))plugin_symbol(cfg, "acker", "acker_last_token");
+    int (*ordered)(void) = (int (*)(void))plugin_symbol(cfg, "acker", "acker_ordered");
+    ck_assert_ptr_nonnull(acks);
+    return (ack_result){acks(), last(), ordered()};
 }
 
 START_TEST(test_engine_filters_retries_and_kinds)
@@ -233,6 +254,73 @@ START_TEST(test_engine_per_event_results_and_dead_letters)
 }
 END_TEST
 
+START_TEST(test_ack_after_delivery_and_dead_letters)
+{
+    /* Retried once, one event in ten dead-lettered: all safe, all acked. */
+    sluice_config cfg;
+    engine e;
+    run_config("  flush_interval: 10ms\n  chunk_size: 4KiB\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: acker, count: 1000, every: 100}]\n"
+               "    outputs:\n"
+               "      - {type: flaky, fail_attempts: 1, fail_every: 10, "
+               "retry: {initial_backoff: 1ms}}\n",
+               900, &cfg, &e);
+    ack_result r = acker_result(&cfg);
+    ck_assert_uint_eq(r.acks, 10);
+    ck_assert_uint_eq(r.last, 1000);
+    ck_assert_int_eq(r.ordered, 1);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_ack_never_for_lost_events)
+{
+    sluice_config cfg;
+    engine e;
+    run_config("  flush_interval: 10ms\n  grace: 200ms\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: acker, count: 1000, every: 100}]\n"
+               "    outputs:\n"
+               "      - {type: flaky, fail_attempts: 1000000, retry: {initial_backoff: 5ms}}\n",
+               0, &cfg, &e);
+    ck_assert_uint_eq(acker_result(&cfg).acks, 0);
+    ck_assert_uint_eq(e.undelivered, 1000);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
+START_TEST(test_ack_when_durably_buffered)
+{
+    /* The output never accepts, but with an fsynced filesystem buffer every
+     * event is safe once its chunk file is closed. */
+    char *dir = test_tmpdir();
+    char *yaml = xasprintf("  flush_interval: 10ms\n  grace: 200ms\n  storage: {path: %s}\n"
+                           "pipelines:\n  p:\n"
+                           "    inputs: [{type: acker, count: 1000, every: 100}]\n"
+                           "    outputs:\n"
+                           "      - {type: flaky, fail_attempts: 1000000, "
+                           "buffer: {type: filesystem, fsync: interval}, "
+                           "retry: {initial_backoff: 5ms}}\n",
+                           dir);
+    sluice_config cfg;
+    engine e;
+    run_config(yaml, 0, &cfg, &e);
+    ack_result r = acker_result(&cfg);
+    ck_assert_uint_eq(r.acks, 10);
+    ck_assert_uint_eq(r.last, 1000);
+    ck_assert_uint_eq(e.outputs[0].delivered_events, 0);
+    ck_assert_uint_eq(e.outputs[0].left_on_disk, 1000);
+    engine_destroy(&e);
+    config_free(&cfg);
+    free(yaml);
+    test_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -245,6 +333,9 @@ main(void)
     tcase_add_test(tc, test_engine_gives_up_after_max_attempts);
     tcase_add_test(tc, test_engine_grace_expires_and_counts_undelivered);
     tcase_add_test(tc, test_engine_per_event_results_and_dead_letters);
+    tcase_add_test(tc, test_ack_after_delivery_and_dead_letters);
+    tcase_add_test(tc, test_ack_never_for_lost_events);
+    tcase_add_test(tc, test_ack_when_durably_buffered);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
