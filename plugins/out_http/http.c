@@ -30,6 +30,7 @@ typedef struct http_config {
     sluice_bytes headers;
     char *user, *password, *bearer_token;
     int64_t timeout, connect_timeout;
+    int64_t max_in_flight;
     char *time_key;
     int split;
     char *ca_file, *cert_file, *key_file;
@@ -72,6 +73,9 @@ static const sluice_option http_options[] = {
     {.name = "connect_timeout", .type = SLUICE_OPT_DURATION, .def = "10s",
      .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_MSEC, .max = 600 * SLUICE_NSEC_PER_SEC,
      .offset = offsetof(http_config, connect_timeout), .help = "Time limit to connect."},
+    {.name = "max_in_flight", .type = SLUICE_OPT_INT, .def = "4", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 1024, .offset = offsetof(http_config, max_in_flight),
+     .help = "Chunks each worker sends at once; the rest wait in the buffer, unrendered."},
     {.name = "time_key", .type = SLUICE_OPT_STR, .def = "time",
      .offset = offsetof(http_config, time_key),
      .help = "JSON formats: key of the event time (RFC 3339, ns); empty to omit."},
@@ -90,9 +94,18 @@ typedef struct http_ctx {
     sluice_http_tls tls;
 } http_ctx;
 
+/* A worker's client, and the chunks waiting for a free slot. */
+typedef struct http_worker {
+    sluice_http *client;
+    size_t in_flight;
+    sluice_flush **waiting;
+    size_t n_waiting, cap_waiting, first_waiting;
+} http_worker;
+
 /* One chunk being sent, possibly as several requests. */
 typedef struct http_job {
     http_ctx *c;
+    http_worker *w;
     sluice_flush *fl;
     http_body body;
     size_t pending;      /* requests in flight */
@@ -105,21 +118,31 @@ typedef struct http_job {
 typedef struct http_req {
     http_job *job;
     size_t first, last;
-    sluice_buf payload;
+    sluice_buf scratch;
 } http_req;
 
 static void send_range(http_job *job, size_t first, size_t last);
+static void start_job(http_ctx *c, http_worker *w, sluice_flush *fl);
 
 static void
 job_finish(http_job *job)
 {
     sluice_flush *fl = job->fl;
+    http_worker *w = job->w;
+    http_ctx *c = job->c;
     if (job->retry_events == job->body.n && job->body.n)
         sluice_flush_done(fl, SLUICE_RETRY, job->reason);
     else
         sluice_flush_done(fl, SLUICE_OK, NULL);
     http_body_free(&job->body);
     free(job);
+    w->in_flight--;
+    if (w->first_waiting < w->n_waiting) {
+        sluice_flush *next = w->waiting[w->first_waiting++];
+        if (w->first_waiting == w->n_waiting)
+            w->first_waiting = w->n_waiting = 0;
+        start_job(c, w, next);
+    }
 }
 
 /* "HTTP 400: first part of the body", on one line. */
@@ -156,7 +179,7 @@ on_response(void *arg, const sluice_http_response *r)
     http_job *job = req->job;
     sluice_flush *fl = job->fl;
     size_t first = req->first, last = req->last;
-    sluice_buf_free(&req->payload);
+    sluice_buf_free(&req->scratch);
     free(req);
 
     int result = sluice_http_classify(r);
@@ -194,14 +217,14 @@ send_range(http_job *job, size_t first, size_t last)
     req->job = job;
     req->first = first;
     req->last = last;
-    http_body_range(&job->body, (http_format)cfg->format, cfg->compress == 1, first, last,
-                    &req->payload);
+    sluice_bytes payload = http_body_range(&job->body, (http_format)cfg->format,
+                                           cfg->compress == 1, first, last, &req->scratch);
     sluice_http_request hr = {
         .url = cfg->url,
         .method = methods[cfg->method],
         .headers = (const char *const *)c->headers,
-        .body = req->payload.data,
-        .body_len = req->payload.len,
+        .body = payload.data,
+        .body_len = payload.len,
         .user = cfg->user,
         .password = cfg->password,
         .timeout = cfg->timeout,
@@ -209,19 +232,21 @@ send_range(http_job *job, size_t first, size_t last)
         .tls = &c->tls,
     };
     job->pending++;
-    if (sluice_http_send(sluice_flush_worker(job->fl), &hr, on_response, req) != 0) {
+    if (sluice_http_send(job->w->client, &hr, on_response, req) != 0) {
         /* Treated like no response: retried. */
         sluice_http_response none = {.error = "cannot start the request"};
         on_response(req, &none);
     }
 }
 
+/* Render the chunk and send it: the body exists only while in flight. */
 static void
-http_flush(void *ctx, sluice_flush *fl)
+start_job(http_ctx *c, http_worker *w, sluice_flush *fl)
 {
-    http_ctx *c = ctx;
+    w->in_flight++;
     http_job *job = calloc(1, sizeof *job);
     job->c = c;
+    job->w = w;
     job->fl = fl;
     job->splits_left = SPLIT_BUDGET;
     size_t len;
@@ -236,17 +261,42 @@ http_flush(void *ctx, sluice_flush *fl)
     send_range(job, 0, job->body.n);
 }
 
+static void
+http_flush(void *ctx, sluice_flush *fl)
+{
+    http_ctx *c = ctx;
+    http_worker *w = sluice_flush_worker(fl);
+    if (w->in_flight < (size_t)c->cfg->max_in_flight) {
+        start_job(c, w, fl);
+        return;
+    }
+    if (w->n_waiting == w->cap_waiting) {
+        w->cap_waiting = w->cap_waiting ? w->cap_waiting * 2 : 16;
+        w->waiting = realloc(w->waiting, w->cap_waiting * sizeof *w->waiting);
+    }
+    w->waiting[w->n_waiting++] = fl;
+}
+
 static int
 http_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
 {
-    *worker_ctx = sluice_http_new(loop);
-    return *worker_ctx ? SLUICE_OK : SLUICE_ERROR;
+    http_worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return SLUICE_ERROR;
+    w->client = sluice_http_new(loop);
+    *worker_ctx = w;
+    return SLUICE_OK;
 }
 
 static void
 http_worker_exit(void *worker_ctx)
 {
-    sluice_http_free(worker_ctx);
+    http_worker *w = worker_ctx;
+    /* Waiting flushes are left to the engine, which counts them at exit. */
+    w->first_waiting = w->n_waiting = 0;
+    sluice_http_free(w->client);
+    free(w->waiting);
+    free(w);
 }
 
 static void

@@ -26,9 +26,9 @@ http_body_build(http_body *b, http_format fmt, const char *time_key, const char 
     b->offs[b->n] = b->text.len;
 }
 
-void
+sluice_bytes
 http_body_range(const http_body *b, http_format fmt, int gzip, size_t first, size_t last,
-                sluice_buf *out)
+                sluice_buf *scratch)
 {
     const char *start = b->text.data + b->offs[first];
     size_t len = b->offs[last] - b->offs[first];
@@ -45,11 +45,16 @@ http_body_range(const http_body *b, http_format fmt, int gzip, size_t first, siz
         start = arr.data;
         len = arr.len;
     }
-    if (gzip)
-        sluice_gzip(out, start, len);
-    else
-        sluice_buf_append(out, start, len);
-    sluice_buf_free(&arr);
+    if (gzip) {
+        sluice_gzip(scratch, start, len);
+        sluice_buf_free(&arr);
+        return (sluice_bytes){scratch->data, scratch->len};
+    }
+    if (arr.data) {
+        *scratch = arr; /* hand the array over */
+        return (sluice_bytes){scratch->data, scratch->len};
+    }
+    return (sluice_bytes){start, len};
 }
 
 void

@@ -16,9 +16,10 @@ typedef struct http_body {
 /* Render the events of a chunk. */
 void http_body_build(http_body *b, http_format fmt, const char *time_key, const char *data,
                      size_t len);
-/* The payload for events [first, last) in `out`, gzipped if asked. */
-void http_body_range(const http_body *b, http_format fmt, int gzip, size_t first, size_t last,
-                     sluice_buf *out);
+/* The payload for events [first, last), gzipped if asked: a pointer into
+ * the body itself when it can be sent as it is, else built in `scratch`. */
+sluice_bytes http_body_range(const http_body *b, http_format fmt, int gzip, size_t first,
+                             size_t last, sluice_buf *scratch);
 void http_body_free(http_body *b);
 
 #endif
