@@ -17,6 +17,9 @@ recorded. What the server answers depends on its mode:
 `fail_requests` (with a status/hang/close mode) limits the failures to the
 next N requests, after which the server answers ok.
 
+With --tls-cert/--tls-key it serves HTTPS. The last request's
+Authorization header and X-* headers are kept in the stats.
+
 Control: POST /_control with a JSON object of settings; GET /_stats returns
 {"requests": n, "events": n, "by_run": {run: [seq, ...]}, "answers": {...}}.
 """
@@ -31,7 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 lock = threading.Lock()
 settings = {"mode": "ok", "retry_after": None, "hang_seconds": 5, "fail_requests": None,
             "mod": 100, "rem": 7}
-stats = {"requests": 0, "events": 0, "by_run": {}, "answers": {}, "content_types": {}}
+stats = {"requests": 0, "events": 0, "by_run": {}, "answers": {}, "content_types": {},
+         "authorization": None, "headers": {}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         events = self.read_events()
         with lock:
             stats["requests"] += 1
+            stats["authorization"] = self.headers.get("Authorization")
+            stats["headers"] = {k: v for k, v in self.headers.items() if k.startswith("X-")}
             mode = settings["mode"]
             if settings["fail_requests"] is not None and mode not in ("ok", "refuse_seq"):
                 if settings["fail_requests"] <= 0:
@@ -121,10 +127,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--mode", default="ok")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     settings["mode"] = args.mode
     socketserver.TCPServer.allow_reuse_address = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.serve_forever()
 
