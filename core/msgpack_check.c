@@ -18,6 +18,11 @@ object_size(const unsigned char *p, size_t n, int depth)
     unsigned char b = p[0];
     uint64_t items = 0, body = 0;
     size_t head = 1;
+    int container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+    /* msgpack-c keeps a stack of MP_MAX_DEPTH open containers, and checks
+     * it before it looks at the count: empty ones count too. */
+    if (container && depth >= MP_MAX_DEPTH)
+        return 0;
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
         return 1;
     if (b == 0xa0)
