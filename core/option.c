@@ -298,6 +298,8 @@ option_check_keys(const cfg_node *map, const char *where, const sluice_option *c
         names[k++] = extra_keys[e];
 
     int bad = 0;
+    if (map->kind != CFG_MAP)
+        return 0; /* option_fill reports it */
     for (size_t i = 0; i + 1 < map->n; i += 2) {
         const cfg_node *key = map->items[i];
         int known = 0;
@@ -322,6 +324,12 @@ option_fill(const sluice_option *schema, void *config, const cfg_node *map, cons
             const char *const *extra_keys, cfg_errors *errs)
 {
     int bad = 0;
+    if (map && map->kind != CFG_MAP) {
+        char found[96];
+        cfg_error_node(errs, map, "%s: expected a map, found %s", where,
+                       cfg_describe(map, found, sizeof found));
+        return 1;
+    }
     if (map && extra_keys != option_keys_checked)
         bad += option_check_keys(map, where, &schema, 1, extra_keys, errs);
 
