@@ -404,6 +404,12 @@ sluice_instance_pipeline(const sluice_instance *ins)
     return ins->pipeline->name;
 }
 
+const char *
+sluice_storage_path(const sluice_instance *ins)
+{
+    return ins->pipeline->engine->cfg->service.storage_path;
+}
+
 uv_loop_t *
 sluice_instance_loop(sluice_instance *ins)
 {

@@ -116,6 +116,8 @@ struct sluice_plugin {
 SLUICE_API const char *sluice_instance_id(const sluice_instance *ins);
 /* The name of the pipeline the instance belongs to. */
 SLUICE_API const char *sluice_instance_pipeline(const sluice_instance *ins);
+/* service.storage.path: where plugins keep state (e.g. tail offsets). */
+SLUICE_API const char *sluice_storage_path(const sluice_instance *ins);
 /* The engine's loop, for inputs' handles and timers. */
 SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
 /* Where an input writes its events. */

@@ -1,0 +1,486 @@
+/* in_tail: follows log files matching globs, one event per line (or per
+ * multiline record), and commits each file's offset only when the lines
+ * before it are acknowledged (delivered, dead-lettered or in an fsynced
+ * filesystem buffer), so kill -9 at any moment loses no line and a restart
+ * re-sends only lines not yet acknowledged.
+ *
+ * Files are found by rescanning the globs every refresh_interval, and read
+ * when inotify reports a change (watch: inotify) or at every rescan
+ * (watch: poll). A rotated or deleted file is read to its end and kept for
+ * rotate_wait; a truncated one is read again from the start. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tail.h"
+#include "tail_glob.h"
+
+static const char *const watch_modes[] = {"inotify", "poll", NULL};
+static const char *const long_line_modes[] = {"split", "skip", NULL};
+
+static const sluice_option multiline_options[] = {
+    {.name = "preset", .type = SLUICE_OPT_ENUM, .def = "none", .values = ml_preset_names,
+     .offset = offsetof(tail_config, ml_preset),
+     .help = "Stack traces: java, python or go; none to use start/continue."},
+    {.name = "start", .type = SLUICE_OPT_STR, .offset = offsetof(tail_config, ml_start),
+     .help = "PCRE2 regex of a record's first line."},
+    {.name = "continue", .type = SLUICE_OPT_STR, .offset = offsetof(tail_config, ml_continue),
+     .help = "PCRE2 regex of the lines that continue a record; default: any line that "
+             "does not match start."},
+    {.name = "timeout", .type = SLUICE_OPT_DURATION, .def = "1s", .flags = SLUICE_OPT_RANGE,
+     .min = SLUICE_NSEC_PER_MSEC, .max = 3600 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(tail_config, ml_timeout),
+     .help = "Emit a record when no line has continued it for this long."},
+    {.name = "max_lines", .type = SLUICE_OPT_INT, .def = "1000", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 1000000, .offset = offsetof(tail_config, ml_max_lines),
+     .help = "Lines in one record at most."},
+    {.name = "max_bytes", .type = SLUICE_OPT_SIZE, .def = "1MiB", .flags = SLUICE_OPT_RANGE,
+     .min = 1024, .max = 64 << 20, .offset = offsetof(tail_config, ml_max_bytes),
+     .help = "Bytes in one record at most."},
+    SLUICE_OPTIONS_END,
+};
+
+static const sluice_option tail_options[] = {
+    {.name = "path", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
+     .offset = offsetof(tail_config, path),
+     .help = "Files to follow: globs, where ** matches any number of directories."},
+    {.name = "exclude_path", .type = SLUICE_OPT_STR_LIST,
+     .offset = offsetof(tail_config, exclude_path), .help = "Globs of files to leave out."},
+    {.name = "watch", .type = SLUICE_OPT_ENUM, .def = "inotify", .values = watch_modes,
+     .offset = offsetof(tail_config, watch),
+     .help = "inotify: read as soon as a file changes; poll: read at every refresh_interval."},
+    {.name = "refresh_interval", .type = SLUICE_OPT_DURATION, .def = "1s",
+     .flags = SLUICE_OPT_RANGE, .min = 10 * SLUICE_NSEC_PER_MSEC,
+     .max = 3600 * SLUICE_NSEC_PER_SEC, .offset = offsetof(tail_config, refresh_interval),
+     .help = "How often the globs are scanned for new files and files checked for rotation."},
+    {.name = "read_from_head", .type = SLUICE_OPT_BOOL, .def = "false",
+     .offset = offsetof(tail_config, read_from_head),
+     .help = "Read files that exist at the first start from their beginning, not their end. "
+             "Files appearing later are always read from the beginning."},
+    {.name = "ignore_older", .type = SLUICE_OPT_DURATION, .def = "0",
+     .offset = offsetof(tail_config, ignore_older),
+     .help = "Leave out files not modified for this long; 0 follows every file."},
+    {.name = "rotate_wait", .type = SLUICE_OPT_DURATION, .def = "5s",
+     .offset = offsetof(tail_config, rotate_wait),
+     .help = "After a file is rotated or removed, keep reading it this long."},
+    {.name = "max_line_size", .type = SLUICE_OPT_SIZE, .def = "1MiB", .flags = SLUICE_OPT_RANGE,
+     .min = 64, .max = 256 << 20, .offset = offsetof(tail_config, max_line_size),
+     .help = "Longest line kept whole."},
+    {.name = "long_lines", .type = SLUICE_OPT_ENUM, .def = "split", .values = long_line_modes,
+     .offset = offsetof(tail_config, long_lines),
+     .help = "A longer line is split into max_line_size pieces, or skipped; both are counted."},
+    {.name = "read_size", .type = SLUICE_OPT_SIZE, .def = "256KiB", .flags = SLUICE_OPT_RANGE,
+     .min = 4096, .max = 64 << 20, .offset = offsetof(tail_config, read_size),
+     .help = "Bytes read from a file at a time (one buffer shared by every file)."},
+    {.name = "key", .type = SLUICE_OPT_STR, .def = "message", .offset = offsetof(tail_config, key),
+     .help = "Field holding the line."},
+    {.name = "path_key", .type = SLUICE_OPT_STR, .offset = offsetof(tail_config, path_key),
+     .help = "If set, a field with the file's path."},
+    {.name = "offset_key", .type = SLUICE_OPT_STR, .offset = offsetof(tail_config, offset_key),
+     .help = "If set, a field with the offset just past the line."},
+    {.name = "multiline", .type = SLUICE_OPT_SECTION, .sub = multiline_options,
+     .help = "Join lines into records (stack traces)."},
+    SLUICE_OPTIONS_END,
+};
+
+/* ==== Acknowledgements ==== */
+
+void
+tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset)
+{
+    if (t->acks_len == t->acks_cap) {
+        size_t cap = t->acks_cap ? t->acks_cap * 2 : 64;
+        pending_ack *v = malloc(cap * sizeof *v);
+        for (size_t i = 0; i < t->acks_len; i++)
+            v[i] = t->acks[(t->acks_head + i) % t->acks_cap];
+        free(t->acks);
+        t->acks = v;
+        t->acks_cap = cap;
+        t->acks_head = 0;
+    }
+    uint64_t token = ++t->next_token;
+    t->acks[(t->acks_head + t->acks_len++) % t->acks_cap] = (pending_ack){token, f, offset};
+    f->pending++;
+    sluice_emit_token(t->em, token);
+}
+
+static void
+forget_if_done(tail_ctx *t, tail_file *f)
+{
+    if (!f->closed || f->pending)
+        return;
+    /* Fully read and acknowledged: its offset is no longer needed. */
+    tail_db_remove(&t->db, f->dev, f->ino);
+    t->db_dirty = 1;
+    for (tail_file **pp = &t->files; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            break;
+        }
+    t->n_files--;
+    tail_file_free(f);
+}
+
+static void
+tail_ack(void *ctx, uint64_t token)
+{
+    tail_ctx *t = ctx;
+    while (t->acks_len && t->acks[t->acks_head].token <= token) {
+        pending_ack a = t->acks[t->acks_head];
+        t->acks_head = (t->acks_head + 1) % t->acks_cap;
+        t->acks_len--;
+        tail_file *f = a.file;
+        f->committed = a.offset;
+        f->pending--;
+        if (f->fp_len < 256 && !f->closed)
+            tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
+        tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, f->committed, f->path);
+        t->db_dirty = 1;
+        forget_if_done(t, f);
+    }
+}
+
+/* Save the offsets once per loop iteration in which some were committed. */
+static void
+on_save(uv_check_t *h)
+{
+    tail_ctx *t = h->data;
+    if (!t->db_dirty)
+        return;
+    t->db_dirty = 0;
+    if (tail_db_save(&t->db) < 0)
+        sluice_error(t->ins, "cannot save offsets to %s: %s", t->db.path, strerror(errno));
+}
+
+/* ==== Reading ==== */
+
+static void on_read(uv_idle_t *h);
+
+void
+tail_mark_readable(tail_file *f)
+{
+    tail_ctx *t = f->t;
+    f->readable = 1;
+    if (!t->paused && !t->stopping)
+        uv_idle_start(&t->reader, on_read);
+}
+
+/* Read every readable file once; files with more to read stay readable. */
+static void
+on_read(uv_idle_t *h)
+{
+    tail_ctx *t = h->data;
+    int more = 0;
+    for (tail_file *f = t->files; f && !t->paused; f = f->next) {
+        if (!f->readable)
+            continue;
+        if (tail_file_read(f) == (size_t)t->cfg->read_size)
+            more = 1;
+        else
+            f->readable = 0;
+    }
+    if (!more || t->paused)
+        uv_idle_stop(h);
+}
+
+/* ==== Discovery ==== */
+
+static tail_file *
+find_open(tail_ctx *t, uint64_t dev, uint64_t ino)
+{
+    for (tail_file *f = t->files; f; f = f->next)
+        if (!f->closed && f->dev == dev && f->ino == ino)
+            return f;
+    return NULL;
+}
+
+/* Where to start in a file: its acknowledged offset if the offsets table
+ * knows it (same inode and same first bytes), else its end for files found
+ * at the first start without read_from_head, else 0. */
+static uint64_t
+start_offset(tail_ctx *t, int fd, const struct stat *st)
+{
+    tail_db_entry *e = tail_db_find(&t->db, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+    if (e) {
+        e->seen = 1;
+        uint64_t h;
+        uint32_t len;
+        tail_fingerprint(fd, &h, &len);
+        int same = len >= e->fp_len && (e->fp_len == 0 || h == e->fp_hash ||
+                                         /* it grew past the old fingerprint */ len > e->fp_len);
+        if (len > e->fp_len && e->fp_len) {
+            ssize_t n;
+            same = tail_hash_prefix(fd, e->fp_len, &n) == e->fp_hash;
+        }
+        if (same && e->offset <= (uint64_t)st->st_size)
+            return e->offset;
+        return 0; /* a new file in an old inode, or truncated */
+    }
+    if (!t->first_scan_done && !t->cfg->read_from_head)
+        return (uint64_t)st->st_size;
+    return 0;
+}
+
+static void
+found(void *arg, const char *path)
+{
+    tail_ctx *t = arg;
+    struct stat st;
+    if (stat(path, &st) != 0 || find_open(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
+        return;
+    if (t->cfg->ignore_older &&
+        (sluice_time_t)st.st_mtime * SLUICE_NSEC_PER_SEC < sluice_time_now() - t->cfg->ignore_older)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        sluice_warn(t->ins, "cannot open %s: %s", path, strerror(errno));
+        return;
+    }
+    uint64_t off = start_offset(t, fd, &st);
+    tail_file *f = tail_file_open(t, path, fd, (uint64_t)st.st_dev, (uint64_t)st.st_ino, off);
+    sluice_debug(t->ins, "following %s from offset %llu", path, (unsigned long long)off);
+    tail_mark_readable(f);
+}
+
+/* After a crash, a file whose lines were not all acknowledged may have been
+ * rotated away from the globs: look for its inode next to its old path and
+ * finish it. */
+static void
+recover_rotated(tail_ctx *t)
+{
+    for (size_t i = 0; i < t->db.n; i++) {
+        tail_db_entry *e = &t->db.v[i];
+        if (e->seen || find_open(t, e->dev, e->ino))
+            continue;
+        char *copy = strdup(e->path);
+        DIR *d = opendir(dirname(copy));
+        int resumed = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)) && !resumed) {
+            if ((uint64_t)de->d_ino != e->ino)
+                continue;
+            char full[4096];
+            snprintf(full, sizeof full, "%s/%s", copy, de->d_name);
+            struct stat st;
+            int fd = stat(full, &st) == 0 && (uint64_t)st.st_dev == e->dev
+                         ? open(full, O_RDONLY | O_CLOEXEC)
+                         : -1;
+            if (fd < 0)
+                continue;
+            uint64_t off = start_offset(t, fd, &st);
+            if (off == 0 && e->offset) {
+                close(fd);
+                continue; /* not the same file */
+            }
+            tail_file *f = tail_file_open(t, full, fd, e->dev, e->ino, off);
+            f->rotated = 1;
+            f->rotated_at = uv_now(t->loop);
+            sluice_info(t->ins, "resuming rotated file %s (was %s) at offset %llu", full,
+                        f->path, (unsigned long long)off);
+            tail_mark_readable(f);
+            resumed = 1;
+        }
+        if (d)
+            closedir(d);
+        free(copy);
+        if (!resumed)
+            e->seen = 2; /* gone: dropped below */
+    }
+    for (size_t i = 0; i < t->db.n;)
+        if (t->db.v[i].seen == 2)
+            tail_db_remove(&t->db, t->db.v[i].dev, t->db.v[i].ino);
+        else
+            i++;
+    t->db_dirty = 1;
+}
+
+static void
+rescan(tail_ctx *t)
+{
+    const tail_config *cfg = t->cfg;
+    for (size_t i = 0; i < cfg->path.n; i++)
+        tail_glob(cfg->path.v[i], cfg->exclude_path.v, cfg->exclude_path.n, found, t);
+    if (!t->first_scan_done) {
+        t->first_scan_done = 1;
+        recover_rotated(t);
+    }
+}
+
+static void
+on_refresh(uv_timer_t *h)
+{
+    tail_ctx *t = h->data;
+    for (tail_file *f = t->files, *next; f; f = next) {
+        next = f->next;
+        tail_file_check(f);
+        if (!f->closed)
+            tail_mark_readable(f); /* poll mode, and missed inotify events */
+        forget_if_done(t, f);
+    }
+    rescan(t);
+}
+
+static void
+on_ml_timer(uv_timer_t *h)
+{
+    tail_ctx *t = h->data;
+    uint64_t now = uv_now(t->loop);
+    for (tail_file *f = t->files; f; f = f->next)
+        tail_file_ml_expire(f, now);
+}
+
+/* ==== Life cycle ==== */
+
+static int
+mkdirs(const char *path)
+{
+    char *tmp = strdup(path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0750);
+            *p = '/';
+        }
+    int r = mkdir(tmp, 0750) == 0 || errno == EEXIST ? 0 : -1;
+    free(tmp);
+    return r;
+}
+
+static int
+tail_init(sluice_instance *ins, const void *config, void **ctxp)
+{
+    const tail_config *cfg = config;
+    tail_ctx *t = calloc(1, sizeof *t);
+    t->ins = ins;
+    t->cfg = cfg;
+    t->multiline = cfg->ml_preset > 0 || cfg->ml_start || cfg->ml_continue;
+    if (t->multiline) {
+        char err[512];
+        if (ml_compile(&t->ml, cfg->ml_preset, cfg->ml_start, cfg->ml_continue, err,
+                       sizeof err) < 0) {
+            sluice_error(ins, "multiline: %s", err);
+            free(t);
+            return SLUICE_ERROR;
+        }
+    }
+    *ctxp = t;
+    return SLUICE_OK;
+}
+
+static int
+tail_start(void *ctx)
+{
+    tail_ctx *t = ctx;
+    t->em = sluice_input_emitter(t->ins);
+    t->loop = sluice_instance_loop(t->ins);
+    char *dir = NULL, *db = NULL;
+    if (asprintf(&dir, "%s/tail", sluice_storage_path(t->ins)) < 0 ||
+        asprintf(&db, "%s/%s.offsets", dir, sluice_instance_id(t->ins)) < 0)
+        return SLUICE_ERROR;
+    int bad = mkdirs(dir) < 0;
+    if (bad)
+        sluice_error(t->ins, "cannot create %s for the offsets: %s", dir, strerror(errno));
+    else if (tail_db_load(&t->db, db) < 0) {
+        sluice_error(t->ins, "cannot read offsets from %s: %s", db, strerror(errno));
+        bad = 1;
+    }
+    free(dir);
+    free(db);
+    if (bad)
+        return SLUICE_ERROR;
+
+    uv_idle_init(t->loop, &t->reader);
+    t->reader.data = t;
+    uv_check_init(t->loop, &t->saver);
+    t->saver.data = t;
+    uv_check_start(&t->saver, on_save);
+    uv_timer_init(t->loop, &t->refresh);
+    t->refresh.data = t;
+    uint64_t ms = (uint64_t)(t->cfg->refresh_interval / SLUICE_NSEC_PER_MSEC);
+    uv_timer_start(&t->refresh, on_refresh, ms, ms);
+    uv_timer_init(t->loop, &t->ml_timer);
+    t->ml_timer.data = t;
+    if (t->multiline) {
+        uint64_t tick = (uint64_t)(t->cfg->ml_timeout / SLUICE_NSEC_PER_MSEC) / 4 + 1;
+        uv_timer_start(&t->ml_timer, on_ml_timer, tick, tick);
+    }
+    rescan(t);
+    sluice_info(t->ins, "following %zu files", t->n_files);
+    return SLUICE_OK;
+}
+
+static void
+tail_pause(void *ctx)
+{
+    tail_ctx *t = ctx;
+    t->paused = 1;
+    uv_idle_stop(&t->reader);
+}
+
+static void
+tail_resume(void *ctx)
+{
+    tail_ctx *t = ctx;
+    t->paused = 0;
+    for (tail_file *f = t->files; f; f = f->next)
+        if (f->readable)
+            uv_idle_start(&t->reader, on_read);
+}
+
+static void
+tail_stop(void *ctx)
+{
+    tail_ctx *t = ctx;
+    t->stopping = 1;
+    uv_close((uv_handle_t *)&t->reader, NULL);
+    uv_close((uv_handle_t *)&t->refresh, NULL);
+    uv_close((uv_handle_t *)&t->ml_timer, NULL);
+    uv_close((uv_handle_t *)&t->saver, NULL);
+    for (tail_file *f = t->files; f; f = f->next)
+        tail_file_close(f);
+}
+
+static void
+tail_exit(void *ctx)
+{
+    tail_ctx *t = ctx;
+    if (t->db.path && tail_db_save(&t->db) < 0)
+        sluice_error(t->ins, "cannot save offsets to %s", t->db.path);
+    if (t->lines || t->long_split || t->long_skipped)
+        sluice_info(t->ins, "read %llu lines; %llu long lines split, %llu skipped; %llu "
+                            "rotations, %llu truncations",
+                    (unsigned long long)t->lines, (unsigned long long)t->long_split,
+                    (unsigned long long)t->long_skipped, (unsigned long long)t->rotations,
+                    (unsigned long long)t->truncations);
+    while (t->files) {
+        tail_file *f = t->files;
+        t->files = f->next;
+        tail_file_free(f);
+    }
+    tail_db_free(&t->db);
+    ml_free(&t->ml);
+    free(t->acks);
+    free(t->rbuf);
+    free(t);
+}
+
+SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+    SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .name = "tail",
+    .description = "Follow log files: globs, rotation, crash-safe offsets, multiline.",
+    .options = tail_options,
+    .config_size = sizeof(tail_config),
+    .init = tail_init,
+    .start = tail_start,
+    .pause = tail_pause,
+    .resume = tail_resume,
+    .stop = tail_stop,
+    .exit = tail_exit,
+    .ack = tail_ack,
+};

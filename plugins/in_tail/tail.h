@@ -1,0 +1,111 @@
+/* in_tail's shared state: configuration, the files being followed, and the
+ * acknowledgement queue that turns delivered events into committed
+ * offsets. */
+#ifndef TAIL_H
+#define TAIL_H
+
+#include <sys/types.h>
+
+#include <sluice/sluice.h>
+
+#include "tail_db.h"
+#include "tail_multiline.h"
+
+enum { WATCH_INOTIFY, WATCH_POLL };
+enum { LONG_SPLIT, LONG_SKIP };
+
+typedef struct tail_config {
+    sluice_strlist path, exclude_path;
+    int watch;
+    int64_t refresh_interval, rotate_wait, ignore_older;
+    int read_from_head;
+    int64_t max_line_size, read_size;
+    int long_lines;
+    char *key, *path_key, *offset_key;
+    /* multiline */
+    int ml_preset;
+    char *ml_start, *ml_continue;
+    int64_t ml_timeout, ml_max_lines, ml_max_bytes;
+} tail_config;
+
+typedef struct tail_file tail_file;
+
+/* An offset that becomes committed when its token is acknowledged. */
+typedef struct pending_ack {
+    uint64_t token;
+    tail_file *file;
+    uint64_t offset;
+} pending_ack;
+
+typedef struct tail_ctx {
+    sluice_instance *ins;
+    const tail_config *cfg;
+    sluice_emitter *em;
+    uv_loop_t *loop;
+    tail_file *files;
+    size_t n_files;
+    char *rbuf; /* one read buffer for every file */
+    size_t rcap;
+    ml_spec ml;
+    int multiline;
+    tail_db db;
+    int db_dirty;
+    pending_ack *acks; /* a FIFO ring */
+    size_t acks_head, acks_len, acks_cap;
+    uint64_t next_token;
+    uv_idle_t reader;
+    uv_timer_t refresh, ml_timer;
+    uv_check_t saver;
+    int paused, stopping, first_scan_done;
+    uint64_t lines, long_split, long_skipped, truncations, rotations;
+} tail_ctx;
+
+struct tail_file {
+    tail_ctx *t;
+    tail_file *next;
+    char *path;
+    int fd;
+    uint64_t dev, ino;
+    uint64_t fp_hash;
+    uint32_t fp_len;
+    uint64_t read_off;    /* bytes consumed from the file */
+    uint64_t token_off;   /* offset of the last token emitted */
+    uint64_t committed;   /* acknowledged offset */
+    char *partial;        /* an incomplete last line */
+    size_t partial_len, partial_cap;
+    int skipping;         /* long_lines: skip, until the next newline */
+    int splitting;        /* long_lines: split, inside a line being split */
+    sluice_buf ml;        /* a multiline record being built */
+    size_t ml_lines;
+    int ml_state;
+    uint64_t ml_start;    /* offset of its first line */
+    uint64_t ml_touched;  /* loop ms of its last line */
+    int readable, rotated, closed;
+    uint64_t rotated_at;  /* loop ms */
+    uv_fs_event_t watch;
+    int watching;
+    size_t pending;       /* tokens not yet acknowledged */
+};
+
+/* tail_file.c */
+tail_file *tail_file_open(tail_ctx *t, const char *path, int fd, uint64_t dev, uint64_t ino,
+                          uint64_t offset);
+/* Read up to one read_size of the file and emit its lines. Returns bytes
+ * read (0 at end of file). */
+size_t tail_file_read(tail_file *f);
+/* Rotation, truncation and deletion; closes a rotated file that is drained
+ * and past rotate_wait. */
+void tail_file_check(tail_file *f);
+/* Emit a multiline record older than the timeout. */
+void tail_file_ml_expire(tail_file *f, uint64_t now_ms);
+void tail_file_close(tail_file *f);
+void tail_file_free(tail_file *f);
+void tail_fingerprint(int fd, uint64_t *hash, uint32_t *len);
+/* FNV-1a of the first `len` bytes (at most 256); *got: bytes hashed. */
+uint64_t tail_hash_prefix(int fd, uint32_t len, ssize_t *got);
+
+/* tail.c */
+void tail_mark_readable(tail_file *f);
+void tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset);
+
+#endif

@@ -1,0 +1,363 @@
+/* Following one file: reading, splitting lines, long lines, multiline
+ * records, rotation, truncation and deletion. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tail.h"
+
+#define FP_MAX 256
+
+uint64_t
+tail_hash_prefix(int fd, uint32_t len, ssize_t *got)
+{
+    unsigned char buf[FP_MAX];
+    ssize_t n = pread(fd, buf, len < FP_MAX ? len : FP_MAX, 0);
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (ssize_t i = 0; i < n; i++)
+        h = (h ^ buf[i]) * 1099511628211ULL;
+    *got = n;
+    return h;
+}
+
+void
+tail_fingerprint(int fd, uint64_t *hash, uint32_t *len)
+{
+    ssize_t n;
+    *hash = tail_hash_prefix(fd, FP_MAX, &n);
+    *len = n > 0 ? (uint32_t)n : 0;
+}
+
+static void
+on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
+{
+    tail_file *f = h->data;
+    if (events & UV_RENAME)
+        tail_file_check(f);
+    if (!f->closed)
+        tail_mark_readable(f);
+}
+
+tail_file *
+tail_file_open(tail_ctx *t, const char *path, int fd, uint64_t dev, uint64_t ino, uint64_t offset)
+{
+    tail_file *f = calloc(1, sizeof *f);
+    f->t = t;
+    f->path = strdup(path);
+    f->fd = fd;
+    f->dev = dev;
+    f->ino = ino;
+    f->read_off = f->token_off = f->committed = offset;
+    lseek(fd, (off_t)offset, SEEK_SET);
+    tail_fingerprint(fd, &f->fp_hash, &f->fp_len);
+    if (t->cfg->watch == WATCH_INOTIFY) {
+        uv_fs_event_init(t->loop, &f->watch);
+        f->watch.data = f;
+        f->watching = uv_fs_event_start(&f->watch, on_fs_event, path, 0) == 0;
+        if (!f->watching)
+            uv_close((uv_handle_t *)&f->watch, NULL);
+    }
+    f->next = t->files;
+    t->files = f;
+    t->n_files++;
+    tail_db_set(&t->db, dev, ino, f->fp_hash, f->fp_len, offset, path);
+    tail_db_find(&t->db, dev, ino)->seen = 1;
+    t->db_dirty = 1;
+    return f;
+}
+
+/* ==== Events ==== */
+
+static void
+emit(tail_file *f, const char *data, size_t len, uint64_t end_offset, sluice_time_t now)
+{
+    tail_ctx *t = f->t;
+    const tail_config *cfg = t->cfg;
+    msgpack_packer *pk = sluice_emit_begin(t->em, SLUICE_EVENT_LOG, now);
+    msgpack_pack_map(pk, 1 + (cfg->path_key != NULL) + (cfg->offset_key != NULL));
+    sluice_pack_cstr(pk, cfg->key);
+    msgpack_pack_str_with_body(pk, data, len);
+    if (cfg->path_key) {
+        sluice_pack_cstr(pk, cfg->path_key);
+        sluice_pack_cstr(pk, f->path);
+    }
+    if (cfg->offset_key) {
+        sluice_pack_cstr(pk, cfg->offset_key);
+        msgpack_pack_uint64(pk, end_offset);
+    }
+    sluice_emit_end(t->em);
+    t->lines++;
+}
+
+static void
+ml_flush(tail_file *f, uint64_t end_offset, sluice_time_t now)
+{
+    if (!f->ml_lines)
+        return;
+    emit(f, f->ml.data, f->ml.len, end_offset, now);
+    sluice_buf_reset(&f->ml);
+    f->ml_lines = 0;
+    f->ml_state = 0;
+}
+
+/* One complete line, [start, end) of the file. */
+static void
+line(tail_file *f, const char *data, size_t len, uint64_t start, uint64_t end, sluice_time_t now)
+{
+    tail_ctx *t = f->t;
+    if (len && data[len - 1] == '\r')
+        len--;
+    if (!t->multiline) {
+        emit(f, data, len, end, now);
+        return;
+    }
+    const tail_config *cfg = t->cfg;
+    if (f->ml_lines) {
+        int next = ml_next(&t->ml, f->ml_state, data, len);
+        if (next >= 0 && f->ml_lines < (size_t)cfg->ml_max_lines &&
+            f->ml.len + 1 + len <= (size_t)cfg->ml_max_bytes) {
+            sluice_buf_putc(&f->ml, '\n');
+            sluice_buf_append(&f->ml, data, len);
+            f->ml_lines++;
+            f->ml_state = next;
+            f->ml_touched = uv_now(t->loop);
+            return;
+        }
+        ml_flush(f, start, now);
+    }
+    int next = ml_next(&t->ml, 0, data, len);
+    if (next < 0) {
+        emit(f, data, len, end, now);
+        return;
+    }
+    sluice_buf_append(&f->ml, data, len);
+    f->ml_lines = 1;
+    f->ml_state = next;
+    f->ml_start = start;
+    f->ml_touched = uv_now(t->loop);
+}
+
+/* Apply max_line_size to [data, data+len): the whole line when `complete`,
+ * else the start of one still growing. Emits what it can and returns how
+ * many bytes it used (all of a complete line). */
+static size_t
+long_line(tail_file *f, const char *data, size_t len, uint64_t start, uint64_t end,
+          sluice_time_t now, int complete)
+{
+    tail_ctx *t = f->t;
+    size_t max = (size_t)t->cfg->max_line_size;
+    if (len <= max) {
+        line(f, data, len, start, end, now);
+        return len;
+    }
+    if (t->cfg->long_lines == LONG_SKIP) {
+        t->long_skipped++;
+        sluice_warn(t->ins, "%s: skipping a line longer than max_line_size (%zu bytes) at "
+                            "offset %llu",
+                    f->path, max, (unsigned long long)start);
+        f->skipping = !complete;
+        return len;
+    }
+    if (!f->splitting)
+        t->long_split++;
+    f->splitting = !complete;
+    size_t used = 0;
+    while (len - used > max) {
+        line(f, data + used, max, start + used, start + used + max, now);
+        used += max;
+    }
+    if (complete) {
+        line(f, data + used, len - used, start + used, end, now);
+        used = len;
+    }
+    return used;
+}
+
+/* The offset up to which everything is emitted: not past a multiline
+ * record still being built, nor a partial line. */
+static uint64_t
+safe_offset(const tail_file *f)
+{
+    if (f->ml_lines)
+        return f->ml_start;
+    return f->read_off - f->partial_len;
+}
+
+static void
+maybe_token(tail_file *f)
+{
+    uint64_t off = safe_offset(f);
+    if (off != f->token_off) {
+        f->token_off = off;
+        tail_queue_ack(f->t, f, off);
+    }
+}
+
+void
+tail_file_ml_expire(tail_file *f, uint64_t now_ms)
+{
+    if (f->ml_lines && now_ms - f->ml_touched >= (uint64_t)(f->t->cfg->ml_timeout / 1000000)) {
+        ml_flush(f, f->read_off - f->partial_len, sluice_time_now());
+        maybe_token(f);
+    }
+}
+
+/* ==== Reading ==== */
+
+static void restart_at_zero(tail_file *f, const char *why);
+
+/* Truncated in place (copytruncate), perhaps already refilled past our
+ * offset: the size is smaller than what we read, or the first bytes are no
+ * longer the ones we fingerprinted. */
+static void
+check_truncation(tail_file *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->read_off) {
+        restart_at_zero(f, "was truncated (copytruncate?)");
+        return;
+    }
+    if (f->fp_len) {
+        ssize_t n;
+        uint64_t h = tail_hash_prefix(f->fd, f->fp_len, &n);
+        if (n != (ssize_t)f->fp_len || h != f->fp_hash)
+            restart_at_zero(f, "was truncated and rewritten");
+    }
+}
+
+size_t
+tail_file_read(tail_file *f)
+{
+    tail_ctx *t = f->t;
+    const tail_config *cfg = t->cfg;
+    if (f->closed)
+        return 0;
+    if (!f->rotated)
+        check_truncation(f);
+    size_t want = (size_t)cfg->read_size;
+    if (t->rcap < f->partial_len + want) {
+        t->rcap = f->partial_len + want;
+        t->rbuf = realloc(t->rbuf, t->rcap);
+    }
+    if (f->partial_len)
+        memcpy(t->rbuf, f->partial, f->partial_len);
+    ssize_t n;
+    do
+        n = read(f->fd, t->rbuf + f->partial_len, want);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    sluice_time_t now = sluice_time_now();
+    uint64_t base = f->read_off - f->partial_len; /* file offset of rbuf[0] */
+    f->read_off += (uint64_t)n;
+    char *p = t->rbuf, *end = t->rbuf + f->partial_len + (size_t)n;
+    char *nl;
+    while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+        uint64_t start = base + (uint64_t)(p - t->rbuf), stop = base + (uint64_t)(nl + 1 - t->rbuf);
+        if (f->skipping)
+            f->skipping = 0; /* the end of a skipped long line */
+        else
+            long_line(f, p, (size_t)(nl - p), start, stop, now, 1);
+        f->splitting = 0;
+        p = nl + 1;
+    }
+    size_t rest = (size_t)(end - p);
+    if (f->skipping) {
+        rest = 0; /* still inside a skipped long line */
+    } else if (rest > (size_t)cfg->max_line_size) {
+        uint64_t start = base + (uint64_t)(p - t->rbuf);
+        size_t used = long_line(f, p, rest, start, start + rest, now, 0);
+        p += used;
+        rest -= used;
+    }
+    if (rest > f->partial_cap) {
+        f->partial_cap = rest;
+        f->partial = realloc(f->partial, rest);
+    }
+    if (rest)
+        memmove(f->partial, p, rest);
+    f->partial_len = rest;
+    maybe_token(f);
+    return (size_t)n;
+}
+
+/* ==== Rotation ==== */
+
+static void
+restart_at_zero(tail_file *f, const char *why)
+{
+    tail_ctx *t = f->t;
+    sluice_info(t->ins, "%s %s; reading it again from the start", f->path, why);
+    t->truncations++;
+    lseek(f->fd, 0, SEEK_SET);
+    f->read_off = f->token_off = 0;
+    f->partial_len = 0;
+    f->skipping = 0;
+    sluice_buf_reset(&f->ml);
+    f->ml_lines = 0;
+    tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
+}
+
+void
+tail_file_check(tail_file *f)
+{
+    tail_ctx *t = f->t;
+    if (f->closed)
+        return;
+    struct stat now_st, path_st;
+    if (fstat(f->fd, &now_st) == 0 && (uint64_t)now_st.st_size < f->read_off)
+        restart_at_zero(f, "was truncated (copytruncate?)");
+    if (!f->rotated) {
+        int gone = stat(f->path, &path_st) != 0;
+        if (gone || (uint64_t)path_st.st_ino != f->ino || (uint64_t)path_st.st_dev != f->dev) {
+            f->rotated = 1;
+            f->rotated_at = uv_now(t->loop);
+            t->rotations++;
+            sluice_debug(t->ins, "%s was %s; reading the old file to its end", f->path,
+                         gone ? "removed" : "rotated");
+        }
+    }
+    if (!f->rotated)
+        return;
+    /* Drained and past rotate_wait: the final unterminated line and any
+     * pending record are complete now. */
+    if (fstat(f->fd, &now_st) == 0 && (uint64_t)now_st.st_size > f->read_off)
+        return;
+    if (uv_now(t->loop) - f->rotated_at < (uint64_t)(t->cfg->rotate_wait / 1000000))
+        return;
+    sluice_time_t ts = sluice_time_now();
+    if (f->partial_len && !f->skipping) {
+        uint64_t start = f->read_off - f->partial_len;
+        f->partial_len = 0;
+        line(f, f->partial, f->read_off - start, start, f->read_off, ts);
+    }
+    f->partial_len = 0;
+    ml_flush(f, f->read_off, ts);
+    maybe_token(f);
+    tail_file_close(f);
+}
+
+void
+tail_file_close(tail_file *f)
+{
+    if (f->closed)
+        return;
+    f->closed = 1;
+    if (f->watching)
+        uv_close((uv_handle_t *)&f->watch, NULL);
+    f->watching = 0;
+    close(f->fd);
+    f->fd = -1;
+}
+
+void
+tail_file_free(tail_file *f)
+{
+    free(f->path);
+    free(f->partial);
+    sluice_buf_free(&f->ml);
+    free(f);
+}
