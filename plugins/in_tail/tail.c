@@ -115,9 +115,8 @@ forget_if_done(tail_ctx *t, tail_file *f)
 {
     if (!f->closed || f->pending)
         return;
-    /* Fully read and acknowledged: its offset is no longer needed. */
-    tail_db_remove(&t->db, f->dev, f->ino);
-    t->db_dirty = 1;
+    /* Fully read and acknowledged. Its offset stays in the table while a
+     * glob still matches the file, so it is not read again. */
     for (tail_file **pp = &t->files; *pp; pp = &(*pp)->next)
         if (*pp == f) {
             *pp = f->next;
@@ -208,7 +207,7 @@ start_offset(tail_ctx *t, int fd, const struct stat *st)
 {
     tail_db_entry *e = tail_db_find(&t->db, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
     if (e) {
-        e->seen = 1;
+        e->gen = t->gen;
         uint64_t h;
         uint32_t len;
         tail_fingerprint(fd, &h, &len);
@@ -222,7 +221,9 @@ start_offset(tail_ctx *t, int fd, const struct stat *st)
             return e->offset;
         return 0; /* a new file in an old inode, or truncated */
     }
-    if (!t->first_scan_done && !t->cfg->read_from_head)
+    /* Only at the very first start do existing files begin at their end;
+     * a file that appeared while sluice was down is read from its head. */
+    if (!t->first_scan_done && t->first_start && !t->cfg->read_from_head)
         return (uint64_t)st->st_size;
     return 0;
 }
@@ -232,7 +233,15 @@ found(void *arg, const char *path)
 {
     tail_ctx *t = arg;
     struct stat st;
-    if (stat(path, &st) != 0 || find_open(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
+    if (stat(path, &st) != 0)
+        return;
+    tail_db_entry *known = tail_db_find(&t->db, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (known)
+        known->gen = t->gen;
+    if (find_open(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
+        return;
+    /* Read to its end before and not grown since: nothing to do. */
+    if (known && known->offset == (uint64_t)st.st_size && t->first_scan_done)
         return;
     if (t->cfg->ignore_older &&
         (sluice_time_t)st.st_mtime * SLUICE_NSEC_PER_SEC < sluice_time_now() - t->cfg->ignore_older)
@@ -256,7 +265,7 @@ recover_rotated(tail_ctx *t)
 {
     for (size_t i = 0; i < t->db.n; i++) {
         tail_db_entry *e = &t->db.v[i];
-        if (e->seen || find_open(t, e->dev, e->ino))
+        if (e->gen == t->gen || find_open(t, e->dev, e->ino))
             continue;
         char *copy = strdup(e->path);
         DIR *d = opendir(dirname(copy));
@@ -278,37 +287,90 @@ recover_rotated(tail_ctx *t)
                 close(fd);
                 continue; /* not the same file */
             }
+            char *was = strdup(e->path);
             tail_file *f = tail_file_open(t, full, fd, e->dev, e->ino, off);
             f->rotated = 1;
             f->rotated_at = uv_now(t->loop);
-            sluice_info(t->ins, "resuming rotated file %s (was %s) at offset %llu", full,
-                        f->path, (unsigned long long)off);
+            sluice_info(t->ins, "resuming %s (was %s) at offset %llu: its lines were not all "
+                                "acknowledged",
+                        full, was, (unsigned long long)off);
+            free(was);
             tail_mark_readable(f);
             resumed = 1;
         }
         if (d)
             closedir(d);
         free(copy);
-        if (!resumed)
-            e->seen = 2; /* gone: dropped below */
     }
-    for (size_t i = 0; i < t->db.n;)
-        if (t->db.v[i].seen == 2)
-            tail_db_remove(&t->db, t->db.v[i].dev, t->db.v[i].ino);
-        else
-            i++;
-    t->db_dirty = 1;
+}
+
+/* Forget the offsets of files that no glob matched in this rescan and that
+ * are not being read. */
+static void
+prune(tail_ctx *t)
+{
+    for (size_t i = 0; i < t->db.n;) {
+        tail_db_entry *e = &t->db.v[i];
+        if (e->gen != t->gen && !find_open(t, e->dev, e->ino)) {
+            int pending = 0;
+            for (tail_file *f = t->files; f; f = f->next)
+                pending |= f->dev == e->dev && f->ino == e->ino;
+            if (!pending) {
+                tail_db_remove(&t->db, e->dev, e->ino);
+                t->db_dirty = 1;
+                continue;
+            }
+        }
+        i++;
+    }
 }
 
 static void
 rescan(tail_ctx *t)
 {
     const tail_config *cfg = t->cfg;
+    t->gen++;
     for (size_t i = 0; i < cfg->path.n; i++)
         tail_glob(cfg->path.v[i], cfg->exclude_path.v, cfg->exclude_path.n, found, t);
     if (!t->first_scan_done) {
         t->first_scan_done = 1;
         recover_rotated(t);
+    }
+    prune(t);
+}
+
+/* A file appeared in a watched directory: rescan now rather than at the
+ * next refresh, so a file rotated away quickly is still caught. */
+static void
+on_dir_event(uv_fs_event_t *h, const char *name, int events, int status)
+{
+    tail_ctx *t = h->data;
+    if (!t->stopping)
+        rescan(t);
+}
+
+/* Watch the directory of every pattern whose wildcards are all in its last
+ * component; ** patterns rely on the rescans. */
+static void
+watch_dirs(tail_ctx *t)
+{
+    const tail_config *cfg = t->cfg;
+    t->dir_watches = calloc(cfg->path.n ? cfg->path.n : 1, sizeof *t->dir_watches);
+    for (size_t i = 0; i < cfg->path.n; i++) {
+        const char *pat = cfg->path.v[i];
+        const char *slash = strrchr(pat, '/');
+        const char *wild = strpbrk(pat, "*?[");
+        if (!slash || strstr(pat, "**") || (wild && wild < slash))
+            continue;
+        char *dir = strndup(pat, slash > pat ? (size_t)(slash - pat) : 1);
+        uv_fs_event_t *w = &t->dir_watches[t->n_dir_watches];
+        uv_fs_event_init(t->loop, w);
+        w->data = t;
+        if (uv_fs_event_start(w, on_dir_event, dir, 0) == 0)
+            t->n_dir_watches++;
+        else
+            uv_close((uv_handle_t *)w, NULL);
+        free(dir);
     }
 }
 
@@ -386,7 +448,7 @@ tail_start(void *ctx)
     int bad = mkdirs(dir) < 0;
     if (bad)
         sluice_error(t->ins, "cannot create %s for the offsets: %s", dir, strerror(errno));
-    else if (tail_db_load(&t->db, db) < 0) {
+    else if ((t->first_start = access(db, F_OK) != 0), tail_db_load(&t->db, db) < 0) {
         sluice_error(t->ins, "cannot read offsets from %s: %s", db, strerror(errno));
         bad = 1;
     }
@@ -410,6 +472,8 @@ tail_start(void *ctx)
         uint64_t tick = (uint64_t)(t->cfg->ml_timeout / SLUICE_NSEC_PER_MSEC) / 4 + 1;
         uv_timer_start(&t->ml_timer, on_ml_timer, tick, tick);
     }
+    if (t->cfg->watch == WATCH_INOTIFY)
+        watch_dirs(t);
     rescan(t);
     sluice_info(t->ins, "following %zu files", t->n_files);
     return SLUICE_OK;
@@ -442,6 +506,8 @@ tail_stop(void *ctx)
     uv_close((uv_handle_t *)&t->refresh, NULL);
     uv_close((uv_handle_t *)&t->ml_timer, NULL);
     uv_close((uv_handle_t *)&t->saver, NULL);
+    for (size_t i = 0; i < t->n_dir_watches; i++)
+        uv_close((uv_handle_t *)&t->dir_watches[i], NULL);
     for (tail_file *f = t->files; f; f = f->next)
         tail_file_close(f);
 }
@@ -465,6 +531,7 @@ tail_exit(void *ctx)
     }
     tail_db_free(&t->db);
     ml_free(&t->ml);
+    free(t->dir_watches);
     free(t->acks);
     free(t->rbuf);
     free(t);

@@ -53,10 +53,14 @@ typedef struct tail_ctx {
     pending_ack *acks; /* a FIFO ring */
     size_t acks_head, acks_len, acks_cap;
     uint64_t next_token;
+    uv_fs_event_t *dir_watches; /* the patterns' directories (watch: inotify) */
+    size_t n_dir_watches;
     uv_idle_t reader;
     uv_timer_t refresh, ml_timer;
     uv_check_t saver;
     int paused, stopping, first_scan_done;
+    int first_start;   /* no offsets table existed: this is the very first start */
+    uint64_t gen;      /* rescans so far */
     uint64_t lines, long_split, long_skipped, truncations, rotations;
 } tail_ctx;
 
@@ -83,7 +87,7 @@ struct tail_file {
     int readable, rotated, closed;
     uint64_t rotated_at;  /* loop ms */
     uv_fs_event_t watch;
-    int watching;
+    int watching, watch_closing, free_when_closed;
     size_t pending;       /* tokens not yet acknowledged */
 };
 

@@ -14,7 +14,7 @@ typedef struct tail_db_entry {
     uint32_t fp_len;
     uint64_t offset;
     char *path;
-    int seen; /* matched a file at start-up */
+    uint64_t gen; /* the rescan that last matched or opened it */
 } tail_db_entry;
 
 typedef struct tail_db {

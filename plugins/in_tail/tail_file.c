@@ -64,7 +64,7 @@ tail_file_open(tail_ctx *t, const char *path, int fd, uint64_t dev, uint64_t ino
     t->files = f;
     t->n_files++;
     tail_db_set(&t->db, dev, ino, f->fp_hash, f->fp_len, offset, path);
-    tail_db_find(&t->db, dev, ino)->seen = 1;
+    tail_db_find(&t->db, dev, ino)->gen = t->gen;
     t->db_dirty = 1;
     return f;
 }
@@ -340,14 +340,34 @@ tail_file_check(tail_file *f)
     tail_file_close(f);
 }
 
+static void
+free_now(tail_file *f)
+{
+    free(f->path);
+    free(f->partial);
+    sluice_buf_free(&f->ml);
+    free(f);
+}
+
+static void
+on_watch_closed(uv_handle_t *h)
+{
+    tail_file *f = h->data;
+    f->watch_closing = 0;
+    if (f->free_when_closed)
+        free_now(f);
+}
+
 void
 tail_file_close(tail_file *f)
 {
     if (f->closed)
         return;
     f->closed = 1;
-    if (f->watching)
-        uv_close((uv_handle_t *)&f->watch, NULL);
+    if (f->watching) {
+        f->watch_closing = 1;
+        uv_close((uv_handle_t *)&f->watch, on_watch_closed);
+    }
     f->watching = 0;
     close(f->fd);
     f->fd = -1;
@@ -356,8 +376,9 @@ tail_file_close(tail_file *f)
 void
 tail_file_free(tail_file *f)
 {
-    free(f->path);
-    free(f->partial);
-    sluice_buf_free(&f->ml);
-    free(f);
+    /* The inotify handle lives inside f: wait for its close to finish. */
+    if (f->watch_closing)
+        f->free_when_closed = 1;
+    else
+        free_now(f);
 }
