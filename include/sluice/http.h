@@ -1,7 +1,11 @@
 /* Asynchronous HTTP for outputs: libcurl's multi interface driven by an
  * output worker's libuv loop, so one worker keeps many requests in flight on
  * kept-alive connections. Create one client per worker (in worker_init) and
- * use it only from that worker's thread. */
+ * use it only from that worker's thread.
+ *
+ * These functions are not in the sluice binary: link the static library
+ * that comes with the SDK (`pkg-config --libs sluice-http`), so libcurl is
+ * loaded only with the plugins that need it. */
 #ifndef SLUICE_HTTP_H
 #define SLUICE_HTTP_H
 

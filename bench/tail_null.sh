@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# W1: tail -> null on the 2,000,000-line JSON file from ../shared/bench/gen.py
+# (~200 B lines), read from the head, RUNS times; next to `cat FILE >
+# /dev/null` and `wc -l FILE` in the same run. Reports lines per CPU-second,
+# lines/s and MB/s from start to the last line, CPU seconds and peak RSS
+# (median), measured as ../shared/bench/README.md describes.
+#
+# usage: bench/tail_null.sh [FILE] [RUNS]   (FILE default /tmp/w1.json,
+#        generated with gen.py json 2000000 if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILE=${1:-/tmp/w1.json}
+RUNS=${2:-5}
+BIN=${SLUICE_BIN:-build/bin/sluice}
+[ -f "$FILE" ] || python3 ../shared/bench/gen.py json 2000000 "$FILE"
+N=$(wc -l <"$FILE")
+BYTES=$(stat -c %s "$FILE")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+tick=$(getconf CLK_TCK)
+cat "$FILE" >/dev/null # into the page cache
+
+for run in $(seq "$RUNS"); do
+    rm -rf "$T/state"
+    cat >"$T/sluice.yaml" <<YAML
+service: {flush_interval: 200ms, http: off, storage: {path: $T/state}, chunk_size: ${CHUNK_SIZE:-2MiB}}
+pipelines:
+  w1:
+    inputs: [{type: tail, path: ["$FILE"], read_from_head: true}]
+    outputs: [{type: null}]
+YAML
+    start=$(date +%s.%N)
+    "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &
+    pid=$!
+    # Done when the offsets table says the whole file is acknowledged.
+    for _ in $(seq 6000); do
+        off=$(awk '{print $5}' "$T/state/tail/w1.tail.0.offsets" 2>/dev/null || echo 0)
+        [ "${off:-0}" -ge "$BYTES" ] && break
+        sleep 0.01
+    done
+    done_at=$(date +%s.%N)
+    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    kill -TERM "$pid"
+    wait "$pid"
+    grep -q "delivered $N events" "$T/log" || { echo "run $run: not every line delivered" >&2; tail -3 "$T/log" >&2; exit 1; }
+    python3 -c "
+n, b, cpu, wall = $N, $BYTES, ($utime + $stime) / $tick, $done_at - $start
+print(f'{n / cpu / 1e6:.2f} {n / wall / 1e6:.2f} {b / wall / 1e6:.0f} {cpu:.2f} {$hwm / 1024:.1f}')" >>"$T/results"
+done
+
+cat_s=$( { /usr/bin/time -f %e cat "$FILE" >/dev/null; } 2>&1 )
+wc_s=$( { /usr/bin/time -f %e wc -l "$FILE" >/dev/null; } 2>&1 )
+python3 - "$T/results" "$N" "$RUNS" "$BYTES" "$cat_s" "$wc_s" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+n, runs, b, cat_s, wc_s = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+m = [statistics.median(c) for c in zip(*rows)]
+print(f"W1 tail -> null, {n:,} lines ({b / 1e6:.0f} MB), median of {runs} runs:")
+print(f"  {m[0]:.2f} M lines per CPU-second")
+print(f"  {m[1]:.2f} M lines/s wall, {m[2]:.0f} MB/s")
+print(f"  {m[3]:.2f} CPU seconds, {m[4]:.1f} MiB peak RSS")
+print(f"  same run: cat {b / max(cat_s, 1e-3) / 1e6:.0f} MB/s ({cat_s:.2f} s), "
+      f"wc -l {n / max(wc_s, 1e-3) / 1e6:.1f} M lines/s ({wc_s:.2f} s)")
+for r in rows:
+    print(f"  run: {r[0]:.2f} M/CPU-s  {r[1]:.2f} M/s  {r[2]:.0f} MB/s  {r[3]:.2f} CPU-s  {r[4]:.1f} MiB")
+PY
