@@ -6,6 +6,7 @@
  * Exit codes: 0 ok, 1 bad configuration or input, 2 usage. */
 #include <getopt.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,12 @@ main(int argc, char **argv)
      * after the first free and serves later chunks from a heap that only
      * grows, which costs several MiB of RSS for nothing. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    /* Tailing many files needs many descriptors: take the hard limit. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     cli c;
     if (parse_args(argc, argv, &c) < 0) {
         usage(stderr);
