@@ -22,6 +22,8 @@ sluice_buf_reserve(sluice_buf *b, size_t extra)
 void
 sluice_buf_append(sluice_buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     sluice_buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;

@@ -182,6 +182,8 @@ header_field(sluice_buf *out, const msgpack_object *body, const char *key, const
 static void
 syslog_text(sluice_buf *out, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
         if (*p < 0x20 || *p == 0x7f) {

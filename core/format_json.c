@@ -15,6 +15,10 @@ void
 sluice_json_string(sluice_buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    if (n == 0) { /* msgpack-c gives "" a NULL pointer */
+        sluice_buf_append(out, "\"\"", 2);
+        return;
+    }
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     sluice_buf_reserve(out, n + 2);
     sluice_buf_putc(out, '"');

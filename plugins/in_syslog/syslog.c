@@ -1,0 +1,607 @@
+/* in_syslog: receives syslog over UDP, TCP, unix stream and unix datagram
+ * sockets. TCP framing is detected for every message (RFC 6587): a leading
+ * digit means octet counting ("LEN SP MSG"), anything else a LF-terminated
+ * line. Messages are parsed as RFC 5424 or RFC 3164 (or kept raw); one that
+ * does not parse is kept whole with parse_error: true and counted, and
+ * nothing ever closes a listener. Under backpressure TCP and unix-stream
+ * reads stop (senders' kernel buffers fill, not our memory); UDP keeps
+ * receiving and counts what it drops. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "syslog_parse.h"
+
+static const char *const format_names[] = {"auto", "rfc3164", "rfc5424", "raw", NULL};
+
+typedef struct syslog_config {
+    sluice_strlist listen;
+    int format;
+    int64_t max_message_size;
+    int64_t max_connections;
+    char *source_key;
+    int64_t socket_mode;
+} syslog_config;
+
+static const sluice_option syslog_options[] = {
+    {.name = "listen", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
+     .offset = offsetof(syslog_config, listen),
+     .help = "Where to listen: udp://127.0.0.1:5514, tcp://127.0.0.1:5514, unix:///path/sock, "
+             "unix-dgram:///path/sock."},
+    {.name = "format", .type = SLUICE_OPT_ENUM, .def = "auto", .values = format_names,
+     .offset = offsetof(syslog_config, format),
+     .help = "auto tells RFC 5424 (\"<PRI>1 \") from RFC 3164; raw keeps the text only."},
+    {.name = "max_message_size", .type = SLUICE_OPT_SIZE, .def = "64KiB",
+     .flags = SLUICE_OPT_RANGE, .min = 480, .max = 16 << 20,
+     .offset = offsetof(syslog_config, max_message_size),
+     .help = "Longer messages are cut to this size and counted."},
+    {.name = "max_connections", .type = SLUICE_OPT_INT, .def = "256", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 100000, .offset = offsetof(syslog_config, max_connections),
+     .help = "Stream connections at once; more are refused and counted."},
+    {.name = "source_key", .type = SLUICE_OPT_STR, .offset = offsetof(syslog_config, source_key),
+     .help = "If set, a field with the sender's address (or the socket path)."},
+    {.name = "socket_mode", .type = SLUICE_OPT_INT, .def = "0666", .flags = SLUICE_OPT_RANGE,
+     .min = 0, .max = 0777, .offset = offsetof(syslog_config, socket_mode),
+     .help = "Permissions of unix sockets."},
+    SLUICE_OPTIONS_END,
+};
+
+typedef enum kind { L_UDP, L_TCP, L_UNIX, L_UNIX_DGRAM } kind;
+
+struct syslog_ctx;
+
+typedef struct listener {
+    struct syslog_ctx *s;
+    kind kind;
+    char *addr; /* as configured */
+    char *path; /* unix sockets */
+    union {
+        uv_handle_t handle;
+        uv_udp_t udp;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_poll_t poll; /* unix datagram: libuv has no such socket */
+    } h;
+    int fd;         /* unix datagram */
+    char *dgram;    /* datagram receive buffer */
+    int open;
+} listener;
+
+typedef struct conn {
+    struct syslog_ctx *s;
+    listener *l;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    char *buf;  /* unparsed bytes, at most max_message_size + framing */
+    size_t len, cap;
+    size_t skip; /* bytes of an oversized octet-counted message still to drop */
+    char peer[80];
+    struct conn *prev, *next;
+} conn;
+
+typedef struct syslog_ctx {
+    sluice_instance *ins;
+    const syslog_config *cfg;
+    sluice_emitter *em;
+    uv_loop_t *loop;
+    listener *listeners;
+    size_t n_listeners;
+    conn *conns;
+    size_t n_conns;
+    int paused;
+    uint64_t messages, parse_errors, udp_dropped, truncated, refused;
+} syslog_ctx;
+
+/* ==== Events ==== */
+
+static void
+pack_span(msgpack_packer *pk, const char *key, sl_span v)
+{
+    sluice_pack_cstr(pk, key);
+    msgpack_pack_str_with_body(pk, v.p, v.n);
+}
+
+static void
+emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
+{
+    syslog_msg m;
+    sluice_time_t now = sluice_time_now();
+    syslog_parse(data, len, (syslog_format)s->cfg->format, now, &m);
+    uint32_t n = 1 + (m.pri >= 0) * 3 + (m.timestamp.n > 0) + (m.hostname.n > 0) +
+                 (m.appname.n > 0) + (m.procid.n > 0) + (m.msgid.n > 0) + (m.sd.n > 0) +
+                 (m.parse_error != 0) + (s->cfg->source_key != NULL);
+    msgpack_packer *pk = sluice_emit_begin(s->em, SLUICE_EVENT_LOG, m.time ? m.time : now);
+    msgpack_pack_map(pk, n);
+    if (m.pri >= 0) {
+        sluice_pack_cstr(pk, "pri");
+        msgpack_pack_int(pk, m.pri);
+        sluice_pack_cstr(pk, "facility");
+        sluice_pack_cstr(pk, syslog_facility_names[m.pri >> 3]);
+        sluice_pack_cstr(pk, "severity");
+        sluice_pack_cstr(pk, syslog_severity_names[m.pri & 7]);
+    }
+    if (m.timestamp.n)
+        pack_span(pk, "timestamp", m.timestamp);
+    if (m.hostname.n)
+        pack_span(pk, "hostname", m.hostname);
+    if (m.appname.n)
+        pack_span(pk, "appname", m.appname);
+    if (m.procid.n)
+        pack_span(pk, "procid", m.procid);
+    if (m.msgid.n)
+        pack_span(pk, "msgid", m.msgid);
+    if (m.sd.n) {
+        sluice_pack_cstr(pk, "structured_data");
+        syslog_pack_sd(pk, m.sd);
+    }
+    pack_span(pk, "message", m.message);
+    if (m.parse_error) {
+        sluice_pack_cstr(pk, "parse_error");
+        msgpack_pack_true(pk);
+    }
+    if (s->cfg->source_key) {
+        sluice_pack_cstr(pk, s->cfg->source_key);
+        sluice_pack_cstr(pk, peer);
+    }
+    sluice_emit_end(s->em);
+    s->messages++;
+    if (m.parse_error && s->parse_errors++ % 10000 == 0)
+        sluice_warn(s->ins, "a message from %s is not valid syslog; kept with parse_error "
+                            "(%llu so far)",
+                    peer, (unsigned long long)s->parse_errors);
+}
+
+/* Cut a message to max_message_size. */
+static void
+emit_limited(syslog_ctx *s, const char *data, size_t len, const char *peer)
+{
+    if (len > (size_t)s->cfg->max_message_size) {
+        len = (size_t)s->cfg->max_message_size;
+        s->truncated++;
+    }
+    emit(s, data, len, peer);
+}
+
+/* ==== Stream framing ==== */
+
+/* Emit every complete message in c->buf; keep the rest. */
+static void
+frame(conn *c)
+{
+    syslog_ctx *s = c->s;
+    size_t max = (size_t)s->cfg->max_message_size;
+    char *p = c->buf, *end = c->buf + c->len;
+    while (p < end) {
+        if (c->skip) {
+            size_t k = (size_t)(end - p) < c->skip ? (size_t)(end - p) : c->skip;
+            p += k;
+            c->skip -= k;
+            continue;
+        }
+        if (*p >= '1' && *p <= '9') {
+            /* Octet counting: MSG-LEN SP SYSLOG-MSG */
+            char *q = p;
+            size_t len = 0;
+            while (q < end && *q >= '0' && *q <= '9' && q - p < 10)
+                len = len * 10 + (size_t)(*q++ - '0');
+            if (q == end)
+                break; /* the length is not all here yet */
+            if (*q == ' ') {
+                q++;
+                if ((size_t)(end - q) >= len) {
+                    emit_limited(s, q, len, c->peer);
+                    p = q + len;
+                    continue;
+                }
+                if (len > max) {
+                    /* Too big to hold: keep what the limit allows, drop the rest. */
+                    if ((size_t)(end - q) >= max) {
+                        emit_limited(s, q, max + 1, c->peer);
+                        c->skip = len - (size_t)(end - q);
+                        p = end;
+                        continue;
+                    }
+                }
+                break; /* wait for the rest */
+            }
+            /* Not a length after all: fall through to a line. */
+        }
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            if ((size_t)(end - p) > max) {
+                emit_limited(s, p, (size_t)(end - p), c->peer);
+                p = end;
+            }
+            break;
+        }
+        if (nl > p)
+            emit_limited(s, p, (size_t)(nl - p), c->peer);
+        p = nl + 1;
+    }
+    c->len = (size_t)(end - p);
+    if (c->len && p != c->buf)
+        memmove(c->buf, p, c->len);
+}
+
+static void
+conn_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    free(c->buf);
+    free(c);
+}
+
+static void
+conn_close(conn *c)
+{
+    syslog_ctx *s = c->s;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    if (c->len) /* a last line without LF */
+        emit_limited(s, c->buf, c->len, c->peer);
+    uv_close(&c->h.handle, conn_closed);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    conn *c = h->data;
+    size_t want = (size_t)c->s->cfg->max_message_size + 64;
+    if (c->cap - c->len < 65536 && c->cap < c->len + want) {
+        c->cap = c->len + want > c->cap * 2 ? c->len + want : c->cap * 2;
+        c->buf = realloc(c->buf, c->cap);
+    }
+    buf->base = c->buf + c->len;
+    buf->len = c->cap - c->len;
+}
+
+static void
+on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    conn *c = st->data;
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    c->len += (size_t)n;
+    frame(c);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    listener *l = server->data;
+    syslog_ctx *s = l->s;
+    if (status < 0)
+        return;
+    conn *c = calloc(1, sizeof *c);
+    c->s = s;
+    c->l = l;
+    if (l->kind == L_TCP)
+        uv_tcp_init(s->loop, &c->h.tcp);
+    else
+        uv_pipe_init(s->loop, &c->h.pipe, 0);
+    c->h.handle.data = c;
+    if (uv_accept(server, &c->h.stream) != 0) {
+        uv_close(&c->h.handle, conn_closed);
+        return;
+    }
+    if (s->n_conns >= (size_t)s->cfg->max_connections) {
+        if (s->refused++ % 1000 == 0)
+            sluice_warn(s->ins, "%s: more than max_connections (%lld); connection refused",
+                        l->addr, (long long)s->cfg->max_connections);
+        uv_close(&c->h.handle, conn_closed);
+        return;
+    }
+    if (l->kind == L_TCP) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        char host[64] = "?";
+        if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+            if (ss.ss_family == AF_INET6) {
+                uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof host);
+                snprintf(c->peer, sizeof c->peer, "[%s]:%d", host,
+                         ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+            } else {
+                uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
+                snprintf(c->peer, sizeof c->peer, "%s:%d", host,
+                         ntohs(((struct sockaddr_in *)&ss)->sin_port));
+            }
+        }
+    } else {
+        snprintf(c->peer, sizeof c->peer, "%s", l->path);
+    }
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->n_conns++;
+    if (!s->paused)
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+/* ==== Datagrams ==== */
+
+static void
+on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    listener *l = h->data;
+    buf->base = l->dgram;
+    buf->len = 65536;
+}
+
+static void
+on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
+{
+    listener *l = h->data;
+    syslog_ctx *s = l->s;
+    if (n <= 0 || !addr)
+        return;
+    if (s->paused) {
+        if (s->udp_dropped++ % 10000 == 0)
+            sluice_warn(s->ins, "%s: paused by backpressure; dropping datagrams (%llu so far)",
+                        l->addr, (unsigned long long)s->udp_dropped);
+        return;
+    }
+    char peer[80] = "";
+    if (s->cfg->source_key) {
+        char host[64] = "?";
+        if (addr->sa_family == AF_INET6) {
+            uv_ip6_name((const struct sockaddr_in6 *)addr, host, sizeof host);
+            snprintf(peer, sizeof peer, "[%s]:%d", host,
+                     ntohs(((const struct sockaddr_in6 *)addr)->sin6_port));
+        } else {
+            uv_ip4_name((const struct sockaddr_in *)addr, host, sizeof host);
+            snprintf(peer, sizeof peer, "%s:%d", host,
+                     ntohs(((const struct sockaddr_in *)addr)->sin_port));
+        }
+    }
+    emit_limited(s, buf->base, (size_t)n, peer);
+}
+
+static void
+on_unix_dgram(uv_poll_t *h, int status, int events)
+{
+    listener *l = h->data;
+    syslog_ctx *s = l->s;
+    for (int i = 0; i < 256; i++) {
+        ssize_t n = recv(l->fd, l->dgram, 65536, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        if (s->paused) {
+            s->udp_dropped++;
+            continue;
+        }
+        emit_limited(s, l->dgram, (size_t)n, l->path);
+    }
+}
+
+/* ==== Listeners ==== */
+
+static int
+parse_hostport(const char *hp, struct sockaddr_storage *ss)
+{
+    const char *colon = strrchr(hp, ':');
+    if (!colon)
+        return -1;
+    char host[128];
+    size_t n = (size_t)(colon - hp);
+    if (n >= sizeof host)
+        return -1;
+    memcpy(host, hp, n);
+    host[n] = '\0';
+    int port = atoi(colon + 1);
+    if (host[0] == '[') {
+        host[strlen(host) - 1] = '\0';
+        return uv_ip6_addr(host + 1, port, (struct sockaddr_in6 *)ss);
+    }
+    return uv_ip4_addr(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, port,
+                       (struct sockaddr_in *)ss);
+}
+
+static int
+open_listener(syslog_ctx *s, listener *l)
+{
+    struct sockaddr_storage ss;
+    int r;
+    switch (l->kind) {
+    case L_UDP:
+        if (parse_hostport(l->addr + 6, &ss) != 0)
+            return UV_EINVAL;
+        uv_udp_init(s->loop, &l->h.udp);
+        l->h.handle.data = l;
+        l->open = 1;
+        l->dgram = malloc(65536);
+        if ((r = uv_udp_bind(&l->h.udp, (struct sockaddr *)&ss, UV_UDP_REUSEADDR)) != 0)
+            return r;
+        /* Large bursts: ask for a big kernel buffer. */
+        int size = 4 << 20;
+        uv_recv_buffer_size(&l->h.handle, &size);
+        return uv_udp_recv_start(&l->h.udp, on_udp_alloc, on_udp);
+    case L_TCP:
+        if (parse_hostport(l->addr + 6, &ss) != 0)
+            return UV_EINVAL;
+        uv_tcp_init(s->loop, &l->h.tcp);
+        l->h.handle.data = l;
+        l->open = 1;
+        if ((r = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, 0)) != 0)
+            return r;
+        return uv_listen((uv_stream_t *)&l->h.tcp, 511, on_connection);
+    case L_UNIX:
+        unlink(l->path);
+        uv_pipe_init(s->loop, &l->h.pipe, 0);
+        l->h.handle.data = l;
+        l->open = 1;
+        if ((r = uv_pipe_bind(&l->h.pipe, l->path)) != 0)
+            return r;
+        chmod(l->path, (mode_t)s->cfg->socket_mode);
+        return uv_listen((uv_stream_t *)&l->h.pipe, 511, on_connection);
+    case L_UNIX_DGRAM: {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        if (strlen(l->path) >= sizeof sun.sun_path)
+            return UV_ENAMETOOLONG;
+        strcpy(sun.sun_path, l->path);
+        unlink(l->path);
+        l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->fd < 0)
+            return -errno;
+        if (bind(l->fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+            r = -errno;
+            close(l->fd);
+            l->fd = -1;
+            return r;
+        }
+        chmod(l->path, (mode_t)s->cfg->socket_mode);
+        l->dgram = malloc(65536);
+        uv_poll_init(s->loop, &l->h.poll, l->fd);
+        l->h.handle.data = l;
+        l->open = 1;
+        return uv_poll_start(&l->h.poll, UV_READABLE, on_unix_dgram);
+    }
+    }
+    return UV_EINVAL;
+}
+
+static int
+syslog_init(sluice_instance *ins, const void *config, void **ctxp)
+{
+    const syslog_config *cfg = config;
+    syslog_ctx *s = calloc(1, sizeof *s);
+    s->ins = ins;
+    s->cfg = cfg;
+    s->listeners = calloc(cfg->listen.n, sizeof *s->listeners);
+    s->n_listeners = cfg->listen.n;
+    int bad = 0;
+    for (size_t i = 0; i < cfg->listen.n; i++) {
+        listener *l = &s->listeners[i];
+        const char *a = cfg->listen.v[i];
+        l->s = s;
+        l->fd = -1;
+        l->addr = strdup(a);
+        if (strncmp(a, "udp://", 6) == 0)
+            l->kind = L_UDP;
+        else if (strncmp(a, "tcp://", 6) == 0)
+            l->kind = L_TCP;
+        else if (strncmp(a, "unix-dgram://", 13) == 0 && a[13] == '/') {
+            l->kind = L_UNIX_DGRAM;
+            l->path = strdup(a + 13);
+        } else if (strncmp(a, "unix://", 7) == 0 && a[7] == '/') {
+            l->kind = L_UNIX;
+            l->path = strdup(a + 7);
+        } else {
+            sluice_error(ins, "listen: expected udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH "
+                              "or unix-dgram:///PATH, found '%s'",
+                         a);
+            bad = 1;
+            continue;
+        }
+        struct sockaddr_storage ss;
+        if ((l->kind == L_UDP || l->kind == L_TCP) && parse_hostport(a + 6, &ss) != 0) {
+            sluice_error(ins, "listen: '%s' is not a numeric address and port", a);
+            bad = 1;
+        }
+    }
+    *ctxp = s;
+    return bad ? SLUICE_ERROR : SLUICE_OK;
+}
+
+static int
+syslog_start(void *ctx)
+{
+    syslog_ctx *s = ctx;
+    s->em = sluice_input_emitter(s->ins);
+    s->loop = sluice_instance_loop(s->ins);
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        int r = open_listener(s, &s->listeners[i]);
+        if (r != 0) {
+            sluice_error(s->ins, "cannot listen on %s: %s", s->listeners[i].addr, uv_strerror(r));
+            return SLUICE_ERROR;
+        }
+        sluice_info(s->ins, "listening on %s", s->listeners[i].addr);
+    }
+    return SLUICE_OK;
+}
+
+static void
+syslog_pause(void *ctx)
+{
+    syslog_ctx *s = ctx;
+    s->paused = 1;
+    for (conn *c = s->conns; c; c = c->next)
+        uv_read_stop(&c->h.stream);
+}
+
+static void
+syslog_resume(void *ctx)
+{
+    syslog_ctx *s = ctx;
+    s->paused = 0;
+    for (conn *c = s->conns; c; c = c->next)
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+static void
+syslog_stop(void *ctx)
+{
+    syslog_ctx *s = ctx;
+    while (s->conns)
+        conn_close(s->conns);
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        listener *l = &s->listeners[i];
+        if (l->open)
+            uv_close(&l->h.handle, NULL);
+        l->open = 0;
+        if (l->fd >= 0)
+            close(l->fd);
+        if (l->path)
+            unlink(l->path);
+    }
+}
+
+static void
+syslog_exit(void *ctx)
+{
+    syslog_ctx *s = ctx;
+    if (s->messages || s->udp_dropped || s->refused)
+        sluice_info(s->ins, "received %llu messages; %llu did not parse, %llu cut to "
+                            "max_message_size, %llu datagrams dropped while paused, %llu "
+                            "connections refused",
+                    (unsigned long long)s->messages, (unsigned long long)s->parse_errors,
+                    (unsigned long long)s->truncated, (unsigned long long)s->udp_dropped,
+                    (unsigned long long)s->refused);
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        free(s->listeners[i].addr);
+        free(s->listeners[i].path);
+        free(s->listeners[i].dgram);
+    }
+    free(s->listeners);
+    free(s);
+}
+
+SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+    SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .name = "syslog",
+    .description = "Receive syslog (RFC 5424, RFC 3164) over UDP, TCP and unix sockets.",
+    .options = syslog_options,
+    .config_size = sizeof(syslog_config),
+    .init = syslog_init,
+    .start = syslog_start,
+    .pause = syslog_pause,
+    .resume = syslog_resume,
+    .stop = syslog_stop,
+    .exit = syslog_exit,
+};

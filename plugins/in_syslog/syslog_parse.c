@@ -1,0 +1,400 @@
+/* Syslog parsers (see syslog_parse.h): RFC 5424 §6, RFC 3164 §4.1. */
+#include <string.h>
+#include <time.h>
+
+#include "syslog_parse.h"
+
+const char *const syslog_facility_names[24] = {
+    "kern",   "user",   "mail",   "daemon", "auth",     "syslog", "lpr",    "news",
+    "uucp",   "cron",   "authpriv", "ftp",  "ntp",      "security", "console", "solaris-cron",
+    "local0", "local1", "local2", "local3", "local4",   "local5", "local6", "local7"};
+const char *const syslog_severity_names[8] = {"emerg", "alert",  "crit", "err",
+                                              "warning", "notice", "info", "debug"};
+
+static int
+digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* <PRI>: 1 to 3 digits, 0..191. Returns bytes used, or 0. */
+static size_t
+parse_pri(const char *p, size_t n, int *pri)
+{
+    if (n < 3 || p[0] != '<')
+        return 0;
+    size_t i = 1;
+    int v = 0;
+    while (i < n && i < 5 && digit(p[i]))
+        v = v * 10 + (p[i++] - '0');
+    if (i == 1 || i >= n || p[i] != '>' || v > 191 || (i > 2 && p[1] == '0'))
+        return 0;
+    *pri = v;
+    return i + 1;
+}
+
+static int64_t
+num(const char *p, int n)
+{
+    int64_t v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!digit(p[i]))
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+sluice_time_t
+syslog_parse_rfc3339(const char *p, size_t n)
+{
+    /* YYYY-MM-DDTHH:MM:SS */
+    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') || p[13] != ':' ||
+        p[16] != ':')
+        return 0;
+    struct tm tm = {0};
+    int64_t y = num(p, 4), mo = num(p + 5, 2), d = num(p + 8, 2), h = num(p + 11, 2),
+            mi = num(p + 14, 2), s = num(p + 17, 2);
+    /* Nanoseconds in an int64 end in April 2262. */
+    if (y < 1970 || y > 2261 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        s > 60)
+        return 0;
+    tm.tm_year = (int)y - 1900;
+    tm.tm_mon = (int)mo - 1;
+    tm.tm_mday = (int)d;
+    tm.tm_hour = (int)h;
+    tm.tm_min = (int)mi;
+    tm.tm_sec = (int)s;
+    size_t i = 19;
+    int64_t frac = 0;
+    if (i < n && p[i] == '.') {
+        i++;
+        int digits = 0;
+        while (i < n && digit(p[i])) {
+            if (digits < 9) {
+                frac = frac * 10 + (p[i] - '0');
+                digits++;
+            }
+            i++;
+        }
+        if (!digits)
+            return 0;
+        while (digits++ < 9)
+            frac *= 10;
+    }
+    int64_t offset = 0;
+    if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+        i++;
+    } else if (i + 6 <= n && (p[i] == '+' || p[i] == '-') && p[i + 3] == ':') {
+        int64_t oh = num(p + i + 1, 2), om = num(p + i + 4, 2);
+        if (oh < 0 || om < 0 || oh > 23 || om > 59)
+            return 0;
+        offset = (oh * 3600 + om * 60) * (p[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return 0;
+    }
+    if (i != n)
+        return 0;
+    int64_t secs = (int64_t)timegm(&tm) - offset;
+    return secs * SLUICE_NSEC_PER_SEC + frac;
+}
+
+/* ==== RFC 5424 ==== */
+
+/* The next space-terminated field; "-" is nil. Returns 0 on a missing
+ * field. */
+static int
+field(const char **p, const char *end, sl_span *out, size_t max)
+{
+    const char *s = *p;
+    const char *e = memchr(s, ' ', (size_t)(end - s));
+    if (!e || e == s || (size_t)(e - s) > max)
+        return 0;
+    out->p = s;
+    out->n = (e - s == 1 && *s == '-') ? 0 : (size_t)(e - s);
+    *p = e + 1;
+    return 1;
+}
+
+/* Checks STRUCTURED-DATA starting at *p; sets *p past it. */
+static int
+check_sd(const char **pp, const char *end)
+{
+    const char *p = *pp;
+    if (p < end && *p == '-') {
+        *pp = p + 1;
+        return 1;
+    }
+    int elements = 0;
+    while (p < end && *p == '[') {
+        p++;
+        const char *id = p;
+        while (p < end && *p != ' ' && *p != ']' && *p != '=' && *p != '"' && *p > 32 && *p < 127)
+            p++;
+        if (p == id || p - id > 32)
+            return 0;
+        while (p < end && *p == ' ') {
+            p++;
+            const char *name = p;
+            while (p < end && *p != '=' && *p != ' ' && *p != ']' && *p != '"' && *p > 32 &&
+                   *p < 127)
+                p++;
+            if (p == name || p - name > 32 || p + 1 >= end || p[0] != '=' || p[1] != '"')
+                return 0;
+            p += 2;
+            while (p < end && *p != '"') {
+                if (*p == '\\' && p + 1 < end)
+                    p++;
+                p++;
+            }
+            if (p >= end)
+                return 0;
+            p++; /* closing quote */
+        }
+        if (p >= end || *p != ']')
+            return 0;
+        p++;
+        elements++;
+    }
+    if (!elements)
+        return 0;
+    *pp = p;
+    return 1;
+}
+
+static int
+parse_5424(const char *p, const char *end, syslog_msg *m)
+{
+    /* VERSION SP */
+    if (end - p < 2 || p[0] != '1' || p[1] != ' ')
+        return 0;
+    p += 2;
+    m->version = 1;
+    if (!field(&p, end, &m->timestamp, 64) || !field(&p, end, &m->hostname, 255) ||
+        !field(&p, end, &m->appname, 48) || !field(&p, end, &m->procid, 128) ||
+        !field(&p, end, &m->msgid, 32))
+        return 0;
+    if (m->timestamp.n) {
+        m->time = syslog_parse_rfc3339(m->timestamp.p, m->timestamp.n);
+        if (!m->time)
+            return 0;
+    }
+    const char *sd = p;
+    if (!check_sd(&p, end))
+        return 0;
+    m->sd.p = sd;
+    m->sd.n = (p - sd == 1 && *sd == '-') ? 0 : (size_t)(p - sd);
+    if (p < end) {
+        if (*p != ' ')
+            return 0;
+        p++;
+    }
+    /* MSG, without a UTF-8 BOM. */
+    if (end - p >= 3 && (unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb &&
+        (unsigned char)p[2] == 0xbf)
+        p += 3;
+    m->message.p = p;
+    m->message.n = (size_t)(end - p);
+    return 1;
+}
+
+/* ==== RFC 3164 ==== */
+
+static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+/* "Mmm dd hh:mm:ss" (dd may be " 1"), in the local time zone, in the year
+ * that puts it nearest to `now` (rolling back across New Year). */
+static sluice_time_t
+parse_3164_date(const char *p, size_t n, sluice_time_t now)
+{
+    if (n < 15 || p[3] != ' ' || p[6] != ' ' || p[9] != ':' || p[12] != ':')
+        return 0;
+    const char *m = NULL;
+    for (int i = 0; i < 12; i++)
+        if (memcmp(months + 3 * i, p, 3) == 0)
+            m = months + 3 * i;
+    if (!m)
+        return 0;
+    int64_t d = p[4] == ' ' ? num(p + 5, 1) : num(p + 4, 2);
+    int64_t h = num(p + 7, 2), mi = num(p + 10, 2), s = num(p + 13, 2);
+    if (d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
+        return 0;
+    time_t now_s = (time_t)(now / SLUICE_NSEC_PER_SEC);
+    struct tm local;
+    localtime_r(&now_s, &local);
+    struct tm tm = {0};
+    tm.tm_year = local.tm_year;
+    tm.tm_mon = (int)((m - months) / 3);
+    tm.tm_mday = (int)d;
+    tm.tm_hour = (int)h;
+    tm.tm_min = (int)mi;
+    tm.tm_sec = (int)s;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    /* A date more than a week ahead was written last year (Dec 31 read on
+     * Jan 1). */
+    if (t > now_s + 7 * 86400) {
+        tm.tm_year--;
+        tm.tm_isdst = -1;
+        t = mktime(&tm);
+    }
+    return (sluice_time_t)t * SLUICE_NSEC_PER_SEC;
+}
+
+static void
+parse_3164(const char *p, const char *end, sluice_time_t now, syslog_msg *m)
+{
+    if (end - p >= 15 && (m->time = parse_3164_date(p, (size_t)(end - p), now))) {
+        m->timestamp.p = p;
+        m->timestamp.n = 15;
+        p += 15;
+        if (p < end && *p == ' ')
+            p++;
+        /* HOSTNAME: a token not ending in ':' and without '['. */
+        const char *e = p;
+        while (e < end && *e != ' ' && *e != ':' && *e != '[')
+            e++;
+        if (e < end && *e == ' ' && e > p) {
+            m->hostname.p = p;
+            m->hostname.n = (size_t)(e - p);
+            p = e + 1;
+        }
+    }
+    /* TAG[PID]: */
+    const char *e = p;
+    while (e < end && e - p <= 48 && *e != ':' && *e != '[' && *e != ' ')
+        e++;
+    if (e > p && e < end && (*e == ':' || *e == '[')) {
+        sl_span tag = {p, (size_t)(e - p)};
+        const char *q = e;
+        sl_span pid = {0};
+        if (*q == '[') {
+            const char *close = memchr(q, ']', (size_t)(end - q));
+            if (close && close + 1 < end && close[1] == ':') {
+                pid.p = q + 1;
+                pid.n = (size_t)(close - q - 1);
+                q = close + 1;
+            }
+        }
+        if (q < end && *q == ':') {
+            m->appname = tag;
+            m->procid = pid;
+            p = q + 1;
+            if (p < end && *p == ' ')
+                p++;
+        }
+    }
+    m->message.p = p;
+    m->message.n = (size_t)(end - p);
+}
+
+void
+syslog_parse(const char *buf, size_t len, syslog_format format, sluice_time_t now,
+             syslog_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->pri = -1;
+    /* Framing leftovers: trailing LF, CR and NUL. */
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == '\0'))
+        len--;
+    const char *end = buf + len;
+    if (format == SYSLOG_RAW) {
+        m->message = (sl_span){buf, len};
+        return;
+    }
+    size_t used = parse_pri(buf, len, &m->pri);
+    if (!used) {
+        m->pri = -1;
+        m->parse_error = 1;
+        m->message = (sl_span){buf, len};
+        return;
+    }
+    const char *p = buf + used;
+    int is_5424 = format == SYSLOG_5424 ||
+                  (format == SYSLOG_AUTO && end - p >= 2 && p[0] == '1' && p[1] == ' ');
+    if (is_5424) {
+        if (!parse_5424(p, end, m)) {
+            int pri = m->pri;
+            memset(m, 0, sizeof *m);
+            m->pri = pri;
+            m->parse_error = 1;
+            m->message = (sl_span){buf, len};
+        }
+        return;
+    }
+    parse_3164(p, end, now, m);
+}
+
+/* ==== Structured data ==== */
+
+static void
+pack_unescaped(msgpack_packer *pk, const char *p, size_t n)
+{
+    size_t escapes = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (p[i] == '\\' && (p[i + 1] == '"' || p[i + 1] == '\\' || p[i + 1] == ']')) {
+            escapes++;
+            i++;
+        }
+    msgpack_pack_str(pk, n - escapes);
+    size_t start = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (p[i] == '\\' && (p[i + 1] == '"' || p[i + 1] == '\\' || p[i + 1] == ']')) {
+            msgpack_pack_str_body(pk, p + start, i - start);
+            start = i + 1;
+            i++;
+        }
+    msgpack_pack_str_body(pk, p + start, n - start);
+}
+
+void
+syslog_pack_sd(msgpack_packer *pk, sl_span sd)
+{
+    const char *p = sd.p, *end = sd.p + sd.n;
+    uint32_t elements = 0;
+    for (const char *q = p; q < end; q++) {
+        if (*q == '"') { /* skip quoted values, which may hold '[' */
+            for (q++; q < end && *q != '"'; q++) {
+                if (*q == '\\')
+                    q++;
+            }
+        } else if (*q == '[') {
+            elements++;
+        }
+    }
+    msgpack_pack_map(pk, elements);
+    while (p < end && *p == '[') {
+        p++;
+        const char *id = p;
+        while (*p != ' ' && *p != ']')
+            p++;
+        msgpack_pack_str_with_body(pk, id, (size_t)(p - id));
+        uint32_t params = 0;
+        for (const char *q = p; *q != ']'; q++)
+            if (*q == '"') {
+                params++;
+                for (q++; *q != '"'; q++)
+                    if (*q == '\\')
+                        q++;
+            }
+        msgpack_pack_map(pk, params);
+        while (*p == ' ') {
+            p++;
+            const char *name = p;
+            while (*p != '=')
+                p++;
+            msgpack_pack_str_with_body(pk, name, (size_t)(p - name));
+            p += 2;
+            const char *val = p;
+            while (*p != '"') {
+                if (*p == '\\')
+                    p++;
+                p++;
+            }
+            pack_unescaped(pk, val, (size_t)(p - val));
+            p++;
+        }
+        p++; /* ] */
+    }
+}
