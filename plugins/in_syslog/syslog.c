@@ -103,11 +103,27 @@ typedef struct syslog_ctx {
 
 /* ==== Events ==== */
 
+/* A string literal key, its length known at compile time. */
+#define PACK_KEY(pk, lit) msgpack_pack_str_with_body(pk, lit, sizeof lit - 1)
+
 static void
-pack_span(msgpack_packer *pk, const char *key, sl_span v)
+pack_span(msgpack_packer *pk, const char *key, size_t klen, sl_span v)
 {
-    sluice_pack_cstr(pk, key);
+    msgpack_pack_str_with_body(pk, key, klen);
     msgpack_pack_str_with_body(pk, v.p, v.n);
+}
+
+#define PACK_SPAN(pk, lit, v) pack_span(pk, lit, sizeof lit - 1, v)
+
+static uint8_t facility_len[24], severity_len[8];
+
+static void
+name_lengths(void)
+{
+    for (int i = 0; i < 24; i++)
+        facility_len[i] = (uint8_t)strlen(syslog_facility_names[i]);
+    for (int i = 0; i < 8; i++)
+        severity_len[i] = (uint8_t)strlen(syslog_severity_names[i]);
 }
 
 static void
@@ -122,30 +138,31 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
     msgpack_packer *pk = sluice_emit_begin(s->em, SLUICE_EVENT_LOG, m.time ? m.time : now);
     msgpack_pack_map(pk, n);
     if (m.pri >= 0) {
-        sluice_pack_cstr(pk, "pri");
+        PACK_KEY(pk, "pri");
         msgpack_pack_int(pk, m.pri);
-        sluice_pack_cstr(pk, "facility");
-        sluice_pack_cstr(pk, syslog_facility_names[m.pri >> 3]);
-        sluice_pack_cstr(pk, "severity");
-        sluice_pack_cstr(pk, syslog_severity_names[m.pri & 7]);
+        PACK_KEY(pk, "facility");
+        msgpack_pack_str_with_body(pk, syslog_facility_names[m.pri >> 3],
+                                   facility_len[m.pri >> 3]);
+        PACK_KEY(pk, "severity");
+        msgpack_pack_str_with_body(pk, syslog_severity_names[m.pri & 7], severity_len[m.pri & 7]);
     }
     if (m.timestamp.n)
-        pack_span(pk, "timestamp", m.timestamp);
+        PACK_SPAN(pk, "timestamp", m.timestamp);
     if (m.hostname.n)
-        pack_span(pk, "hostname", m.hostname);
+        PACK_SPAN(pk, "hostname", m.hostname);
     if (m.appname.n)
-        pack_span(pk, "appname", m.appname);
+        PACK_SPAN(pk, "appname", m.appname);
     if (m.procid.n)
-        pack_span(pk, "procid", m.procid);
+        PACK_SPAN(pk, "procid", m.procid);
     if (m.msgid.n)
-        pack_span(pk, "msgid", m.msgid);
+        PACK_SPAN(pk, "msgid", m.msgid);
     if (m.sd.n) {
-        sluice_pack_cstr(pk, "structured_data");
+        PACK_KEY(pk, "structured_data");
         syslog_pack_sd(pk, m.sd);
     }
-    pack_span(pk, "message", m.message);
+    PACK_SPAN(pk, "message", m.message);
     if (m.parse_error) {
-        sluice_pack_cstr(pk, "parse_error");
+        PACK_KEY(pk, "parse_error");
         msgpack_pack_true(pk);
     }
     if (s->cfg->source_key) {
@@ -483,6 +500,7 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
     syslog_ctx *s = calloc(1, sizeof *s);
     s->ins = ins;
     s->cfg = cfg;
+    name_lengths();
     s->listeners = calloc(cfg->listen.n, sizeof *s->listeners);
     s->n_listeners = cfg->listen.n;
     int bad = 0;

@@ -203,6 +203,32 @@ parse_5424(const char *p, const char *end, syslog_msg *m)
 
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's
+ * days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The local year and UTC offset, looked up once a minute: glibc's
+ * localtime_r stats /etc/localtime on every call. A date is read with the
+ * offset in force now, which is off by the DST change for the hour around
+ * one. */
+typedef struct tz_cache {
+    int64_t minute;
+    int64_t year;
+    long gmtoff;
+} tz_cache;
+
+static __thread tz_cache tzc = {-1, 0, 0};
+
 /* "Mmm dd hh:mm:ss" (dd may be " 1"), in the local time zone, in the year
  * that puts it nearest to `now` (rolling back across New Year). */
 static sluice_time_t
@@ -210,36 +236,33 @@ parse_3164_date(const char *p, size_t n, sluice_time_t now)
 {
     if (n < 15 || p[3] != ' ' || p[6] != ' ' || p[9] != ':' || p[12] != ':')
         return 0;
-    const char *m = NULL;
+    int month = -1;
     for (int i = 0; i < 12; i++)
         if (memcmp(months + 3 * i, p, 3) == 0)
-            m = months + 3 * i;
-    if (!m)
+            month = i;
+    if (month < 0)
         return 0;
     int64_t d = p[4] == ' ' ? num(p + 5, 1) : num(p + 4, 2);
     int64_t h = num(p + 7, 2), mi = num(p + 10, 2), s = num(p + 13, 2);
     if (d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
         return 0;
-    time_t now_s = (time_t)(now / SLUICE_NSEC_PER_SEC);
-    struct tm local;
-    localtime_r(&now_s, &local);
-    struct tm tm = {0};
-    tm.tm_year = local.tm_year;
-    tm.tm_mon = (int)((m - months) / 3);
-    tm.tm_mday = (int)d;
-    tm.tm_hour = (int)h;
-    tm.tm_min = (int)mi;
-    tm.tm_sec = (int)s;
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
+    int64_t now_s = now / SLUICE_NSEC_PER_SEC;
+    if (now_s / 60 != tzc.minute) {
+        time_t t = (time_t)now_s;
+        struct tm local;
+        localtime_r(&t, &local);
+        tzc.minute = now_s / 60;
+        tzc.year = local.tm_year + 1900;
+        tzc.gmtoff = local.tm_gmtoff;
+    }
+    int64_t secs = days_from_civil(tzc.year, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
+                   tzc.gmtoff;
     /* A date more than a week ahead was written last year (Dec 31 read on
      * Jan 1). */
-    if (t > now_s + 7 * 86400) {
-        tm.tm_year--;
-        tm.tm_isdst = -1;
-        t = mktime(&tm);
-    }
-    return (sluice_time_t)t * SLUICE_NSEC_PER_SEC;
+    if (secs > now_s + 7 * 86400)
+        secs = days_from_civil(tzc.year - 1, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
+               tzc.gmtoff;
+    return secs * SLUICE_NSEC_PER_SEC;
 }
 
 static void
