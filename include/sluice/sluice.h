@@ -10,6 +10,7 @@
 #include "event.h"
 #include "format.h"
 #include "http.h"
+#include "json.h"
 #include "plugin.h"
 
 #endif

@@ -1,0 +1,409 @@
+/* JSON to MessagePack (see include/sluice/json.h). Two steps per value: a
+ * validating scan that also counts each container's items (MessagePack
+ * wants the count first), then the packing. Nothing is packed unless the
+ * whole input is valid. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/json.h"
+#include "utf8.h"
+
+typedef struct jp {
+    const char *p, *end, *start;
+    const char *err;
+    const char *err_at;
+} jp;
+
+static int
+fail(jp *j, const char *at, const char *what)
+{
+    if (!j->err) {
+        j->err = what;
+        j->err_at = at;
+    }
+    return -1;
+}
+
+static const char *
+ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static int
+hex4(const char *p, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        *v <<= 4;
+        if (c >= '0' && c <= '9')
+            *v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            *v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            *v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* ==== Scanning (validation, counts, decoded string lengths) ==== */
+
+static int scan_value(jp *j, const char **pp, int depth);
+
+/* A string starting at the quote; *len gets its decoded UTF-8 length. */
+static int
+scan_string(jp *j, const char **pp, size_t *len)
+{
+    const char *p = *pp + 1, *end = j->end;
+    size_t n = 0;
+    while (p < end && *p != '"') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20)
+            return fail(j, p, "control character in a string");
+        if (c == '\\') {
+            if (p + 1 >= end)
+                return fail(j, p, "unterminated escape");
+            switch (p[1]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                n++;
+                p += 2;
+                continue;
+            case 'u': {
+                unsigned u;
+                if (end - p < 6 || hex4(p + 2, &u) < 0)
+                    return fail(j, p, "bad \\u escape");
+                p += 6;
+                if (u >= 0xd800 && u <= 0xdbff && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                    unsigned lo;
+                    if (hex4(p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+                        p += 6;
+                        n += 4;
+                        continue;
+                    }
+                }
+                n += u < 0x80 ? 1 : u < 0x800 ? 2 : 3; /* lone surrogates: U+FFFD, 3 */
+                continue;
+            }
+            default:
+                return fail(j, p, "bad escape");
+            }
+        }
+        if (c < 0x80) {
+            n++;
+            p++;
+        } else {
+            size_t k = utf8_seq((const unsigned char *)p, (size_t)(end - p));
+            n += k ? k : 3;
+            p += k ? k : 1;
+        }
+    }
+    if (p >= end)
+        return fail(j, *pp, "unterminated string");
+    *len = n;
+    *pp = p + 1;
+    return 0;
+}
+
+static int
+scan_number(jp *j, const char **pp)
+{
+    const char *p = *pp, *end = j->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end || !(*p >= '0' && *p <= '9'))
+        return fail(j, *pp, "bad number");
+    if (*p == '0')
+        p++;
+    else
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || !(*p >= '0' && *p <= '9'))
+            return fail(j, p, "bad fraction");
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !(*p >= '0' && *p <= '9'))
+            return fail(j, p, "bad exponent");
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    *pp = p;
+    return 0;
+}
+
+static int
+literal(jp *j, const char **pp, const char *word, size_t n)
+{
+    if ((size_t)(j->end - *pp) < n || memcmp(*pp, word, n) != 0)
+        return fail(j, *pp, "unexpected character");
+    *pp += n;
+    return 0;
+}
+
+/* A container from its bracket; *count gets its items (pairs for objects). */
+static int
+scan_container(jp *j, const char **pp, int depth, uint32_t *count)
+{
+    const char *p = *pp;
+    char close = *p == '[' ? ']' : '}';
+    if (depth >= SLUICE_JSON_MAX_DEPTH)
+        return fail(j, p, "nested too deeply");
+    p = ws(p + 1, j->end);
+    uint32_t n = 0;
+    if (p < j->end && *p == close) {
+        *pp = p + 1;
+        *count = 0;
+        return 0;
+    }
+    for (;;) {
+        if (close == '}') {
+            size_t len;
+            if (p >= j->end || *p != '"')
+                return fail(j, p, "expected a string key");
+            if (scan_string(j, &p, &len) < 0)
+                return -1;
+            p = ws(p, j->end);
+            if (p >= j->end || *p != ':')
+                return fail(j, p, "expected ':'");
+            p = ws(p + 1, j->end);
+        }
+        if (scan_value(j, &p, depth + 1) < 0)
+            return -1;
+        n++;
+        p = ws(p, j->end);
+        if (p < j->end && *p == ',') {
+            p = ws(p + 1, j->end);
+            continue;
+        }
+        if (p < j->end && *p == close)
+            break;
+        return fail(j, p, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
+    }
+    *pp = p + 1;
+    *count = n;
+    return 0;
+}
+
+static int
+scan_value(jp *j, const char **pp, int depth)
+{
+    const char *p = *pp;
+    if (p >= j->end)
+        return fail(j, p, "unexpected end");
+    size_t len;
+    uint32_t count;
+    switch (*p) {
+    case '"': return scan_string(j, pp, &len);
+    case '[': case '{': return scan_container(j, pp, depth, &count);
+    case 't': return literal(j, pp, "true", 4);
+    case 'f': return literal(j, pp, "false", 5);
+    case 'n': return literal(j, pp, "null", 4);
+    default: return scan_number(j, pp);
+    }
+}
+
+/* ==== Packing (input known valid) ==== */
+
+static void
+put_utf8(char *out, size_t *o, unsigned u)
+{
+    if (u < 0x80) {
+        out[(*o)++] = (char)u;
+    } else if (u < 0x800) {
+        out[(*o)++] = (char)(0xc0 | (u >> 6));
+        out[(*o)++] = (char)(0x80 | (u & 0x3f));
+    } else if (u < 0x10000) {
+        out[(*o)++] = (char)(0xe0 | (u >> 12));
+        out[(*o)++] = (char)(0x80 | ((u >> 6) & 0x3f));
+        out[(*o)++] = (char)(0x80 | (u & 0x3f));
+    } else {
+        out[(*o)++] = (char)(0xf0 | (u >> 18));
+        out[(*o)++] = (char)(0x80 | ((u >> 12) & 0x3f));
+        out[(*o)++] = (char)(0x80 | ((u >> 6) & 0x3f));
+        out[(*o)++] = (char)(0x80 | (u & 0x3f));
+    }
+}
+
+static void
+pack_string(jp *j, const char **pp, msgpack_packer *pk)
+{
+    const char *s = *pp;
+    size_t len;
+    scan_string(j, pp, &len);
+    const char *p = s + 1, *end = *pp - 1;
+    /* The common case, no escapes and ASCII or valid UTF-8: as it is. */
+    size_t raw = (size_t)(end - p);
+    if (raw == len && !memchr(p, '\\', raw)) {
+        msgpack_pack_str_with_body(pk, p, raw);
+        return;
+    }
+    char stackbuf[256];
+    char *out = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    size_t o = 0;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\\') {
+            char e = p[1];
+            p += 2;
+            switch (e) {
+            case 'b': out[o++] = '\b'; break;
+            case 'f': out[o++] = '\f'; break;
+            case 'n': out[o++] = '\n'; break;
+            case 'r': out[o++] = '\r'; break;
+            case 't': out[o++] = '\t'; break;
+            case 'u': {
+                unsigned u, lo;
+                hex4(p, &u);
+                p += 4;
+                if (u >= 0xd800 && u <= 0xdbff && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
+                    hex4(p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+                    u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 6;
+                } else if (u >= 0xd800 && u <= 0xdfff) {
+                    u = 0xfffd;
+                }
+                put_utf8(out, &o, u);
+                break;
+            }
+            default: out[o++] = e; break; /* " \ / */
+            }
+        } else if (c < 0x80) {
+            out[o++] = (char)c;
+            p++;
+        } else {
+            size_t k = utf8_seq((const unsigned char *)p, (size_t)(end - p));
+            if (k) {
+                memcpy(out + o, p, k);
+                o += k;
+                p += k;
+            } else {
+                memcpy(out + o, "\xef\xbf\xbd", 3);
+                o += 3;
+                p++;
+            }
+        }
+    }
+    msgpack_pack_str_with_body(pk, out, o);
+    if (out != stackbuf)
+        free(out);
+}
+
+static void
+pack_number(const char *s, const char *e, msgpack_packer *pk)
+{
+    char buf[64];
+    size_t n = (size_t)(e - s);
+    int integer = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
+    if (integer && n < sizeof buf) {
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        errno = 0;
+        if (*s == '-') {
+            long long v = strtoll(buf, NULL, 10);
+            if (!errno) {
+                msgpack_pack_int64(pk, v);
+                return;
+            }
+        } else {
+            unsigned long long v = strtoull(buf, NULL, 10);
+            if (!errno) {
+                msgpack_pack_uint64(pk, v);
+                return;
+            }
+        }
+    }
+    /* Too long or too big for an integer: a double (strtod needs a NUL). */
+    char *tmp = n < sizeof buf ? buf : malloc(n + 1);
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    msgpack_pack_double(pk, strtod(tmp, NULL));
+    if (tmp != buf)
+        free(tmp);
+}
+
+static void
+pack_value(jp *j, const char **pp, msgpack_packer *pk)
+{
+    const char *p = *pp;
+    uint32_t count;
+    switch (*p) {
+    case '"':
+        pack_string(j, pp, pk);
+        return;
+    case 't':
+        msgpack_pack_true(pk);
+        *pp += 4;
+        return;
+    case 'f':
+        msgpack_pack_false(pk);
+        *pp += 5;
+        return;
+    case 'n':
+        msgpack_pack_nil(pk);
+        *pp += 4;
+        return;
+    case '[':
+    case '{': {
+        const char *q = p;
+        scan_container(j, &q, 0, &count);
+        int obj = *p == '{';
+        if (obj)
+            msgpack_pack_map(pk, count);
+        else
+            msgpack_pack_array(pk, count);
+        p = ws(p + 1, j->end);
+        for (uint32_t i = 0; i < count; i++) {
+            if (obj) {
+                pack_string(j, &p, pk);
+                p = ws(p, j->end);
+                p = ws(p + 1, j->end); /* : */
+            }
+            pack_value(j, &p, pk);
+            p = ws(p, j->end);
+            if (*p == ',')
+                p = ws(p + 1, j->end);
+        }
+        *pp = q;
+        return;
+    }
+    default: {
+        const char *e = p;
+        scan_number(j, &e);
+        pack_number(p, e, pk);
+        *pp = e;
+    }
+    }
+}
+
+int
+sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen)
+{
+    jp j = {s, s + n, s, NULL, NULL};
+    const char *p = ws(s, j.end);
+    const char *start = p;
+    if (scan_value(&j, &p, 0) == 0) {
+        p = ws(p, j.end);
+        if (p != j.end)
+            fail(&j, p, "data after the value");
+    }
+    if (j.err) {
+        if (err)
+            snprintf(err, errlen, "%s at byte %zu", j.err, (size_t)(j.err_at - s));
+        return -1;
+    }
+    pack_value(&j, &start, pk);
+    return 0;
+}

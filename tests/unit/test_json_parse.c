@@ -1,0 +1,141 @@
+/* The JSON parser: the JSONTestSuite conformance cases (every y_ accepted,
+ * every n_ rejected, every i_ survived), exact values, escapes, UTF-8 and
+ * the nesting bound. */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sluice/format.h"
+#include "sluice/json.h"
+#include "testutil.h"
+
+#define SUITE_DIR SLUICE_SOURCE_DIR "/../shared/testdata/JSONTestSuite/test_parsing"
+
+/* Parse `text` and render it back as JSON; NULL when rejected. */
+static char *
+round_trip(const char *text, size_t len)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    char err[128];
+    if (sluice_json_to_msgpack(text, len, &pk, err, sizeof err) < 0) {
+        ck_assert_uint_eq(sb.size, 0); /* nothing packed on failure */
+        msgpack_sbuffer_destroy(&sb);
+        return NULL;
+    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    ck_assert_uint_eq(off, sb.size);
+    sluice_buf out = SLUICE_BUF_INIT;
+    sluice_json_value(&out, &up.data);
+    sluice_buf_putc(&out, '\0');
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    return out.data;
+}
+
+START_TEST(test_json_test_suite)
+{
+    DIR *d = opendir(SUITE_DIR);
+    ck_assert_msg(d != NULL, "JSONTestSuite not found at %s", SUITE_DIR);
+    struct dirent *de;
+    int y = 0, n = 0, i = 0;
+    while ((de = readdir(d))) {
+        const char *name = de->d_name;
+        if (name[0] != 'y' && name[0] != 'n' && name[0] != 'i')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", SUITE_DIR, name);
+        size_t len;
+        char *text = test_read(path, &len);
+        ck_assert_ptr_nonnull(text);
+        char *json = round_trip(text, len);
+        if (name[0] == 'y') {
+            ck_assert_msg(json != NULL, "%s must be accepted", name);
+            /* What we render parses again. */
+            char *again = round_trip(json, strlen(json));
+            ck_assert_msg(again != NULL, "%s: our own output %s does not parse", name, json);
+            free(again);
+            y++;
+        } else if (name[0] == 'n') {
+            ck_assert_msg(json == NULL, "%s must be rejected, got %s", name, json);
+            n++;
+        } else {
+            i++;
+        }
+        free(json);
+        free(text);
+    }
+    closedir(d);
+    fprintf(stderr, "JSONTestSuite: %d y_ accepted, %d n_ rejected, %d i_ survived\n", y, n, i);
+    ck_assert_int_gt(y, 90);
+    ck_assert_int_gt(n, 180);
+}
+END_TEST
+
+START_TEST(test_json_values_exact)
+{
+    const char *in = " {\"a\": [1, -2, 1.5, -0, true, false, null],"
+                     " \"big\": 18446744073709551615, \"min\": -9223372036854775808,"
+                     " \"huge\": 1e400, \"over\": 18446744073709551616} ";
+    char *s = round_trip(in, strlen(in));
+    ck_assert_str_eq(s, "{\"a\":[1,-2,1.5,0,true,false,null],\"big\":18446744073709551615,"
+                        "\"min\":-9223372036854775808,\"huge\":null,"
+                        "\"over\":1.8446744073709552e+19}");
+    free(s);
+}
+END_TEST
+
+START_TEST(test_json_strings)
+{
+    const char *in = "[\"tab\\t nl\\n \\\"q\\\" \\\\ \\/ \\u00e9 \\ud83d\\ude00 \\ud800 x\"]";
+    char *s = round_trip(in, strlen(in));
+    ck_assert_str_eq(s, "[\"tab\\t nl\\n \\\"q\\\" \\\\ / \xc3\xa9 \xf0\x9f\x98\x80 "
+                        "\xef\xbf\xbd x\"]");
+    free(s);
+    /* Invalid UTF-8 inside a string becomes U+FFFD. */
+    s = round_trip("\"a\xff" "b\"", 5);
+    ck_assert_str_eq(s, "\"a\xef\xbf\xbd" "b\"");
+    free(s);
+}
+END_TEST
+
+START_TEST(test_json_rejects_with_position)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    char err[128];
+    ck_assert_int_eq(sluice_json_to_msgpack("{\"a\": tru}", 10, &pk, err, sizeof err), -1);
+    ck_assert_str_eq(err, "unexpected character at byte 6");
+    ck_assert_int_eq(sluice_json_to_msgpack("[1,]", 4, &pk, err, sizeof err), -1);
+    ck_assert_str_eq(err, "bad number at byte 3");
+    /* Nesting is bounded. */
+    char deep[200];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    ck_assert_int_eq(sluice_json_to_msgpack(deep, 200, &pk, err, sizeof err), -1);
+    ck_assert_str_eq(err, "nested too deeply at byte 64");
+    ck_assert_uint_eq(sb.size, 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("json_parse");
+    TCase *tc = tcase_create("json_parse");
+    tcase_add_test(tc, test_json_test_suite);
+    tcase_add_test(tc, test_json_values_exact);
+    tcase_add_test(tc, test_json_strings);
+    tcase_add_test(tc, test_json_rejects_with_position);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
