@@ -32,10 +32,17 @@ pipelines:
         max_line_size: 1000
         long_lines: skip
     outputs: [{type: file, path: $T/skip.json}]
+  poll:
+    inputs: [{type: tail, path: ["$T/polled/*.log"], watch: poll, refresh_interval: 100ms}]
+    outputs: [{type: file, path: $T/poll.json}]
 YAML
+mkdir -p "$T/polled"
+printf 'before start\n' >"$T/polled/p.log"
 start_sluice -c "$T/sluice.yaml"
 wait_for 20 lines_at_least "$T/out.json" 6 || fail "$(line_count "$T/out.json") events"
 printf ' and four\n' >>"$T/logs/a/b/app.log"
+printf 'polled 1\npolled 2\n' >>"$T/polled/p.log"
+wait_for 20 lines_at_least "$T/poll.json" 2 || fail "watch: poll read nothing"
 printf 'late file\n' >"$T/logs/a/new.log"
 wait_for 20 lines_at_least "$T/out.json" 8 || fail "completed line / new file: $(cat "$T/out.json")"
 stop_sluice || fail "exit code $?"
@@ -59,6 +66,8 @@ assert len(evs) == 8, len(evs)
 PY
 grep -c $'bad \xff\xfe utf8' "$T/out.msgpack" | grep -q 1 || fail "invalid UTF-8 not byte-exact in the event"
 [ "$(line_count "$T/skip.json")" -eq 0 ] || fail "a skipped long line was emitted"
+grep -q '"message":"polled 1"' "$T/poll.json" && grep -q '"message":"polled 2"' "$T/poll.json" &&
+    ! grep -q "before start" "$T/poll.json" || fail "watch: poll content: $(cat "$T/poll.json")"
 grep -q "split.tail.0: read 8 lines; 1 long lines split" "$T/sluice.log" || fail "split count: $(grep 'read ' "$T/sluice.log")"
 grep -q "skip.tail.0: read 0 lines; 0 long lines split, 1 skipped" "$T/sluice.log" || fail "skip count"
-pass "CRLF, held last line, long lines split/skipped, invalid UTF-8 byte-exact, path/offset keys, ** and exclude, new files"
+pass "watch: poll, CRLF, held last line, long lines split/skipped, invalid UTF-8 byte-exact, path/offset keys, ** and exclude, new files"
