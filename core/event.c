@@ -75,9 +75,12 @@ sluice_event_next(sluice_event_iter *it, sluice_event *ev)
     if (t->type == MSGPACK_OBJECT_EXT && t->via.ext.type == SLUICE_EVENT_TIME_EXT &&
         t->via.ext.size == 8)
         ev->time = sluice_time_decode(t->via.ext.ptr);
-    else if (t->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+    /* Integer and float seconds, as older Fluentd-family senders write:
+     * only what fits in int64 nanoseconds (until 2262). */
+    else if (t->type == MSGPACK_OBJECT_POSITIVE_INTEGER && t->via.u64 < 9000000000ULL)
         ev->time = (sluice_time_t)t->via.u64 * SLUICE_NSEC_PER_SEC;
-    else if (t->type == MSGPACK_OBJECT_FLOAT64 || t->type == MSGPACK_OBJECT_FLOAT32)
+    else if ((t->type == MSGPACK_OBJECT_FLOAT64 || t->type == MSGPACK_OBJECT_FLOAT32) &&
+             t->via.f64 >= 0 && t->via.f64 < 9e9)
         ev->time = (sluice_time_t)(t->via.f64 * 1e9);
     else {
         it->off = it->len;
