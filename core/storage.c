@@ -15,32 +15,13 @@
 
 static uint64_t file_counter;
 
-static int
-mkdir_p(const char *path)
-{
-    char *tmp = xstrdup(path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0750) != 0 && errno != EEXIST) {
-            free(tmp);
-            return -1;
-        }
-        *p = '/';
-    }
-    int r = mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
-    free(tmp);
-    return r;
-}
-
 int
 storage_output_init(output *o, const char *root)
 {
     o->dir = xasprintf("%s/%s/%s", root, sluice_instance_pipeline(o->ins),
                        sluice_instance_id(o->ins));
     char *corrupt = xasprintf("%s/corrupt", o->dir);
-    int r = mkdir_p(corrupt);
+    int r = sluice_mkdirs(corrupt, 0750);
     if (r < 0)
         sluice_error(o->ins, "cannot create the buffer directory %s: %s", corrupt,
                      strerror(errno));

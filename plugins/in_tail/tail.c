@@ -400,21 +400,6 @@ on_ml_timer(uv_timer_t *h)
 /* ==== Life cycle ==== */
 
 static int
-mkdirs(const char *path)
-{
-    char *tmp = strdup(path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0750);
-            *p = '/';
-        }
-    int r = mkdir(tmp, 0750) == 0 || errno == EEXIST ? 0 : -1;
-    free(tmp);
-    return r;
-}
-
-static int
 tail_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const tail_config *cfg = config;
@@ -445,7 +430,7 @@ tail_start(void *ctx)
     if (asprintf(&dir, "%s/tail", sluice_storage_path(t->ins)) < 0 ||
         asprintf(&db, "%s/%s.offsets", dir, sluice_instance_id(t->ins)) < 0)
         return SLUICE_ERROR;
-    int bad = mkdirs(dir) < 0;
+    int bad = sluice_mkdirs(dir, 0750) < 0;
     if (bad)
         sluice_error(t->ins, "cannot create %s for the offsets: %s", dir, strerror(errno));
     else if ((t->first_start = access(db, F_OK) != 0), tail_db_load(&t->db, db) < 0) {
