@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # W1: tail -> null on the 2,000,000-line JSON file from ../shared/bench/gen.py
 # (~200 B lines), read from the head, RUNS times; next to `cat FILE >
-# /dev/null` and `wc -l FILE` in the same run. Reports lines per CPU-second,
+# /dev/null` and `wc -l FILE` in the same run. FILTER=json makes it W2:
+# tail -> json -> null. Reports lines per CPU-second,
 # lines/s and MB/s from start to the last line, CPU seconds and peak RSS
 # (median), measured as ../shared/bench/README.md describes.
 #
@@ -27,6 +28,7 @@ service: {flush_interval: 200ms, http: off, storage: {path: $T/state}, chunk_siz
 pipelines:
   w1:
     inputs: [{type: tail, path: ["$FILE"], read_from_head: true}]
+    filters: [${FILTER:+{type: $FILTER\}}]
     outputs: [{type: null}]
 YAML
     start=$(date +%s.%N)
@@ -56,7 +58,8 @@ import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 n, runs, b, cat_s, wc_s = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 m = [statistics.median(c) for c in zip(*rows)]
-print(f"W1 tail -> null, {n:,} lines ({b / 1e6:.0f} MB), median of {runs} runs:")
+import os
+print(f"{'W2 tail -> ' + os.environ['FILTER'] + ' -> null' if os.environ.get('FILTER') else 'W1 tail -> null'}, {n:,} lines ({b / 1e6:.0f} MB), median of {runs} runs:")
 print(f"  {m[0]:.2f} M lines per CPU-second")
 print(f"  {m[1]:.2f} M lines/s wall, {m[2]:.0f} MB/s")
 print(f"  {m[3]:.2f} CPU seconds, {m[4]:.1f} MiB peak RSS")

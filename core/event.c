@@ -115,3 +115,22 @@ sluice_record_get(const msgpack_object *map, const char *path)
     }
     return NULL;
 }
+
+int
+sluice_map_header(const char *data, size_t len, uint32_t *count, size_t *head)
+{
+    const unsigned char *d = (const unsigned char *)data;
+    if (len >= 1 && d[0] >= 0x80 && d[0] <= 0x8f) {
+        *count = d[0] & 0x0f;
+        *head = 1;
+    } else if (len >= 3 && d[0] == 0xde) {
+        *count = (uint32_t)d[1] << 8 | d[2];
+        *head = 3;
+    } else if (len >= 5 && d[0] == 0xdf) {
+        *count = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
+        *head = 5;
+    } else {
+        return 0;
+    }
+    return 1;
+}

@@ -1,6 +1,7 @@
-/* JSON to MessagePack (see include/sluice/json.h). Two steps per value: a
- * validating scan that also counts each container's items (MessagePack
- * wants the count first), then the packing. Nothing is packed unless the
+/* JSON to MessagePack (see include/sluice/json.h). Two passes: a validating
+ * scan that records on a tape each container's item count (MessagePack
+ * wants it first) and each string's decoded length, then the packing, which
+ * reads the tape instead of scanning again. Nothing is packed unless the
  * whole input is valid. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,11 +11,44 @@
 #include "sluice/json.h"
 #include "utf8.h"
 
+/* What the scan learns for the packing, in the order the packing meets
+ * it: a container's item count, a string's decoded length and whether it
+ * can be copied as it is. */
+typedef struct tape_entry {
+    uint32_t n;     /* items, or decoded bytes */
+    uint32_t plain; /* strings: no escapes, no invalid UTF-8 */
+} tape_entry;
+
 typedef struct jp {
     const char *p, *end, *start;
     const char *err;
     const char *err_at;
+    tape_entry *tape;
+    size_t n_tape, cap_tape, next;
+    tape_entry inline_tape[64];
 } jp;
+
+static size_t
+tape_push(jp *j, uint32_t n, uint32_t plain)
+{
+    if (j->n_tape == j->cap_tape) {
+        size_t cap = j->cap_tape * 2;
+        tape_entry *t = malloc(cap * sizeof *t);
+        memcpy(t, j->tape, j->n_tape * sizeof *t);
+        if (j->tape != j->inline_tape)
+            free(j->tape);
+        j->tape = t;
+        j->cap_tape = cap;
+    }
+    j->tape[j->n_tape] = (tape_entry){n, plain};
+    return j->n_tape++;
+}
+
+/* Byte classes inside a string: 0 plain ASCII, 1 '"', 2 '\\', 3 control,
+ * 4 the start of a multi-byte sequence. */
+static const unsigned char string_class[256] = {
+    [0 ... 31] = 3, ['"'] = 1, ['\\'] = 2, [128 ... 255] = 4,
+};
 
 static int
 fail(jp *j, const char *at, const char *what)
@@ -57,17 +91,28 @@ hex4(const char *p, unsigned *v)
 
 static int scan_value(jp *j, const char **pp, int depth);
 
-/* A string starting at the quote; *len gets its decoded UTF-8 length. */
+/* A string starting at the quote: checks it and records its decoded length
+ * on the tape. */
 static int
-scan_string(jp *j, const char **pp, size_t *len)
+scan_string(jp *j, const char **pp)
 {
     const char *p = *pp + 1, *end = j->end;
     size_t n = 0;
-    while (p < end && *p != '"') {
+    int plain = 1;
+    for (;;) {
+        const char *run = p;
+        while (p < end && string_class[(unsigned char)*p] == 0)
+            p++;
+        n += (size_t)(p - run);
+        if (p >= end)
+            return fail(j, *pp, "unterminated string");
         unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            break;
         if (c < 0x20)
             return fail(j, p, "control character in a string");
         if (c == '\\') {
+            plain = 0;
             if (p + 1 >= end)
                 return fail(j, p, "unterminated escape");
             switch (p[1]) {
@@ -95,18 +140,15 @@ scan_string(jp *j, const char **pp, size_t *len)
                 return fail(j, p, "bad escape");
             }
         }
-        if (c < 0x80) {
-            n++;
-            p++;
-        } else {
-            size_t k = utf8_seq((const unsigned char *)p, (size_t)(end - p));
-            n += k ? k : 3;
-            p += k ? k : 1;
-        }
+        size_t k = utf8_seq((const unsigned char *)p, (size_t)(end - p));
+        if (!k)
+            plain = 0;
+        n += k ? k : 3;
+        p += k ? k : 1;
     }
-    if (p >= end)
-        return fail(j, *pp, "unterminated string");
-    *len = n;
+    if (n > UINT32_MAX)
+        return fail(j, *pp, "string too long");
+    tape_push(j, (uint32_t)n, (uint32_t)plain);
     *pp = p + 1;
     return 0;
 }
@@ -163,6 +205,7 @@ scan_container(jp *j, const char **pp, int depth, uint32_t *count)
         return fail(j, p, "nested too deeply");
     p = ws(p + 1, j->end);
     uint32_t n = 0;
+    size_t slot = tape_push(j, 0, 0);
     if (p < j->end && *p == close) {
         *pp = p + 1;
         *count = 0;
@@ -170,10 +213,9 @@ scan_container(jp *j, const char **pp, int depth, uint32_t *count)
     }
     for (;;) {
         if (close == '}') {
-            size_t len;
             if (p >= j->end || *p != '"')
                 return fail(j, p, "expected a string key");
-            if (scan_string(j, &p, &len) < 0)
+            if (scan_string(j, &p) < 0)
                 return -1;
             p = ws(p, j->end);
             if (p >= j->end || *p != ':')
@@ -194,6 +236,7 @@ scan_container(jp *j, const char **pp, int depth, uint32_t *count)
     }
     *pp = p + 1;
     *count = n;
+    j->tape[slot].n = n;
     return 0;
 }
 
@@ -203,10 +246,9 @@ scan_value(jp *j, const char **pp, int depth)
     const char *p = *pp;
     if (p >= j->end)
         return fail(j, p, "unexpected end");
-    size_t len;
     uint32_t count;
     switch (*p) {
-    case '"': return scan_string(j, pp, &len);
+    case '"': return scan_string(j, pp);
     case '[': case '{': return scan_container(j, pp, depth, &count);
     case 't': return literal(j, pp, "true", 4);
     case 'f': return literal(j, pp, "false", 5);
@@ -240,20 +282,19 @@ put_utf8(char *out, size_t *o, unsigned u)
 static void
 pack_string(jp *j, const char **pp, msgpack_packer *pk)
 {
-    const char *s = *pp;
-    size_t len;
-    scan_string(j, pp, &len);
-    const char *p = s + 1, *end = *pp - 1;
-    /* The common case, no escapes and ASCII or valid UTF-8: as it is. */
-    size_t raw = (size_t)(end - p);
-    if (raw == len && !memchr(p, '\\', raw)) {
-        msgpack_pack_str_with_body(pk, p, raw);
+    tape_entry t = j->tape[j->next++];
+    size_t len = t.n;
+    const char *p = *pp + 1;
+    if (t.plain) {
+        /* No escapes, valid UTF-8: the bytes as they are. */
+        msgpack_pack_str_with_body(pk, p, len);
+        *pp = p + len + 1;
         return;
     }
     char stackbuf[256];
     char *out = len <= sizeof stackbuf ? stackbuf : malloc(len);
     size_t o = 0;
-    while (p < end) {
+    while (*p != '"') {
         unsigned char c = (unsigned char)*p;
         if (c == '\\') {
             char e = p[1];
@@ -268,8 +309,8 @@ pack_string(jp *j, const char **pp, msgpack_packer *pk)
                 unsigned u, lo;
                 hex4(p, &u);
                 p += 4;
-                if (u >= 0xd800 && u <= 0xdbff && end - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-                    hex4(p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+                if (u >= 0xd800 && u <= 0xdbff && j->end - p >= 6 && p[0] == '\\' &&
+                    p[1] == 'u' && hex4(p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
                     u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
                     p += 6;
                 } else if (u >= 0xd800 && u <= 0xdfff) {
@@ -284,7 +325,7 @@ pack_string(jp *j, const char **pp, msgpack_packer *pk)
             out[o++] = (char)c;
             p++;
         } else {
-            size_t k = utf8_seq((const unsigned char *)p, (size_t)(end - p));
+            size_t k = utf8_seq((const unsigned char *)p, (size_t)(j->end - p));
             if (k) {
                 memcpy(out + o, p, k);
                 o += k;
@@ -299,6 +340,7 @@ pack_string(jp *j, const char **pp, msgpack_packer *pk)
     msgpack_pack_str_with_body(pk, out, o);
     if (out != stackbuf)
         free(out);
+    *pp = p + 1;
 }
 
 static void
@@ -357,8 +399,7 @@ pack_value(jp *j, const char **pp, msgpack_packer *pk)
         return;
     case '[':
     case '{': {
-        const char *q = p;
-        scan_container(j, &q, 0, &count);
+        count = j->tape[j->next++].n;
         int obj = *p == '{';
         if (obj)
             msgpack_pack_map(pk, count);
@@ -376,7 +417,7 @@ pack_value(jp *j, const char **pp, msgpack_packer *pk)
             if (*p == ',')
                 p = ws(p + 1, j->end);
         }
-        *pp = q;
+        *pp = ws(p, j->end) + 1; /* the closing bracket */
         return;
     }
     default: {
@@ -391,7 +432,9 @@ pack_value(jp *j, const char **pp, msgpack_packer *pk)
 int
 sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen)
 {
-    jp j = {s, s + n, s, NULL, NULL};
+    jp j = {.p = s, .end = s + n, .start = s};
+    j.tape = j.inline_tape;
+    j.cap_tape = sizeof j.inline_tape / sizeof *j.inline_tape;
     const char *p = ws(s, j.end);
     const char *start = p;
     if (scan_value(&j, &p, 0) == 0) {
@@ -402,8 +445,12 @@ sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, s
     if (j.err) {
         if (err)
             snprintf(err, errlen, "%s at byte %zu", j.err, (size_t)(j.err_at - s));
+        if (j.tape != j.inline_tape)
+            free(j.tape);
         return -1;
     }
     pack_value(&j, &start, pk);
+    if (j.tape != j.inline_tape)
+        free(j.tape);
     return 0;
 }

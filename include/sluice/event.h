@@ -89,6 +89,10 @@ typedef struct sluice_events {
  * step is not a map. */
 SLUICE_API const msgpack_object *sluice_record_get(const msgpack_object *map, const char *path);
 
+/* If `data` starts with a MessagePack map header, set its item count and
+ * the header's length in bytes and return 1; else return 0. */
+SLUICE_API int sluice_map_header(const char *data, size_t len, uint32_t *count, size_t *head);
+
 /* Encode/decode the EventTime extension payload (8 bytes). */
 SLUICE_API void sluice_time_encode(sluice_time_t t, char out[8]);
 SLUICE_API sluice_time_t sluice_time_decode(const char in[8]);

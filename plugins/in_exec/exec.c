@@ -127,10 +127,10 @@ emit_json(exec_ctx *x, const char *line, size_t len, sluice_time_t now)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&tmp, &sb, msgpack_sbuffer_write);
     char err[128];
-    unsigned char h = 0;
-    if (sluice_json_to_msgpack(line, len, &tmp, err, sizeof err) == 0)
-        h = (unsigned char)sb.data[0];
-    int is_map = (h >= 0x80 && h <= 0x8f) || h == 0xde || h == 0xdf;
+    uint32_t count;
+    size_t head;
+    int is_map = sluice_json_to_msgpack(line, len, &tmp, err, sizeof err) == 0 &&
+                 sluice_map_header(sb.data, sb.size, &count, &head);
     if (!is_map) {
         if (x->parse_errors++ % 1000 == 0)
             sluice_warn(x->ins, "output line is not a JSON object%s%s; kept with parse_error",
@@ -140,19 +140,6 @@ emit_json(exec_ctx *x, const char *line, size_t len, sluice_time_t now)
         return;
     }
     /* Re-head the map with room for the extras, then copy its members. */
-    uint32_t count;
-    size_t head;
-    const unsigned char *d = (const unsigned char *)sb.data;
-    if (h <= 0x8f) {
-        count = h & 0x0f;
-        head = 1;
-    } else if (h == 0xde) {
-        count = (uint32_t)d[1] << 8 | d[2];
-        head = 3;
-    } else {
-        count = (uint32_t)d[1] << 24 | (uint32_t)d[2] << 16 | (uint32_t)d[3] << 8 | d[4];
-        head = 5;
-    }
     msgpack_packer *pk = sluice_emit_begin(x->em, SLUICE_EVENT_LOG, now);
     msgpack_pack_map(pk, count + n_extras(x));
     pk->callback(pk->data, sb.data + head, sb.size - head);

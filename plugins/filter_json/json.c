@@ -1,0 +1,227 @@
+/* filter_json: parses a field holding JSON (default `message`) and merges
+ * the object into the event, or puts the value under `target`. Keys from
+ * the parsed object win over existing ones. The source field is removed
+ * unless keep_original (only top-level fields are removed). An event whose
+ * field does not parse is kept with parse_error: true, or dropped, and
+ * counted either way; an event without the field passes unchanged. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/sluice.h>
+
+enum { ON_ERROR_KEEP, ON_ERROR_DROP };
+static const char *const on_error_names[] = {"keep", "drop", NULL};
+
+typedef struct json_config {
+    char *field;
+    char *target;
+    int keep_original;
+    int on_error;
+} json_config;
+
+static const sluice_option json_options[] = {
+    {.name = "field", .type = SLUICE_OPT_STR, .def = "message",
+     .offset = offsetof(json_config, field), .help = "The field holding JSON (a path: a.b)."},
+    {.name = "target", .type = SLUICE_OPT_STR, .offset = offsetof(json_config, target),
+     .help = "Put the parsed value under this key; default: merge the object into the event."},
+    {.name = "keep_original", .type = SLUICE_OPT_BOOL, .def = "false",
+     .offset = offsetof(json_config, keep_original),
+     .help = "Keep the source field after a successful parse."},
+    {.name = "on_error", .type = SLUICE_OPT_ENUM, .def = "keep", .values = on_error_names,
+     .offset = offsetof(json_config, on_error),
+     .help = "keep: add parse_error: true; drop: drop the event. Both are counted."},
+    SLUICE_OPTIONS_END,
+};
+
+typedef struct json_ctx {
+    sluice_instance *ins;
+    const json_config *cfg;
+    int top_level; /* the field has no dots */
+    msgpack_sbuffer scratch;
+    msgpack_packer pk;
+    msgpack_unpacked parsed;
+    uint64_t parsed_ok, errors, dropped, not_string;
+} json_ctx;
+
+static int
+key_is(const msgpack_object *k, const char *s, size_t n)
+{
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+static int
+in_map(const msgpack_object *map, const msgpack_object *key)
+{
+    if (key->type != MSGPACK_OBJECT_STR || map->type != MSGPACK_OBJECT_MAP)
+        return 0;
+    for (uint32_t i = 0; i < map->via.map.size; i++)
+        if (key_is(&map->via.map.ptr[i].key, key->via.str.ptr, key->via.str.size))
+            return 1;
+    return 0;
+}
+
+static void
+emit_with_error(json_ctx *c, sluice_emitter *out, const sluice_event *ev)
+{
+    const msgpack_object *b = &ev->body;
+    uint32_t had = 0;
+    for (uint32_t i = 0; i < b->via.map.size; i++)
+        had += key_is(&b->via.map.ptr[i].key, "parse_error", 11);
+    msgpack_packer *pk = sluice_emit_begin(out, SLUICE_EVENT_LOG, ev->time);
+    msgpack_pack_map(pk, b->via.map.size - had + 1);
+    for (uint32_t i = 0; i < b->via.map.size; i++) {
+        if (key_is(&b->via.map.ptr[i].key, "parse_error", 11))
+            continue;
+        msgpack_pack_object(pk, b->via.map.ptr[i].key);
+        msgpack_pack_object(pk, b->via.map.ptr[i].val);
+    }
+    msgpack_pack_str_with_body(pk, "parse_error", 11);
+    msgpack_pack_true(pk);
+    sluice_emit_end(out);
+}
+
+/* Whether an existing key gives way: the source field (unless kept), or a
+ * key the parsed value replaces. */
+static int
+replaced(const json_ctx *c, const msgpack_object *k, const msgpack_object *v)
+{
+    const json_config *cfg = c->cfg;
+    if (!cfg->keep_original && c->top_level && key_is(k, cfg->field, strlen(cfg->field)))
+        return 1;
+    return cfg->target ? key_is(k, cfg->target, strlen(cfg->target)) : in_map(v, k);
+}
+
+/* The event with the parsed value merged in (or under target). */
+static void
+emit_merged(json_ctx *c, sluice_emitter *out, const sluice_event *ev, const msgpack_object *v)
+{
+    const json_config *cfg = c->cfg;
+    const msgpack_object *b = &ev->body;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < b->via.map.size; i++)
+        keep += !replaced(c, &b->via.map.ptr[i].key, v);
+    uint32_t add = cfg->target ? 1 : v->via.map.size;
+    msgpack_packer *pk = sluice_emit_begin(out, SLUICE_EVENT_LOG, ev->time);
+    msgpack_pack_map(pk, keep + add);
+    for (uint32_t i = 0; i < b->via.map.size; i++) {
+        if (replaced(c, &b->via.map.ptr[i].key, v))
+            continue;
+        msgpack_pack_object(pk, b->via.map.ptr[i].key);
+        msgpack_pack_object(pk, b->via.map.ptr[i].val);
+    }
+    if (cfg->target) {
+        msgpack_pack_str_with_body(pk, cfg->target, strlen(cfg->target));
+        msgpack_pack_object(pk, *v);
+    } else {
+        for (uint32_t i = 0; i < v->via.map.size; i++) {
+            msgpack_pack_object(pk, v->via.map.ptr[i].key);
+            msgpack_pack_object(pk, v->via.map.ptr[i].val);
+        }
+    }
+    sluice_emit_end(out);
+}
+
+/* The common case, an event that is only its source field (a tailed
+ * line): the parsed object is the new body, copied as packed. */
+static int
+emit_fast(json_ctx *c, sluice_emitter *out, const sluice_event *ev)
+{
+    const msgpack_object *b = &ev->body;
+    uint32_t count;
+    size_t head;
+    if (c->cfg->target || c->cfg->keep_original || !c->top_level || b->via.map.size != 1 ||
+        !key_is(&b->via.map.ptr[0].key, c->cfg->field, strlen(c->cfg->field)) ||
+        !sluice_map_header(c->scratch.data, c->scratch.size, &count, &head))
+        return 0;
+    msgpack_packer *pk = sluice_emit_begin(out, SLUICE_EVENT_LOG, ev->time);
+    pk->callback(pk->data, c->scratch.data, c->scratch.size);
+    sluice_emit_end(out);
+    return 1;
+}
+
+static int
+json_filter(void *ctx, const sluice_events *in, sluice_emitter *out)
+{
+    json_ctx *c = ctx;
+    sluice_event_iter it;
+    sluice_event ev;
+    sluice_event_iter_init(&it, in->data, in->len);
+    while (sluice_event_next(&it, &ev) == 1) {
+        const msgpack_object *f = sluice_record_get(&ev.body, c->cfg->field);
+        if (!f) {
+            sluice_emit_raw(out, SLUICE_EVENT_LOG, ev.raw, ev.raw_len);
+            continue;
+        }
+        int ok = 0;
+        if (f->type == MSGPACK_OBJECT_STR) {
+            msgpack_sbuffer_clear(&c->scratch);
+            char err[128];
+            uint32_t count;
+            size_t head;
+            if (sluice_json_to_msgpack(f->via.str.ptr, f->via.str.size, &c->pk, err,
+                                       sizeof err) == 0 &&
+                (c->cfg->target ||
+                 sluice_map_header(c->scratch.data, c->scratch.size, &count, &head)))
+                ok = 1;
+        } else {
+            c->not_string++;
+        }
+        if (ok) {
+            c->parsed_ok++;
+            size_t off = 0;
+            if (!emit_fast(c, out, &ev) &&
+                msgpack_unpack_next(&c->parsed, c->scratch.data, c->scratch.size, &off) ==
+                    MSGPACK_UNPACK_SUCCESS)
+                emit_merged(c, out, &ev, &c->parsed.data);
+        } else if (c->cfg->on_error == ON_ERROR_DROP) {
+            c->errors++;
+            c->dropped++;
+        } else {
+            c->errors++;
+            emit_with_error(c, out, &ev);
+        }
+    }
+    sluice_event_iter_destroy(&it);
+    return SLUICE_FILTER_MODIFIED;
+}
+
+static int
+json_init(sluice_instance *ins, const void *config, void **ctxp)
+{
+    const json_config *cfg = config;
+    json_ctx *c = calloc(1, sizeof *c);
+    c->ins = ins;
+    c->cfg = cfg;
+    c->top_level = !strchr(cfg->field, '.');
+    msgpack_sbuffer_init(&c->scratch);
+    msgpack_packer_init(&c->pk, &c->scratch, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&c->parsed);
+    *ctxp = c;
+    return SLUICE_OK;
+}
+
+static void
+json_exit(void *ctx)
+{
+    json_ctx *c = ctx;
+    if (c->parsed_ok || c->errors)
+        sluice_info(c->ins, "parsed %llu; %llu failed (%llu not a string), %llu of them dropped",
+                    (unsigned long long)c->parsed_ok, (unsigned long long)c->errors,
+                    (unsigned long long)c->not_string, (unsigned long long)c->dropped);
+    msgpack_unpacked_destroy(&c->parsed);
+    msgpack_sbuffer_destroy(&c->scratch);
+    free(c);
+}
+
+SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+    SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_FILTER),
+    .name = "json",
+    .description = "Parse a field holding JSON into the event.",
+    .options = json_options,
+    .config_size = sizeof(json_config),
+    .accepts = SLUICE_ACCEPTS_LOGS,
+    .init = json_init,
+    .filter = json_filter,
+    .exit = json_exit,
+};
