@@ -8,17 +8,17 @@
 # usage: [MAX_MEMORY=64MiB] bench/delivery.sh [N] [RUNS]     (default 2000000 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${1:-2000000}
 RUNS=${2:-3}
 BIN=${SLUICE_BIN:-build/bin/sluice}
 SINK=${SLUICE_SINK:-../shared/bench/sink.py}
 T=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 python3 "$SINK" --port "$PORT" --max-seconds 1800 >"$T/sink.log" 2>&1 &
 SINK_PID=$!
 trap 'kill $SINK_PID 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/_stats" && break; sleep 0.1; done
-tick=$(getconf CLK_TCK)
 
 run() { # BUFFER
     cat >"$T/sluice.yaml" <<YAML
@@ -44,12 +44,12 @@ YAML
         sleep 0.05
     done
     done_at=$(date +%s.%N)
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    cpu=$(proc_cpu "$pid")
+    hwm=$(proc_hwm "$pid")
     kill -TERM "$pid"
     wait "$pid"
     python3 -c "
-n, cpu, wall = $N, ($utime + $stime) / $tick, $done_at - $start
+n, cpu, wall = $N, $cpu, $done_at - $start
 print(f'{n / cpu / 1e6:.3f} {n / wall / 1e6:.3f} {cpu:.2f} {$hwm / 1024:.1f}')"
 }
 

@@ -7,12 +7,12 @@
 # usage: bench/dummy_null.sh [N] [RUNS]      (default 20000000 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${1:-20000000}
 RUNS=${2:-5}
 BIN=${SLUICE_BIN:-build/bin/sluice}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-tick=$(getconf CLK_TCK)
 
 for run in $(seq "$RUNS"); do
     start=$(date +%s.%N)
@@ -21,13 +21,13 @@ for run in $(seq "$RUNS"); do
     for _ in $(seq 6000); do grep -q "emitted $N events" "$T/log" && break; sleep 0.01; done
     done_at=$(date +%s.%N)
     sleep 0.3   # the last chunk closes within flush_interval (100ms); idle costs no CPU
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    cpu=$(proc_cpu "$pid")
+    hwm=$(proc_hwm "$pid")
     kill -TERM "$pid"
     wait "$pid"
     grep -q "delivered $N events" "$T/log" || { echo "run $run: not every event delivered" >&2; exit 1; }
     python3 -c "
-n, cpu, wall = $N, ($utime + $stime) / $tick, $done_at - $start
+n, cpu, wall = $N, $cpu, $done_at - $start
 print(f'{n / cpu / 1e6:.2f} {n / wall / 1e6:.2f} {cpu:.2f} {$hwm / 1024:.1f}')" >>"$T/results"
 done
 

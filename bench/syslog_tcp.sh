@@ -9,6 +9,7 @@
 #        generated with gen.py syslog 2000000 if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 FILE=${1:-/tmp/w5.syslog}
 RUNS=${2:-5}
 BIN=${SLUICE_BIN:-build/bin/sluice}
@@ -16,11 +17,10 @@ BIN=${SLUICE_BIN:-build/bin/sluice}
 N=$(wc -l <"$FILE")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-tick=$(getconf CLK_TCK)
 
 for run in $(seq "$RUNS"); do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    PORT=$(free_port)
+    MPORT=$(free_port)
     cat >"$T/sluice.yaml" <<YAML
 service: {flush_interval: 200ms, http: {listen: 127.0.0.1:$MPORT}}
 pipelines:
@@ -38,14 +38,14 @@ YAML
     python3 ../shared/bench/tcpgen.py "$FILE" --port "$PORT" >"$T/gen.json"
     for _ in $(seq 3000); do [ "$(counted)" -ge "$N" ] 2>/dev/null && break; sleep 0.02; done
     done_at=$(date +%s.%N)
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    cpu=$(proc_cpu "$pid")
+    hwm=$(proc_hwm "$pid")
     got=$(counted)
     kill -TERM "$pid"
     wait "$pid"
     sent=$(python3 -c "import json; print(json.load(open('$T/gen.json'))['sent_lines'])")
     python3 -c "
-n, cpu, wall = $got, ($utime + $stime) / $tick, $done_at - $start
+n, cpu, wall = $got, $cpu, $done_at - $start
 print(f'{n / cpu / 1e6:.3f} {n / wall / 1e6:.3f} {cpu:.2f} {$hwm / 1024:.1f} {$sent - n}')" >>"$T/results"
 done
 

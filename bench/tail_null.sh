@@ -10,6 +10,7 @@
 #        generated with gen.py json 2000000 if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 FILE=${1:-/tmp/w1.json}
 RUNS=${2:-5}
 BIN=${SLUICE_BIN:-build/bin/sluice}
@@ -18,7 +19,6 @@ N=$(wc -l <"$FILE")
 BYTES=$(stat -c %s "$FILE")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-tick=$(getconf CLK_TCK)
 cat "$FILE" >/dev/null # into the page cache
 
 for run in $(seq "$RUNS"); do
@@ -41,13 +41,13 @@ YAML
         sleep 0.01
     done
     done_at=$(date +%s.%N)
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    cpu=$(proc_cpu "$pid")
+    hwm=$(proc_hwm "$pid")
     kill -TERM "$pid"
     wait "$pid"
     grep -q "delivered $N events" "$T/log" || { echo "run $run: not every line delivered" >&2; tail -3 "$T/log" >&2; exit 1; }
     python3 -c "
-n, b, cpu, wall = $N, $BYTES, ($utime + $stime) / $tick, $done_at - $start
+n, b, cpu, wall = $N, $BYTES, $cpu, $done_at - $start
 print(f'{n / cpu / 1e6:.2f} {n / wall / 1e6:.2f} {b / wall / 1e6:.0f} {cpu:.2f} {$hwm / 1024:.1f}')" >>"$T/results"
 done
 

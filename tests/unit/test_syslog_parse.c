@@ -2,6 +2,7 @@
  * framing leftovers, nil values, escapes in structured data, and malformed
  * messages. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +17,28 @@ static void
 parse(const char *s, syslog_format f)
 {
     syslog_parse(s, strlen(s), f, NOW, &m);
+}
+
+/* The structured data of the last parse, packed and rendered as JSON.
+ * Caller frees. */
+static char *
+sd_json(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    syslog_pack_sd(&pk, m.sd);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    sluice_buf json = SLUICE_BUF_INIT;
+    sluice_json_value(&json, &up.data);
+    sluice_buf_putc(&json, '\0');
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    return json.data;
 }
 
 #define SPAN_EQ(span, str)                                                                         \
@@ -76,24 +99,11 @@ START_TEST(test_rfc5424_examples_3_and_4_structured_data)
     ck_assert_uint_eq(m.message.n, 0);
 
     /* Packed as {SD-ID: {param: value}}. */
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    syslog_pack_sd(&pk, m.sd);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
-    sluice_buf json = SLUICE_BUF_INIT;
-    sluice_json_value(&json, &up.data);
-    sluice_buf_putc(&json, '\0');
-    ck_assert_str_eq(json.data, "{\"exampleSDID@32473\":{\"iut\":\"3\",\"eventSource\":"
-                                "\"Application\",\"eventID\":\"1011\"},"
-                                "\"examplePriority@32473\":{\"class\":\"high\"}}");
-    sluice_buf_free(&json);
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
+    char *json = sd_json();
+    ck_assert_str_eq(json, "{\"exampleSDID@32473\":{\"iut\":\"3\",\"eventSource\":"
+                           "\"Application\",\"eventID\":\"1011\"},"
+                           "\"examplePriority@32473\":{\"class\":\"high\"}}");
+    free(json);
 }
 END_TEST
 
@@ -103,23 +113,10 @@ START_TEST(test_rfc5424_sd_escapes)
           SYSLOG_AUTO);
     ck_assert_int_eq(m.parse_error, 0);
     ck_assert_int_eq(m.time, 0); /* nil timestamp */
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    syslog_pack_sd(&pk, m.sd);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    msgpack_unpack_next(&up, sb.data, sb.size, &off);
-    sluice_buf json = SLUICE_BUF_INIT;
-    sluice_json_value(&json, &up.data);
-    sluice_buf_putc(&json, '\0');
-    ck_assert_str_eq(json.data,
+    char *json = sd_json();
+    ck_assert_str_eq(json,
                      "{\"x@1\":{\"a\":\"q\\\"uote\",\"b\":\"back\\\\slash\",\"c\":\"br]acket [x]\"}}");
-    sluice_buf_free(&json);
-    msgpack_unpacked_destroy(&up);
-    msgpack_sbuffer_destroy(&sb);
+    free(json);
     SPAN_EQ(m.message, "m");
 }
 END_TEST
