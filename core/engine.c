@@ -41,6 +41,10 @@ static int
 init_instance(sluice_instance *ins)
 {
     if (ins->plugin->init && ins->plugin->init(ins, ins->config, &ins->ctx) != SLUICE_OK) {
+        /* What it built before failing is still its to free. */
+        if (ins->ctx && ins->plugin->exit)
+            ins->plugin->exit(ins->ctx);
+        ins->ctx = NULL;
         sluice_error(ins, "%s plugin '%s' failed to initialise", 
                      ins->plugin->kind == SLUICE_PLUGIN_INPUT    ? "input"
                      : ins->plugin->kind == SLUICE_PLUGIN_FILTER ? "filter"
@@ -87,12 +91,13 @@ engine_create(engine *e, sluice_config *cfg)
         for (size_t j = 0; j < p->n_outputs; j++)
             output_init(&e->outputs[next_out++], &p->outputs[j], &pc->outputs[j].out, e);
 
-        for (size_t j = 0; j < p->n_inputs && !failed; j++)
-            failed = init_instance(&p->inputs[j]);
-        for (size_t j = 0; j < p->n_filters && !failed; j++)
-            failed = init_instance(&p->filters[j]);
-        for (size_t j = 0; j < p->n_outputs && !failed; j++)
-            failed = init_instance(&p->outputs[j]);
+        /* Every instance, so that validate lists every refusal. */
+        for (size_t j = 0; j < p->n_inputs; j++)
+            failed |= init_instance(&p->inputs[j]);
+        for (size_t j = 0; j < p->n_filters; j++)
+            failed |= init_instance(&p->filters[j]);
+        for (size_t j = 0; j < p->n_outputs; j++)
+            failed |= init_instance(&p->outputs[j]);
     }
     return failed ? -1 : 0;
 }

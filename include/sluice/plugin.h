@@ -65,7 +65,9 @@ struct sluice_plugin {
 
     /* All kinds. init gets the filled-in config (owned by the core, valid
      * until exit returns) and stores its own state in *ctx. Returns
-     * SLUICE_OK or SLUICE_ERROR after logging why. */
+     * SLUICE_OK or SLUICE_ERROR after logging why; on SLUICE_ERROR a state
+     * already stored in *ctx is passed to exit, so exit must cope with a
+     * half-built one. */
     int (*init)(sluice_instance *ins, const void *config, void **ctx);
     void (*exit)(void *ctx);
 
