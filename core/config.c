@@ -112,6 +112,13 @@ const sluice_option output_options[] = {
     SLUICE_OPTIONS_END,
 };
 
+const sluice_option filter_options[] = {
+    {.name = "dead_letter", .type = SLUICE_OPT_SECTION, .sub = dead_letter_options,
+     .help = "Where events the filter could not process go, when it is told to dead-letter "
+             "them (e.g. json's on_error: dead_letter)."},
+    SLUICE_OPTIONS_END,
+};
+
 static const char *const top_keys[] = {"service", "pipelines", NULL};
 static const char *const pipeline_keys[] = {"inputs", "filters", "outputs", NULL};
 static const char *const instance_keys[] = {"type", "id", NULL};
@@ -219,31 +226,37 @@ build_instance(build_ctx *bx, pipeline_config *pc, instance_config *ic, sluice_p
     }
     ic->id = new_id;
 
-    const sluice_option *schemas[2] = {pl->options, output_options};
-    int bad = option_check_keys(map, where, schemas, kind == SLUICE_PLUGIN_OUTPUT ? 2 : 1,
-                                instance_keys, bx->errs);
+    /* Outputs and filters take the core's options besides their plugin's. */
+    const sluice_option *core_opts = kind == SLUICE_PLUGIN_OUTPUT   ? output_options
+                                     : kind == SLUICE_PLUGIN_FILTER ? filter_options
+                                                                    : NULL;
+    const sluice_option *schemas[2] = {pl->options, core_opts};
+    int bad = option_check_keys(map, where, schemas, core_opts ? 2 : 1, instance_keys, bx->errs);
     ic->config = xcalloc(1, pl->config_size ? pl->config_size : 1);
     bad += option_fill(pl->options, ic->config, map, where, option_keys_checked, bx->errs);
-    if (kind == SLUICE_PLUGIN_OUTPUT)
-        bad += option_fill(output_options, &ic->out, map, where, option_keys_checked, bx->errs);
+    if (core_opts)
+        bad += option_fill(core_opts, &ic->out, map, where, option_keys_checked, bx->errs);
     return bad ? -1 : 0;
 }
 
+enum { LIST_OPTIONAL, LIST_NONEMPTY_IF_GIVEN, LIST_REQUIRED };
+
 static void
 build_list(build_ctx *bx, pipeline_config *pc, const cfg_node *pmap, const char *key,
-           sluice_plugin_kind kind, instance_config **out, size_t *n_out, int required)
+           sluice_plugin_kind kind, instance_config **out, size_t *n_out, int need)
 {
     char where[512], found[96];
     const cfg_node *list = cfg_map_get(pmap, key);
     if (!list) {
-        if (required)
+        if (need == LIST_REQUIRED)
             cfg_error_node(bx->errs, pmap, "pipelines.%s: missing required key '%s'", pc->name,
                            key);
         return;
     }
-    if (list->kind != CFG_SEQ || (required && list->n == 0)) {
+    int nonempty = need != LIST_OPTIONAL;
+    if (list->kind != CFG_SEQ || (nonempty && list->n == 0)) {
         cfg_error_node(bx->errs, list, "pipelines.%s.%s: expected a %slist of %ss, found %s",
-                       pc->name, key, required ? "non-empty " : "", plugin_kind_name(kind),
+                       pc->name, key, nonempty ? "non-empty " : "", plugin_kind_name(kind),
                        list->kind == CFG_SEQ ? "an empty list"
                                              : cfg_describe(list, found, sizeof found));
         return;
@@ -294,11 +307,14 @@ build_pipelines(build_ctx *bx, const cfg_node *pipes)
         char where[300];
         snprintf(where, sizeof where, "pipelines.%s", pc->name);
         option_check_keys(pmap, where, NULL, 0, pipeline_keys, bx->errs);
-        build_list(bx, pc, pmap, "inputs", SLUICE_PLUGIN_INPUT, &pc->inputs, &pc->n_inputs, 1);
+        /* A pipeline without inputs carries what filters of other pipelines
+         * route to it (log_to_metrics' emit_to). */
+        build_list(bx, pc, pmap, "inputs", SLUICE_PLUGIN_INPUT, &pc->inputs, &pc->n_inputs,
+                   LIST_NONEMPTY_IF_GIVEN);
         build_list(bx, pc, pmap, "filters", SLUICE_PLUGIN_FILTER, &pc->filters, &pc->n_filters,
-                   0);
+                   LIST_OPTIONAL);
         build_list(bx, pc, pmap, "outputs", SLUICE_PLUGIN_OUTPUT, &pc->outputs, &pc->n_outputs,
-                   1);
+                   LIST_REQUIRED);
         cfg->n_pipelines++;
     }
 }
@@ -351,7 +367,7 @@ free_instances(instance_config *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (v[i].plugin)
             option_free(v[i].plugin->desc.options, v[i].config);
-        option_free(output_options, &v[i].out);
+        option_free(output_options, &v[i].out); /* a superset of filter_options */
         free(v[i].config);
         free(v[i].id);
     }

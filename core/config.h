@@ -22,7 +22,8 @@ enum { BUFFER_MEMORY, BUFFER_FILESYSTEM };
 enum { WHEN_FULL_BLOCK, WHEN_FULL_DROP_OLDEST };
 enum { FSYNC_ALWAYS, FSYNC_INTERVAL, FSYNC_NEVER };
 
-/* Core options every output takes besides its plugin's own. */
+/* Core options every output takes besides its plugin's own; filters take
+ * dead_letter_path only. */
 typedef struct output_settings {
     int64_t workers;
     int buffer_type;    /* BUFFER_MEMORY or BUFFER_FILESYSTEM */
@@ -59,6 +60,7 @@ typedef struct sluice_config {
 
 extern const sluice_option service_options[];
 extern const sluice_option output_options[];
+extern const sluice_option filter_options[];
 
 /* Load and check `path`. `builtin_dir` is where the built-in plugins live
  * (NULL: next to the executable). Returns 0, or -1 with every problem found

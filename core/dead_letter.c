@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "dead_letter.h"
+#include "instance.h"
 #include "sluice/format.h"
 #include "sluice/log.h"
 
@@ -53,13 +54,17 @@ dead_letter_write(dead_letter *dl, const sluice_event *ev, const char *reason)
         return;
     }
     const char *pipeline = sluice_instance_pipeline(dl->ins);
-    const char *output = sluice_instance_id(dl->ins);
+    const char *id = sluice_instance_id(dl->ins);
+    int filter = dl->ins->plugin->kind == SLUICE_PLUGIN_FILTER;
     sluice_buf_append(&line, "{\"time\":\"", 9);
     sluice_format_rfc3339(&line, sluice_time_now());
     sluice_buf_append(&line, "\",\"pipeline\":", 13);
     sluice_json_string(&line, pipeline, strlen(pipeline));
-    sluice_buf_append(&line, ",\"output\":", 10);
-    sluice_json_string(&line, output, strlen(output));
+    if (filter)
+        sluice_buf_append(&line, ",\"filter\":", 10);
+    else
+        sluice_buf_append(&line, ",\"output\":", 10);
+    sluice_json_string(&line, id, strlen(id));
     sluice_buf_append(&line, ",\"error\":", 9);
     sluice_json_string(&line, reason, strlen(reason));
     sluice_buf_append(&line, ",\"event\":", 9);

@@ -1,5 +1,6 @@
-/* Dead letters: events an output failed for good, appended as JSON lines
- * {time, pipeline, output, error, event} to the output's dead_letter.path.
+/* Dead letters: events an output failed for good, or a filter could not
+ * process, appended as JSON lines {time, pipeline, output|filter, error,
+ * event} to the instance's dead_letter.path.
  * Without a path they are logged (at most a few lines a minute) and counted:
  * never silently gone. Engine thread only. */
 #ifndef SLUICE_DEAD_LETTER_H

@@ -86,8 +86,12 @@ engine_create(engine *e, sluice_config *cfg)
         pipeline_init(p, e);
         for (size_t j = 0; j < p->n_inputs; j++)
             p->inputs[j].emitter = emitter_new(p, 0, &p->inputs[j]);
-        for (size_t j = 0; j < p->n_filters; j++)
+        for (size_t j = 0; j < p->n_filters; j++) {
             p->filters[j].emitter = emitter_new(p, j + 1, &p->filters[j]);
+            p->filters[j].dead = xcalloc(1, sizeof *p->filters[j].dead);
+            dead_letter_init(p->filters[j].dead, &p->filters[j],
+                             pc->filters[j].out.dead_letter_path);
+        }
         for (size_t j = 0; j < p->n_outputs; j++)
             output_init(&e->outputs[next_out++], &p->outputs[j], &pc->outputs[j].out, e);
 
@@ -213,22 +217,33 @@ on_grace(uv_timer_t *t)
     engine_check_drained(e);
 }
 
+static void
+stop_instances(sluice_instance *v, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (v[j].started && v[j].plugin->stop)
+            v[j].plugin->stop(v[j].ctx);
+        v[j].started = 0;
+    }
+}
+
 void
 engine_stop(engine *e)
 {
     if (e->state != ENGINE_RUNNING)
         return;
     e->state = ENGINE_DRAINING;
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        stop_instances(e->pipelines[i].inputs, e->pipelines[i].n_inputs);
+    /* Filters see every staged event before they stop; what they emit
+     * when stopping (last aggregates), even into other pipelines, is
+     * flushed below. */
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
-        for (size_t j = 0; j < p->n_inputs; j++) {
-            sluice_instance *in = &p->inputs[j];
-            if (in->started && in->plugin->stop)
-                in->plugin->stop(in->ctx);
-            in->started = 0;
-        }
-        pipeline_flush(p);
+        pipeline_run_filters(&e->pipelines[i]);
+        stop_instances(e->pipelines[i].filters, e->pipelines[i].n_filters);
     }
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        pipeline_flush(&e->pipelines[i]);
     uv_timer_start(&e->grace_timer, on_grace,
                    (uint64_t)(e->cfg->service.grace / SLUICE_NSEC_PER_MSEC), 0);
     engine_check_drained(e);
@@ -273,6 +288,20 @@ engine_check_drained(engine *e)
     close_engine_handles(e);
 }
 
+static int
+start_instances(sluice_instance *v, size_t n)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (v[j].plugin->start && v[j].plugin->start(v[j].ctx) != SLUICE_OK) {
+            sluice_error(&v[j], "%s failed to start",
+                         v[j].plugin->kind == SLUICE_PLUGIN_INPUT ? "input" : "filter");
+            return 1;
+        }
+        v[j].started = 1;
+    }
+    return 0;
+}
+
 int
 engine_run(engine *e)
 {
@@ -302,18 +331,11 @@ engine_run(engine *e)
     if (rc == 0 && e->cfg->service.http_enabled &&
         !(e->monitor = monitor_start(e, e->cfg->service.http_listen)))
         rc = 1;
-    for (size_t i = 0; i < e->n_pipelines && rc == 0; i++) {
-        pipeline *p = &e->pipelines[i];
-        for (size_t j = 0; j < p->n_inputs && rc == 0; j++) {
-            sluice_instance *in = &p->inputs[j];
-            if (in->plugin->start && in->plugin->start(in->ctx) != SLUICE_OK) {
-                sluice_error(in, "input failed to start");
-                rc = 1;
-            } else {
-                in->started = 1;
-            }
-        }
-    }
+    /* Filters first, so that they are ready for the inputs' events. */
+    for (size_t i = 0; i < e->n_pipelines && rc == 0; i++)
+        rc = start_instances(e->pipelines[i].filters, e->pipelines[i].n_filters);
+    for (size_t i = 0; i < e->n_pipelines && rc == 0; i++)
+        rc = start_instances(e->pipelines[i].inputs, e->pipelines[i].n_inputs);
     size_t n_in = 0;
     for (size_t i = 0; i < e->n_pipelines; i++)
         n_in += e->pipelines[i].n_inputs;
@@ -354,6 +376,10 @@ exit_instances(sluice_instance *v, size_t n)
         if (v[i].inited && v[i].plugin->exit)
             v[i].plugin->exit(v[i].ctx);
         free(v[i].emitter);
+        if (v[i].dead) {
+            dead_letter_close(v[i].dead);
+            free(v[i].dead);
+        }
     }
     free(v);
 }
@@ -376,6 +402,9 @@ engine_destroy(engine *e)
     }
     for (size_t i = 0; i < e->n_outputs; i++)
         output_free(&e->outputs[i]);
+    for (size_t i = 0; i < e->n_extra_emitters; i++)
+        free(e->extra_emitters[i]);
+    free(e->extra_emitters);
     free(e->outputs);
     free(e->pipelines);
     uv_loop_close(&e->loop);
@@ -425,4 +454,37 @@ sluice_emitter *
 sluice_input_emitter(sluice_instance *ins)
 {
     return ins->emitter;
+}
+
+sluice_emitter *
+sluice_pipeline_emitter(sluice_instance *ins, const char *name)
+{
+    engine *e = ins->pipeline->engine;
+    for (size_t i = 0; i < e->cfg->n_pipelines; i++) {
+        if (strcmp(e->cfg->pipelines[i].name, name) != 0)
+            continue;
+        e->extra_emitters = xrealloc(e->extra_emitters,
+                                     (e->n_extra_emitters + 1) * sizeof *e->extra_emitters);
+        return e->extra_emitters[e->n_extra_emitters++] = emitter_new(&e->pipelines[i], 0, NULL);
+    }
+    return NULL;
+}
+
+void
+sluice_dead_letter(sluice_instance *ins, const sluice_event *ev, const char *reason)
+{
+    if (ins->dead)
+        dead_letter_write(ins->dead, ev, reason ? reason : "failed");
+}
+
+void
+sluice_filter_dropped(sluice_instance *ins, uint64_t n)
+{
+    ins->dropped += n;
+}
+
+void
+sluice_filter_failed(sluice_instance *ins, uint64_t n)
+{
+    ins->failed += n;
 }

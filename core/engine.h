@@ -37,6 +37,8 @@ typedef struct engine {
     struct monitor *monitor; /* self-monitoring HTTP server, or NULL */
     int loop_ready;
     int finishing; /* the final stop has begun: workers joined, handles closing */
+    sluice_emitter **extra_emitters; /* sluice_pipeline_emitter's */
+    size_t n_extra_emitters;
 } engine;
 
 /* Build the pipelines and run every plugin's init. Returns 0, or -1 after

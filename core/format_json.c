@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,6 +73,20 @@ sluice_format_rfc3339(sluice_buf *out, sluice_time_t t)
         out->len += (size_t)n;
 }
 
+int
+sluice_double_text(double d, char out[32])
+{
+    /* The shortest of 15, 16 or 17 significant digits that reads back
+     * exactly: 0.35, not 0.34999999999999998. */
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, 32, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            break;
+    }
+    return n;
+}
+
 static void
 json_double(sluice_buf *out, double d)
 {
@@ -80,7 +95,7 @@ json_double(sluice_buf *out, double d)
         return;
     }
     char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%.17g", d);
+    int n = sluice_double_text(d, tmp);
     /* Keep a float a float when read back: 1 -> 1.0 */
     sluice_buf_append(out, tmp, (size_t)n);
     if (!strpbrk(tmp, ".eE"))

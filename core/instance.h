@@ -8,6 +8,7 @@
 
 struct pipeline;
 struct output;
+struct dead_letter;
 
 struct sluice_instance {
     const struct sluice_plugin *plugin;
@@ -21,7 +22,10 @@ struct sluice_instance {
     uint64_t events_in;      /* inputs: emitted; filters: received */
     uint64_t bytes_in;       /* inputs: bytes emitted */
     uint64_t events_out;     /* filters: passed on */
-    uint64_t filter_errors;
+    uint64_t filter_errors;  /* filters: batches the callback failed on */
+    uint64_t dropped;        /* filters: events dropped on purpose (sluice_filter_dropped) */
+    uint64_t failed;         /* filters: events they could not process (sluice_filter_failed) */
+    struct dead_letter *dead; /* filters: their dead letters */
 };
 
 #endif

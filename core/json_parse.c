@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/event.h"
 #include "sluice/json.h"
 #include "utf8.h"
 
@@ -452,5 +453,25 @@ sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, s
     pack_value(&j, &start, pk);
     if (j.tape != j.inline_tape)
         free(j.tape);
+    return 0;
+}
+
+int
+sluice_json_object(const char *s, size_t n, msgpack_sbuffer *scratch, sluice_json_members *out,
+                   char *err, size_t errlen)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear(scratch);
+    msgpack_packer_init(&pk, scratch, msgpack_sbuffer_write);
+    if (sluice_json_to_msgpack(s, n, &pk, err, errlen) < 0)
+        return -1;
+    size_t head;
+    if (!sluice_map_header(scratch->data, scratch->size, &out->count, &head)) {
+        if (err)
+            snprintf(err, errlen, "not a JSON object");
+        return -1;
+    }
+    out->data = scratch->data + head;
+    out->len = scratch->size - head;
     return 0;
 }

@@ -34,6 +34,9 @@ GETTER(in_paused, sluice_instance, x->paused)
 GETTER(f_in, sluice_instance, x->events_in)
 GETTER(f_out, sluice_instance, x->events_out)
 GETTER(f_errors, sluice_instance, x->filter_errors)
+GETTER(f_dropped, sluice_instance, x->dropped)
+GETTER(f_failed, sluice_instance, x->failed)
+GETTER(f_dead, sluice_instance, x->dead->events)
 GETTER(o_events, output, x->delivered_events)
 GETTER(o_bytes, output, x->delivered_bytes)
 GETTER(o_chunks, output, x->delivered_chunks)
@@ -60,6 +63,11 @@ static const metric_def defs[] = {
     {"events_out_total", "Events the filter passed on unchanged.", 1, SCOPE_FILTER, f_out},
     {"errors_total", "Batches on which the filter failed (passed on unchanged).", 1, SCOPE_FILTER,
      f_errors},
+    {"dropped_total", "Events the filter dropped on purpose.", 1, SCOPE_FILTER, f_dropped},
+    {"failed_events_total", "Events the filter could not process (kept flagged, dropped or "
+     "dead-lettered).", 1, SCOPE_FILTER, f_failed},
+    {"dead_lettered_total", "Events the filter wrote to its dead letters.", 1, SCOPE_FILTER,
+     f_dead},
     {"events_total", "Events delivered by the output.", 1, SCOPE_OUTPUT, o_events},
     {"bytes_total", "Bytes of chunks delivered by the output (MessagePack).", 1, SCOPE_OUTPUT,
      o_bytes},

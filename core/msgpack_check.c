@@ -1,5 +1,6 @@
 /* Well-formedness checks for untrusted MessagePack (see msgpack_check.h). */
 #include "msgpack_check.h"
+#include "sluice/event.h"
 
 static uint64_t
 be(const unsigned char *p, int n)
@@ -122,4 +123,10 @@ mp_check_events(const char *data, size_t len, uint32_t *count)
     }
     *count = n;
     return 0;
+}
+
+size_t
+sluice_msgpack_size(const char *data, size_t len)
+{
+    return object_size((const unsigned char *)data, len, 0);
 }

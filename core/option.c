@@ -23,6 +23,7 @@ option_type_name(sluice_opt_type t)
     case SLUICE_OPT_STR_LIST: return "list of strings";
     case SLUICE_OPT_MAP: return "map";
     case SLUICE_OPT_SECTION: return "section";
+    case SLUICE_OPT_LIST: return "list of maps";
     }
     return "?";
 }
@@ -132,6 +133,7 @@ expectation(const sluice_option *o, char *buf, size_t size)
     case SLUICE_OPT_STR_LIST: return "a list of strings";
     case SLUICE_OPT_MAP: return "a map";
     case SLUICE_OPT_SECTION: return (o->flags & SLUICE_OPT_OFF) ? "a map or off" : "a map";
+    case SLUICE_OPT_LIST: return "a list of maps";
     case SLUICE_OPT_ENUM: {
         size_t off = (size_t)snprintf(buf, size, "one of ");
         for (size_t i = 0; o->values[i] && off < size; i++)
@@ -163,6 +165,17 @@ range_error(cfg_errors *errs, const cfg_node *n, const char *where, const sluice
                                                     : "a size",
                    lo, hi, n->value);
     return 1;
+}
+
+static void
+free_list(const sluice_option *o, void *config)
+{
+    sluice_list *l = FIELD(config, o, sluice_list);
+    for (size_t k = 0; k < l->n; k++)
+        option_free(o->sub, (char *)l->items + k * (size_t)o->max);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
 }
 
 static int
@@ -259,6 +272,23 @@ set_option(const sluice_option *o, void *config, const cfg_node *n, const char *
             bad = type_error(errs, n, where, o);
         }
         free(sub_where);
+        return bad;
+    }
+    case SLUICE_OPT_LIST: {
+        if (n->kind != CFG_SEQ)
+            return type_error(errs, n, where, o);
+        free_list(o, config);
+        sluice_list *l = FIELD(config, o, sluice_list);
+        size_t item_size = (size_t)o->max;
+        l->items = xcalloc(n->n ? n->n : 1, item_size);
+        int bad = 0;
+        for (size_t k = 0; k < n->n; k++) {
+            char *sub_where = xasprintf("%s.%s[%zu]", where, o->name, k);
+            bad += option_fill(o->sub, (char *)l->items + k * item_size, n->items[k], sub_where,
+                               NULL, errs);
+            free(sub_where);
+            l->n++;
+        }
         return bad;
     }
     }
@@ -391,6 +421,9 @@ option_free(const sluice_option *schema, void *config)
         }
         case SLUICE_OPT_SECTION:
             option_free(o->sub, config);
+            break;
+        case SLUICE_OPT_LIST:
+            free_list(o, config);
             break;
         default:
             break;

@@ -23,9 +23,13 @@ static void
 options_text(FILE *f, const sluice_option *opts, const char *prefix)
 {
     for (const sluice_option *o = opts; o && o->name; o++) {
-        if (o->type == SLUICE_OPT_SECTION) {
+        if (o->type == SLUICE_OPT_SECTION || o->type == SLUICE_OPT_LIST) {
             char sub[128];
-            snprintf(sub, sizeof sub, "%s%s.", prefix, o->name);
+            snprintf(sub, sizeof sub, "%s%s%s.", prefix, o->name,
+                     o->type == SLUICE_OPT_LIST ? "[]" : "");
+            if (o->type == SLUICE_OPT_LIST)
+                fprintf(f, "    %s%-*s %-16s\n        %s\n", prefix, (int)(22 - strlen(prefix)),
+                        o->name, option_type_name(o->type), o->help ? o->help : "");
             options_text(f, o->sub, sub);
             continue;
         }
@@ -95,7 +99,7 @@ options_json(FILE *f, const sluice_option *opts)
             }
             fprintf(f, "]");
         }
-        if (o->type == SLUICE_OPT_SECTION) {
+        if (o->type == SLUICE_OPT_SECTION || o->type == SLUICE_OPT_LIST) {
             fprintf(f, ",\"options\":");
             options_json(f, o->sub);
         }
@@ -131,11 +135,15 @@ static void
 options_markdown(FILE *f, const sluice_option *opts, const char *prefix)
 {
     for (const sluice_option *o = opts; o && o->name; o++) {
-        if (o->type == SLUICE_OPT_SECTION) {
+        if (o->type == SLUICE_OPT_SECTION || o->type == SLUICE_OPT_LIST) {
             char sub[128];
-            snprintf(sub, sizeof sub, "%s%s.", prefix, o->name);
-            fprintf(f, "| `%s%s` | section%s | | %s |\n", prefix, o->name,
-                    (o->flags & SLUICE_OPT_OFF) ? " or `off`" : "", o->help ? o->help : "");
+            int list = o->type == SLUICE_OPT_LIST;
+            snprintf(sub, sizeof sub, "%s%s%s.", prefix, o->name, list ? "[]" : "");
+            fprintf(f, "| `%s%s` | %s%s | %s | %s |\n", prefix, o->name,
+                    list ? "list of maps" : "section",
+                    (o->flags & SLUICE_OPT_OFF) ? " or `off`" : "",
+                    (o->flags & SLUICE_OPT_REQUIRED) ? "**required**" : "",
+                    o->help ? o->help : "");
             options_markdown(f, o->sub, sub);
             continue;
         }
@@ -183,6 +191,9 @@ plugin_docs_markdown(FILE *f, const plugin_registry *reg)
                "\n## Every output\n\n");
     table_head(f);
     options_markdown(f, output_options, "");
+    fprintf(f, "\n## Every filter\n\n");
+    table_head(f);
+    options_markdown(f, filter_options, "");
     for (size_t k = 0; k < 3; k++) {
         fprintf(f, "\n## %ss\n", plugin_kind_name(kinds[k]));
         for (size_t i = 0; i < reg->n_loaded; i++) {

@@ -93,6 +93,11 @@ SLUICE_API const msgpack_object *sluice_record_get(const msgpack_object *map, co
  * the header's length in bytes and return 1; else return 0. */
 SLUICE_API int sluice_map_header(const char *data, size_t len, uint32_t *count, size_t *head);
 
+/* The size in bytes of the one MessagePack object at `data`, or 0 if it is
+ * truncated, malformed or nested deeper than 32 (ABI 1.2). Walks packed
+ * bytes without decoding them, e.g. a map's members one by one. */
+SLUICE_API size_t sluice_msgpack_size(const char *data, size_t len);
+
 /* Encode/decode the EventTime extension payload (8 bytes). */
 SLUICE_API void sluice_time_encode(sluice_time_t t, char out[8]);
 SLUICE_API sluice_time_t sluice_time_decode(const char in[8]);

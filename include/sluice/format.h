@@ -34,6 +34,10 @@ SLUICE_API void sluice_format_event(sluice_buf *out, const sluice_format_opts *o
 SLUICE_API size_t sluice_format_events(sluice_buf *out, const sluice_format_opts *o,
                                        const char *data, size_t len, int *bad);
 
+/* A finite double as the shortest decimal that reads back exactly (at
+ * most 17 significant digits, %g style). Returns the length. */
+SLUICE_API int sluice_double_text(double d, char out[32]);
+
 /* JSON building blocks, for outputs with formats of their own. */
 SLUICE_API void sluice_json_string(sluice_buf *out, const char *s, size_t n);
 SLUICE_API void sluice_json_value(sluice_buf *out, const msgpack_object *o);

@@ -15,4 +15,20 @@
 SLUICE_API int sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err,
                                       size_t errlen);
 
+/* The members of a JSON object, packed, without the map header. */
+typedef struct sluice_json_members {
+    uint32_t count;
+    const char *data; /* inside the scratch buffer */
+    size_t len;
+} sluice_json_members;
+
+/* For inputs' `parser: json`: parse [s, s+n) as a JSON object into
+ * `scratch` (cleared first). Returns 0 with its members, which the caller
+ * packs after a map header counting its own fields too (write them after
+ * the members, so that they win over JSON keys of the same name with
+ * readers that keep the last duplicate); -1 with `err` if it is not a JSON
+ * object. */
+SLUICE_API int sluice_json_object(const char *s, size_t n, msgpack_sbuffer *scratch,
+                                  sluice_json_members *out, char *err, size_t errlen);
+
 #endif

@@ -18,6 +18,10 @@
  *   SLUICE_OPT_MAP       sluice_bytes    any map, as one MessagePack map
  *   SLUICE_OPT_SECTION   (none)          a nested map validated by `sub`,
  *                                        whose offsets are in the same struct
+ *   SLUICE_OPT_LIST      sluice_list     (ABI 1.2) a list of maps, each
+ *                                        validated by `sub` into its own
+ *                                        struct of `max` bytes (use
+ *                                        SLUICE_OPT_LIST_OF)
  *
  * Everything the core stores stays owned by the core and valid until the
  * plugin's exit callback has returned.
@@ -38,7 +42,14 @@ typedef enum sluice_opt_type {
     SLUICE_OPT_STR_LIST,
     SLUICE_OPT_MAP,
     SLUICE_OPT_SECTION,
+    SLUICE_OPT_LIST,
 } sluice_opt_type;
+
+/* The value of a SLUICE_OPT_LIST: `n` structs of the list's item type. */
+typedef struct sluice_list {
+    size_t n;
+    void *items;
+} sluice_list;
 
 /* Option flags. */
 #define SLUICE_OPT_REQUIRED 0x1u
@@ -63,5 +74,8 @@ typedef struct sluice_option {
 } sluice_option;
 
 #define SLUICE_OPTIONS_END {0}
+
+/* The type and item size of a SLUICE_OPT_LIST option of `item_type`s. */
+#define SLUICE_OPT_LIST_OF(item_type) .type = SLUICE_OPT_LIST, .max = sizeof(item_type)
 
 #endif

@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 1
+#define SLUICE_ABI_MINOR 2
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -73,7 +73,11 @@ struct sluice_plugin {
 
     /* Inputs. start begins producing events on the engine loop
      * (sluice_instance_loop); pause and resume are backpressure; stop must
-     * stop producing and start closing every handle it opened. */
+     * stop producing and start closing every handle it opened.
+     * Filters (optional): start is called before any input starts, e.g. to
+     * arm a timer; stop once every input has stopped and every staged event
+     * has passed the filter, so it may emit what it still holds (to its
+     * emitter, or a sluice_pipeline_emitter) and close its handles. */
     int (*start)(void *ctx);
     void (*pause)(void *ctx);
     void (*resume)(void *ctx);
@@ -122,8 +126,26 @@ SLUICE_API const char *sluice_instance_pipeline(const sluice_instance *ins);
 SLUICE_API const char *sluice_storage_path(const sluice_instance *ins);
 /* The engine's loop, for inputs' handles and timers. */
 SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
-/* Where an input writes its events. */
+/* Where an input writes its events. For a filter: where events it writes
+ * outside a filter call (from a timer, or stop) go, i.e. on past it. */
 SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
+
+/* An emitter into the head of the pipeline `name` (its first filter, or its
+ * chunks), for a filter that routes events elsewhere; NULL if there is no
+ * such pipeline. Call from init; valid until exit. Engine thread only. */
+SLUICE_API sluice_emitter *sluice_pipeline_emitter(sluice_instance *ins, const char *name);
+
+/* ==== Filters' accounting (ABI 1.2) ==== */
+
+/* Events a filter dropped on purpose (grep, on_no_match: drop...). */
+SLUICE_API void sluice_filter_dropped(sluice_instance *ins, uint64_t n);
+/* Events a filter could not process, whatever became of them (kept with
+ * a flag, dropped, or dead-lettered). */
+SLUICE_API void sluice_filter_failed(sluice_instance *ins, uint64_t n);
+/* Write `ev` to the filter's dead letters (dead_letter.path, or a rate
+ * limited log line) with `reason`. The filter does not pass it on. */
+SLUICE_API void sluice_dead_letter(sluice_instance *ins, const sluice_event *ev,
+                                   const char *reason);
 
 /* Emit, through the input `ins`, one metric event per pipeline and per
  * plugin instance with sluice's own counters (what /metrics serves):

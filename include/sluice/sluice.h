@@ -11,6 +11,7 @@
 #include "format.h"
 #include "http.h"
 #include "json.h"
+#include "timefmt.h"
 #include "plugin.h"
 
 #endif

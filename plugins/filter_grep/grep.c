@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <sluice/sluice.h>
+
+#include "field_rules.h"
 
 enum { OP_AND, OP_OR };
 static const char *const op_names[] = {"and", "or", NULL};
@@ -35,96 +35,25 @@ static const sluice_option grep_options[] = {
     SLUICE_OPTIONS_END,
 };
 
-typedef struct rule {
-    char *field;
-    pcre2_code *re;
-} rule;
-
 typedef struct rules {
-    rule *v;
-    size_t n;
+    field_rules r;
     int op;
 } rules;
 
 typedef struct grep_ctx {
     sluice_instance *ins;
     rules include, exclude;
-    pcre2_match_data *md;
-    sluice_buf text;
     uint64_t kept, dropped;
 } grep_ctx;
 
-static int
-compile(sluice_instance *ins, const char *what, const sluice_bytes *src, int op, rules *out)
-{
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    int bad = 0;
-    out->op = op;
-    if (msgpack_unpack_next(&up, src->data, src->len, &off) != MSGPACK_UNPACK_SUCCESS) {
-        msgpack_unpacked_destroy(&up);
-        return 0;
-    }
-    const msgpack_object *m = &up.data;
-    out->v = calloc(m->via.map.size ? m->via.map.size : 1, sizeof *out->v);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR) {
-            sluice_error(ins, "%s: expected field: regex strings", what);
-            bad = 1;
-            continue;
-        }
-        int code;
-        PCRE2_SIZE eoff;
-        pcre2_code *re = pcre2_compile((PCRE2_SPTR)v->via.str.ptr, v->via.str.size, 0, &code,
-                                       &eoff, NULL);
-        if (!re) {
-            PCRE2_UCHAR msg[256];
-            pcre2_get_error_message(code, msg, sizeof msg);
-            sluice_error(ins, "%s.%.*s: bad regex '%.*s' at offset %zu: %s", what,
-                         (int)k->via.str.size, k->via.str.ptr, (int)v->via.str.size,
-                         v->via.str.ptr, (size_t)eoff, (char *)msg);
-            bad = 1;
-            continue;
-        }
-        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-        out->v[out->n].field = strndup(k->via.str.ptr, k->via.str.size);
-        out->v[out->n++].re = re;
-    }
-    msgpack_unpacked_destroy(&up);
-    return bad;
-}
-
-/* Whether the rule's field exists and its regex matches it. */
-static int
-rule_matches(grep_ctx *g, const rule *r, const msgpack_object *body)
-{
-    const msgpack_object *v = sluice_record_get(body, r->field);
-    if (!v)
-        return 0;
-    const char *s;
-    size_t n;
-    if (v->type == MSGPACK_OBJECT_STR) {
-        s = v->via.str.ptr;
-        n = v->via.str.size;
-    } else {
-        sluice_buf_reset(&g->text);
-        sluice_json_value(&g->text, v);
-        s = g->text.data;
-        n = g->text.len;
-    }
-    return pcre2_match(r->re, (PCRE2_SPTR)(s ? s : ""), n, 0, 0, g->md, NULL) >= 0;
-}
-
 /* The rules combined with their operator; `empty` when there are none. */
 static int
-rules_match(grep_ctx *g, const rules *rs, const msgpack_object *body, int empty)
+rules_match(rules *rs, const msgpack_object *body, int empty)
 {
-    if (!rs->n)
+    if (!rs->r.n)
         return empty;
-    for (size_t i = 0; i < rs->n; i++) {
-        int m = rule_matches(g, &rs->v[i], body);
+    for (size_t i = 0; i < rs->r.n; i++) {
+        int m = field_rule_matches(&rs->r, i, body);
         if (rs->op == OP_OR && m)
             return 1;
         if (rs->op == OP_AND && !m)
@@ -142,7 +71,7 @@ grep_filter(void *ctx, const sluice_events *in, sluice_emitter *out)
     size_t dropped = 0;
     sluice_event_iter_init(&it, in->data, in->len);
     while (sluice_event_next(&it, &ev) == 1) {
-        if (rules_match(g, &g->include, &ev.body, 1) && !rules_match(g, &g->exclude, &ev.body, 0)) {
+        if (rules_match(&g->include, &ev.body, 1) && !rules_match(&g->exclude, &ev.body, 0)) {
             sluice_emit_raw(out, in->kind, ev.raw, ev.raw_len);
             g->kept++;
         } else {
@@ -151,17 +80,8 @@ grep_filter(void *ctx, const sluice_events *in, sluice_emitter *out)
     }
     sluice_event_iter_destroy(&it);
     g->dropped += dropped;
+    sluice_filter_dropped(g->ins, dropped);
     return SLUICE_FILTER_MODIFIED;
-}
-
-static void
-free_rules(rules *rs)
-{
-    for (size_t i = 0; i < rs->n; i++) {
-        free(rs->v[i].field);
-        pcre2_code_free(rs->v[i].re);
-    }
-    free(rs->v);
 }
 
 static int
@@ -170,9 +90,10 @@ grep_init(sluice_instance *ins, const void *config, void **ctxp)
     const grep_config *cfg = config;
     grep_ctx *g = calloc(1, sizeof *g);
     g->ins = ins;
-    int bad = compile(ins, "include", &cfg->include, cfg->include_op, &g->include);
-    bad |= compile(ins, "exclude", &cfg->exclude, cfg->exclude_op, &g->exclude);
-    g->md = pcre2_match_data_create(1, NULL);
+    g->include.op = cfg->include_op;
+    g->exclude.op = cfg->exclude_op;
+    int bad = field_rules_compile(&g->include.r, ins, "include", &cfg->include);
+    bad += field_rules_compile(&g->exclude.r, ins, "exclude", &cfg->exclude);
     *ctxp = g;
     return bad ? SLUICE_ERROR : SLUICE_OK;
 }
@@ -184,10 +105,8 @@ grep_exit(void *ctx)
     if (g->kept || g->dropped)
         sluice_info(g->ins, "kept %llu events, dropped %llu", (unsigned long long)g->kept,
                     (unsigned long long)g->dropped);
-    free_rules(&g->include);
-    free_rules(&g->exclude);
-    pcre2_match_data_free(g->md);
-    sluice_buf_free(&g->text);
+    field_rules_free(&g->include.r);
+    field_rules_free(&g->exclude.r);
     free(g);
 }
 

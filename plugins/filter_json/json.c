@@ -2,15 +2,17 @@
  * the object into the event, or puts the value under `target`. Keys from
  * the parsed object win over existing ones. The source field is removed
  * unless keep_original (only top-level fields are removed). An event whose
- * field does not parse is kept with parse_error: true, or dropped, and
- * counted either way; an event without the field passes unchanged. */
+ * field does not parse is kept with parse_error: true, dropped, or
+ * dead-lettered with the parser's message, and counted each way; an event
+ * without the field passes unchanged. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sluice/sluice.h>
 
-enum { ON_ERROR_KEEP, ON_ERROR_DROP };
-static const char *const on_error_names[] = {"keep", "drop", NULL};
+enum { ON_ERROR_KEEP, ON_ERROR_DROP, ON_ERROR_DEAD_LETTER };
+static const char *const on_error_names[] = {"keep", "drop", "dead_letter", NULL};
 
 typedef struct json_config {
     char *field;
@@ -29,7 +31,8 @@ static const sluice_option json_options[] = {
      .help = "Keep the source field after a successful parse."},
     {.name = "on_error", .type = SLUICE_OPT_ENUM, .def = "keep", .values = on_error_names,
      .offset = offsetof(json_config, on_error),
-     .help = "keep: add parse_error: true; drop: drop the event. Both are counted."},
+     .help = "keep: add parse_error: true; drop: drop the event; dead_letter: write it with "
+             "the parser's message to the filter's dead_letter.path. All are counted."},
     SLUICE_OPTIONS_END,
 };
 
@@ -39,7 +42,6 @@ typedef struct json_ctx {
     int top_level; /* the field has no dots */
     msgpack_sbuffer scratch;
     msgpack_packer pk;
-    msgpack_unpacked parsed;
     uint64_t parsed_ok, errors, dropped, not_string;
 } json_ctx;
 
@@ -50,14 +52,26 @@ key_is(const msgpack_object *k, const char *s, size_t n)
            memcmp(k->via.str.ptr, s, n) == 0;
 }
 
+/* Whether the packed members of the parsed object have the key `key`. */
 static int
-in_map(const msgpack_object *map, const msgpack_object *key)
+in_members(const sluice_json_members *m, const msgpack_object *key)
 {
-    if (key->type != MSGPACK_OBJECT_STR || map->type != MSGPACK_OBJECT_MAP)
+    if (key->type != MSGPACK_OBJECT_STR)
         return 0;
-    for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (key_is(&map->via.map.ptr[i].key, key->via.str.ptr, key->via.str.size))
+    const char *p = m->data, *end = m->data + m->len;
+    for (uint32_t i = 0; i < m->count && p < end; i++) {
+        size_t ks = sluice_msgpack_size(p, (size_t)(end - p));
+        if (!ks)
+            return 0;
+        /* A string's header is 1 (fixstr), 2, 3 or 5 bytes. */
+        unsigned char h = (unsigned char)*p;
+        size_t head = (h & 0xe0) == 0xa0 ? 1 : h == 0xd9 ? 2 : h == 0xda ? 3 : h == 0xdb ? 5 : 0;
+        if (head && ks - head == key->via.str.size &&
+            memcmp(p + head, key->via.str.ptr, ks - head) == 0)
             return 1;
+        p += ks;
+        p += sluice_msgpack_size(p, (size_t)(end - p));
+    }
     return 0;
 }
 
@@ -84,40 +98,37 @@ emit_with_error(json_ctx *c, sluice_emitter *out, const sluice_event *ev)
 /* Whether an existing key gives way: the source field (unless kept), or a
  * key the parsed value replaces. */
 static int
-replaced(const json_ctx *c, const msgpack_object *k, const msgpack_object *v)
+replaced(const json_ctx *c, const msgpack_object *k, const sluice_json_members *m)
 {
     const json_config *cfg = c->cfg;
     if (!cfg->keep_original && c->top_level && key_is(k, cfg->field, strlen(cfg->field)))
         return 1;
-    return cfg->target ? key_is(k, cfg->target, strlen(cfg->target)) : in_map(v, k);
+    return cfg->target ? key_is(k, cfg->target, strlen(cfg->target)) : in_members(m, k);
 }
 
-/* The event with the parsed value merged in (or under target). */
+/* The event with the parsed value merged in (or under target), its packed
+ * bytes copied as they are. */
 static void
-emit_merged(json_ctx *c, sluice_emitter *out, const sluice_event *ev, const msgpack_object *v)
+emit_merged(json_ctx *c, sluice_emitter *out, const sluice_event *ev, const sluice_json_members *m)
 {
     const json_config *cfg = c->cfg;
     const msgpack_object *b = &ev->body;
     uint32_t keep = 0;
     for (uint32_t i = 0; i < b->via.map.size; i++)
-        keep += !replaced(c, &b->via.map.ptr[i].key, v);
-    uint32_t add = cfg->target ? 1 : v->via.map.size;
+        keep += !replaced(c, &b->via.map.ptr[i].key, m);
     msgpack_packer *pk = sluice_emit_begin(out, SLUICE_EVENT_LOG, ev->time);
-    msgpack_pack_map(pk, keep + add);
+    msgpack_pack_map(pk, keep + (cfg->target ? 1 : m->count));
     for (uint32_t i = 0; i < b->via.map.size; i++) {
-        if (replaced(c, &b->via.map.ptr[i].key, v))
+        if (replaced(c, &b->via.map.ptr[i].key, m))
             continue;
         msgpack_pack_object(pk, b->via.map.ptr[i].key);
         msgpack_pack_object(pk, b->via.map.ptr[i].val);
     }
     if (cfg->target) {
         msgpack_pack_str_with_body(pk, cfg->target, strlen(cfg->target));
-        msgpack_pack_object(pk, *v);
+        pk->callback(pk->data, c->scratch.data, c->scratch.size);
     } else {
-        for (uint32_t i = 0; i < v->via.map.size; i++) {
-            msgpack_pack_object(pk, v->via.map.ptr[i].key);
-            msgpack_pack_object(pk, v->via.map.ptr[i].val);
-        }
+        pk->callback(pk->data, m->data, m->len);
     }
     sluice_emit_end(out);
 }
@@ -128,11 +139,8 @@ static int
 emit_fast(json_ctx *c, sluice_emitter *out, const sluice_event *ev)
 {
     const msgpack_object *b = &ev->body;
-    uint32_t count;
-    size_t head;
     if (c->cfg->target || c->cfg->keep_original || !c->top_level || b->via.map.size != 1 ||
-        !key_is(&b->via.map.ptr[0].key, c->cfg->field, strlen(c->cfg->field)) ||
-        !sluice_map_header(c->scratch.data, c->scratch.size, &count, &head))
+        !key_is(&b->via.map.ptr[0].key, c->cfg->field, strlen(c->cfg->field)))
         return 0;
     msgpack_packer *pk = sluice_emit_begin(out, SLUICE_EVENT_LOG, ev->time);
     pk->callback(pk->data, c->scratch.data, c->scratch.size);
@@ -154,31 +162,34 @@ json_filter(void *ctx, const sluice_events *in, sluice_emitter *out)
             continue;
         }
         int ok = 0;
-        if (f->type == MSGPACK_OBJECT_STR) {
-            msgpack_sbuffer_clear(&c->scratch);
-            char err[128];
-            uint32_t count;
-            size_t head;
-            if (sluice_json_to_msgpack(f->via.str.ptr, f->via.str.size, &c->pk, err,
-                                       sizeof err) == 0 &&
-                (c->cfg->target ||
-                 sluice_map_header(c->scratch.data, c->scratch.size, &count, &head)))
-                ok = 1;
-        } else {
+        char err[160] = "not a string";
+        sluice_json_members m = {0};
+        if (f->type != MSGPACK_OBJECT_STR) {
             c->not_string++;
+        } else if (c->cfg->target) {
+            msgpack_sbuffer_clear(&c->scratch);
+            ok = sluice_json_to_msgpack(f->via.str.ptr, f->via.str.size, &c->pk, err,
+                                        sizeof err) == 0;
+        } else {
+            ok = sluice_json_object(f->via.str.ptr, f->via.str.size, &c->scratch, &m, err,
+                                    sizeof err) == 0;
         }
         if (ok) {
             c->parsed_ok++;
-            size_t off = 0;
-            if (!emit_fast(c, out, &ev) &&
-                msgpack_unpack_next(&c->parsed, c->scratch.data, c->scratch.size, &off) ==
-                    MSGPACK_UNPACK_SUCCESS)
-                emit_merged(c, out, &ev, &c->parsed.data);
-        } else if (c->cfg->on_error == ON_ERROR_DROP) {
-            c->errors++;
+            if (!emit_fast(c, out, &ev))
+                emit_merged(c, out, &ev, &m);
+            continue;
+        }
+        c->errors++;
+        sluice_filter_failed(c->ins, 1);
+        if (c->cfg->on_error == ON_ERROR_DROP) {
             c->dropped++;
+            sluice_filter_dropped(c->ins, 1);
+        } else if (c->cfg->on_error == ON_ERROR_DEAD_LETTER) {
+            char reason[200];
+            snprintf(reason, sizeof reason, "%s: %s", c->cfg->field, err);
+            sluice_dead_letter(c->ins, &ev, reason);
         } else {
-            c->errors++;
             emit_with_error(c, out, &ev);
         }
     }
@@ -196,7 +207,6 @@ json_init(sluice_instance *ins, const void *config, void **ctxp)
     c->top_level = !strchr(cfg->field, '.');
     msgpack_sbuffer_init(&c->scratch);
     msgpack_packer_init(&c->pk, &c->scratch, msgpack_sbuffer_write);
-    msgpack_unpacked_init(&c->parsed);
     *ctxp = c;
     return SLUICE_OK;
 }
@@ -209,7 +219,6 @@ json_exit(void *ctx)
         sluice_info(c->ins, "parsed %llu; %llu failed (%llu not a string), %llu of them dropped",
                     (unsigned long long)c->parsed_ok, (unsigned long long)c->errors,
                     (unsigned long long)c->not_string, (unsigned long long)c->dropped);
-    msgpack_unpacked_destroy(&c->parsed);
     msgpack_sbuffer_destroy(&c->scratch);
     free(c);
 }

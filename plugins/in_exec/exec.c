@@ -76,6 +76,7 @@ typedef struct exec_ctx {
     uv_process_t proc;
     uv_pipe_t out, err;
     sluice_buf stdout_buf, stderr_buf;
+    msgpack_sbuffer scratch; /* format: json */
     int64_t exit_status;
     int term_signal;
     int paused, stopping, ran_once;
@@ -122,30 +123,20 @@ emit_line(exec_ctx *x, const char *line, size_t len, int parse_error, sluice_tim
 static void
 emit_json(exec_ctx *x, const char *line, size_t len, sluice_time_t now)
 {
-    msgpack_sbuffer sb;
-    msgpack_packer tmp;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&tmp, &sb, msgpack_sbuffer_write);
     char err[128];
-    uint32_t count;
-    size_t head;
-    int is_map = sluice_json_to_msgpack(line, len, &tmp, err, sizeof err) == 0 &&
-                 sluice_map_header(sb.data, sb.size, &count, &head);
-    if (!is_map) {
+    sluice_json_members obj;
+    if (sluice_json_object(line, len, &x->scratch, &obj, err, sizeof err) < 0) {
         if (x->parse_errors++ % 1000 == 0)
-            sluice_warn(x->ins, "output line is not a JSON object%s%s; kept with parse_error",
-                        sb.size ? "" : ": ", sb.size ? "" : err);
+            sluice_warn(x->ins, "output line is not a JSON object (%s); kept with parse_error",
+                        err);
         emit_line(x, line, len, 1, now);
-        msgpack_sbuffer_destroy(&sb);
         return;
     }
-    /* Re-head the map with room for the extras, then copy its members. */
     msgpack_packer *pk = sluice_emit_begin(x->em, SLUICE_EVENT_LOG, now);
-    msgpack_pack_map(pk, count + n_extras(x));
-    pk->callback(pk->data, sb.data + head, sb.size - head);
+    msgpack_pack_map(pk, obj.count + n_extras(x));
+    pk->callback(pk->data, obj.data, obj.len);
     pack_extras(x, pk);
     sluice_emit_end(x->em);
-    msgpack_sbuffer_destroy(&sb);
 }
 
 static void
@@ -452,6 +443,7 @@ exec_exit(void *ctx)
     free(x->envp);
     sluice_buf_free(&x->stdout_buf);
     sluice_buf_free(&x->stderr_buf);
+    msgpack_sbuffer_destroy(&x->scratch);
     free(x);
 }
 

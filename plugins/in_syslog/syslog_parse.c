@@ -204,19 +204,6 @@ parse_5424(const char *p, const char *end, syslog_msg *m)
 static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's
- * days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* The local year and UTC offset, looked up once a minute: glibc's
  * localtime_r stats /etc/localtime on every call. A date is read with the
  * offset in force now, which is off by the DST change for the hour around
@@ -255,12 +242,12 @@ parse_3164_date(const char *p, size_t n, sluice_time_t now)
         tzc.year = local.tm_year + 1900;
         tzc.gmtoff = local.tm_gmtoff;
     }
-    int64_t secs = days_from_civil(tzc.year, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
+    int64_t secs = sluice_days_from_civil(tzc.year, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
                    tzc.gmtoff;
     /* A date more than a week ahead was written last year (Dec 31 read on
      * Jan 1). */
     if (secs > now_s + 7 * 86400)
-        secs = days_from_civil(tzc.year - 1, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
+        secs = sluice_days_from_civil(tzc.year - 1, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
                tzc.gmtoff;
     return secs * SLUICE_NSEC_PER_SEC;
 }
