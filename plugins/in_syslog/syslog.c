@@ -26,7 +26,11 @@ typedef struct syslog_config {
     int64_t max_connections;
     char *source_key;
     int64_t socket_mode;
+    int parser;
 } syslog_config;
+
+enum { PARSER_NONE, PARSER_JSON };
+static const char *const parser_names[] = {"none", "json", NULL};
 
 static const sluice_option syslog_options[] = {
     {.name = "listen", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
@@ -48,6 +52,10 @@ static const sluice_option syslog_options[] = {
     {.name = "socket_mode", .type = SLUICE_OPT_INT, .def = "0666", .flags = SLUICE_OPT_RANGE,
      .min = 0, .max = 0777, .offset = offsetof(syslog_config, socket_mode),
      .help = "Permissions of unix sockets."},
+    {.name = "parser", .type = SLUICE_OPT_ENUM, .def = "none", .values = parser_names,
+     .offset = offsetof(syslog_config, parser),
+     .help = "json: a MSG that is a JSON object (structured logging) gives its members as "
+             "fields in place of `message`; one that is not is kept with parse_error: true."},
     SLUICE_OPTIONS_END,
 };
 
@@ -98,7 +106,8 @@ typedef struct syslog_ctx {
     conn *conns;
     size_t n_conns;
     int paused;
-    uint64_t messages, parse_errors, udp_dropped, truncated, refused;
+    uint64_t messages, parse_errors, udp_dropped, truncated, refused, json_errors;
+    msgpack_sbuffer scratch; /* parser: json */
 } syslog_ctx;
 
 /* ==== Events ==== */
@@ -132,9 +141,23 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
     syslog_msg m;
     sluice_time_t now = sluice_time_now();
     syslog_parse(data, len, (syslog_format)s->cfg->format, now, &m);
-    uint32_t n = 1 + (m.pri >= 0) * 3 + (m.timestamp.n > 0) + (m.hostname.n > 0) +
-                 (m.appname.n > 0) + (m.procid.n > 0) + (m.msgid.n > 0) + (m.sd.n > 0) +
-                 (m.parse_error != 0) + (s->cfg->source_key != NULL);
+    int bad_syslog = m.parse_error;
+    sluice_json_members obj = {0};
+    int json = 0;
+    if (s->cfg->parser == PARSER_JSON && !m.parse_error) {
+        char err[128];
+        json = sluice_json_object(m.message.p, m.message.n, &s->scratch, &obj, err, sizeof err) == 0;
+        if (!json) {
+            m.parse_error = 1;
+            if (s->json_errors++ % 10000 == 0)
+                sluice_warn(s->ins, "a message from %s is not a JSON object (%s); kept with "
+                                    "parse_error (%llu so far)",
+                            peer, err, (unsigned long long)s->json_errors);
+        }
+    }
+    uint32_t n = (json ? obj.count : 1) + (m.pri >= 0) * 3 + (m.timestamp.n > 0) +
+                 (m.hostname.n > 0) + (m.appname.n > 0) + (m.procid.n > 0) + (m.msgid.n > 0) +
+                 (m.sd.n > 0) + (m.parse_error != 0) + (s->cfg->source_key != NULL);
     msgpack_packer *pk = sluice_emit_begin(s->em, SLUICE_EVENT_LOG, m.time ? m.time : now);
     msgpack_pack_map(pk, n);
     if (m.pri >= 0) {
@@ -160,7 +183,10 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
         PACK_KEY(pk, "structured_data");
         syslog_pack_sd(pk, m.sd);
     }
-    PACK_SPAN(pk, "message", m.message);
+    if (json)
+        pk->callback(pk->data, obj.data, obj.len);
+    else
+        PACK_SPAN(pk, "message", m.message);
     if (m.parse_error) {
         PACK_KEY(pk, "parse_error");
         msgpack_pack_true(pk);
@@ -171,7 +197,7 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
     }
     sluice_emit_end(s->em);
     s->messages++;
-    if (m.parse_error && s->parse_errors++ % 10000 == 0)
+    if (bad_syslog && s->parse_errors++ % 10000 == 0)
         sluice_warn(s->ins, "a message from %s is not valid syslog; kept with parse_error "
                             "(%llu so far)",
                     peer, (unsigned long long)s->parse_errors);
@@ -589,10 +615,11 @@ syslog_exit(void *ctx)
 {
     syslog_ctx *s = ctx;
     if (s->messages || s->udp_dropped || s->refused)
-        sluice_info(s->ins, "received %llu messages; %llu did not parse, %llu cut to "
-                            "max_message_size, %llu datagrams dropped while paused, %llu "
-                            "connections refused",
+        sluice_info(s->ins, "received %llu messages; %llu did not parse (%llu not JSON), %llu "
+                            "cut to max_message_size, %llu datagrams dropped while paused, "
+                            "%llu connections refused",
                     (unsigned long long)s->messages, (unsigned long long)s->parse_errors,
+                    (unsigned long long)s->json_errors,
                     (unsigned long long)s->truncated, (unsigned long long)s->udp_dropped,
                     (unsigned long long)s->refused);
     for (size_t i = 0; i < s->n_listeners; i++) {
@@ -601,6 +628,7 @@ syslog_exit(void *ctx)
         free(s->listeners[i].dgram);
     }
     free(s->listeners);
+    msgpack_sbuffer_destroy(&s->scratch);
     free(s);
 }
 

@@ -23,6 +23,7 @@
 
 static const char *const watch_modes[] = {"inotify", "poll", NULL};
 static const char *const long_line_modes[] = {"split", "skip", NULL};
+static const char *const parser_names[] = {"none", "json", NULL};
 
 static const sluice_option multiline_options[] = {
     {.name = "preset", .type = SLUICE_OPT_ENUM, .def = "none", .values = ml_preset_names,
@@ -84,6 +85,11 @@ static const sluice_option tail_options[] = {
      .help = "If set, a field with the file's path."},
     {.name = "offset_key", .type = SLUICE_OPT_STR, .offset = offsetof(tail_config, offset_key),
      .help = "If set, a field with the offset just past the line."},
+    {.name = "parser", .type = SLUICE_OPT_ENUM, .def = "none", .values = parser_names,
+     .offset = offsetof(tail_config, parser),
+     .help = "json: each line (or multiline record) is a JSON object whose members become "
+             "the event's fields; a line that is not is kept in `key` with parse_error: true "
+             "and counted."},
     {.name = "multiline", .type = SLUICE_OPT_SECTION, .sub = multiline_options,
      .help = "Join lines into records (stack traces)."},
     SLUICE_OPTIONS_END,
@@ -505,10 +511,10 @@ tail_exit(void *ctx)
         sluice_error(t->ins, "cannot save offsets to %s", t->db.path);
     if (t->lines || t->long_split || t->long_skipped)
         sluice_info(t->ins, "read %llu lines; %llu long lines split, %llu skipped; %llu "
-                            "rotations, %llu truncations",
+                            "rotations, %llu truncations; %llu not JSON",
                     (unsigned long long)t->lines, (unsigned long long)t->long_split,
                     (unsigned long long)t->long_skipped, (unsigned long long)t->rotations,
-                    (unsigned long long)t->truncations);
+                    (unsigned long long)t->truncations, (unsigned long long)t->parse_errors);
     while (t->files) {
         tail_file *f = t->files;
         t->files = f->next;
@@ -516,6 +522,7 @@ tail_exit(void *ctx)
     }
     tail_db_free(&t->db);
     ml_free(&t->ml);
+    msgpack_sbuffer_destroy(&t->scratch);
     free(t->dir_watches);
     free(t->acks);
     free(t->rbuf);

@@ -13,6 +13,7 @@
 
 enum { WATCH_INOTIFY, WATCH_POLL };
 enum { LONG_SPLIT, LONG_SKIP };
+enum { PARSER_NONE, PARSER_JSON };
 
 typedef struct tail_config {
     sluice_strlist path, exclude_path;
@@ -22,6 +23,7 @@ typedef struct tail_config {
     int64_t max_line_size, read_size;
     int long_lines;
     char *key, *path_key, *offset_key;
+    int parser;
     /* multiline */
     int ml_preset;
     char *ml_start, *ml_continue;
@@ -61,7 +63,8 @@ typedef struct tail_ctx {
     int paused, stopping, first_scan_done;
     int first_start;   /* no offsets table existed: this is the very first start */
     uint64_t gen;      /* rescans so far */
-    uint64_t lines, long_split, long_skipped, truncations, rotations;
+    uint64_t lines, long_split, long_skipped, truncations, rotations, parse_errors;
+    msgpack_sbuffer scratch; /* parser: json */
 } tail_ctx;
 
 struct tail_file {

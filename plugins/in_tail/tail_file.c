@@ -76,10 +76,32 @@ emit(tail_file *f, const char *data, size_t len, uint64_t end_offset, sluice_tim
 {
     tail_ctx *t = f->t;
     const tail_config *cfg = t->cfg;
+    uint32_t extras = (cfg->path_key != NULL) + (cfg->offset_key != NULL);
+    sluice_json_members obj;
+    char err[128];
+    int json = cfg->parser == PARSER_JSON;
+    if (json && sluice_json_object(data, len, &t->scratch, &obj, err, sizeof err) < 0) {
+        if (t->parse_errors++ % 10000 == 0)
+            sluice_warn(t->ins, "%s: a line at offset %llu is not a JSON object (%s); kept with "
+                                "parse_error (%llu so far)",
+                        f->path, (unsigned long long)(end_offset - len), err,
+                        (unsigned long long)t->parse_errors);
+        json = 0;
+        extras++;
+    }
     msgpack_packer *pk = sluice_emit_begin(t->em, SLUICE_EVENT_LOG, now);
-    msgpack_pack_map(pk, 1 + (cfg->path_key != NULL) + (cfg->offset_key != NULL));
-    sluice_pack_cstr(pk, cfg->key);
-    msgpack_pack_str_with_body(pk, data, len);
+    if (json) {
+        msgpack_pack_map(pk, obj.count + extras);
+        pk->callback(pk->data, obj.data, obj.len);
+    } else {
+        msgpack_pack_map(pk, 1 + extras);
+        sluice_pack_cstr(pk, cfg->key);
+        msgpack_pack_str_with_body(pk, data, len);
+        if (cfg->parser == PARSER_JSON) {
+            sluice_pack_cstr(pk, "parse_error");
+            msgpack_pack_true(pk);
+        }
+    }
     if (cfg->path_key) {
         sluice_pack_cstr(pk, cfg->path_key);
         sluice_pack_cstr(pk, f->path);
