@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# W1: tail -> null on the 2,000,000-line JSON file from ../shared/bench/gen.py
-# (~200 B lines), read from the head, RUNS times; next to `cat FILE >
-# /dev/null` and `wc -l FILE` in the same run. FILTER=json makes it W2:
-# tail -> json -> null. Reports lines per CPU-second,
-# lines/s and MB/s from start to the last line, CPU seconds and peak RSS
-# (median), measured as ../shared/bench/README.md describes.
+# Tail workloads on the 2,000,000-line files from ../shared/bench/gen.py,
+# read from the head, RUNS times, next to `cat FILE > /dev/null` and
+# `wc -l FILE` in the same run:
+#   WORKLOAD=w1 (default)  tail -> null               on the JSON file
+#   WORKLOAD=w2            tail -> json -> null       on the JSON file
+#   WORKLOAD=w3            tail -> regex(%{apache_combined}) -> null on the
+#                          Apache file
+# FILTERS (a YAML list) replaces the workload's filters. Reports lines per
+# CPU-second, lines/s and MB/s from start to the last line, CPU seconds and
+# peak RSS (median), measured as ../shared/bench/README.md describes.
 #
-# usage: bench/tail_null.sh [FILE] [RUNS]   (FILE default /tmp/w1.json,
-#        generated with gen.py json 2000000 if missing)
+# usage: bench/tail_null.sh [FILE] [RUNS]   (FILE default /tmp/w1.json or
+#        /tmp/w1.apache, generated with gen.py if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-FILE=${1:-/tmp/w1.json}
+WORKLOAD=${WORKLOAD:-w1}
+case $WORKLOAD in
+w1) kind=json default_filters="[]" title="W1 tail -> null" ;;
+w2) kind=json default_filters="[{type: json}]" title="W2 tail -> json -> null" ;;
+w3) kind=apache default_filters="[{type: regex, pattern: '%{apache_combined}'}]"
+    title="W3 tail -> regex(apache_combined) -> null" ;;
+*) echo "WORKLOAD is w1, w2 or w3" >&2; exit 2 ;;
+esac
+FILTERS=${FILTERS:-$default_filters}
+FILE=${1:-/tmp/w1.$kind}
 RUNS=${2:-5}
 BIN=${SLUICE_BIN:-build/bin/sluice}
-[ -f "$FILE" ] || python3 ../shared/bench/gen.py json 2000000 "$FILE"
+[ -f "$FILE" ] || python3 ../shared/bench/gen.py "$kind" 2000000 "$FILE"
 N=$(wc -l <"$FILE")
 BYTES=$(stat -c %s "$FILE")
 T=$(mktemp -d)
@@ -28,7 +41,7 @@ service: {flush_interval: 200ms, http: off, storage: {path: $T/state}, chunk_siz
 pipelines:
   w1:
     inputs: [{type: tail, path: ["$FILE"], read_from_head: true}]
-    filters: [${FILTER:+{type: $FILTER\}}]
+    filters: $FILTERS
     outputs: [{type: null}]
 YAML
     start=$(date +%s.%N)
@@ -53,13 +66,12 @@ done
 
 cat_s=$( { /usr/bin/time -f %e cat "$FILE" >/dev/null; } 2>&1 )
 wc_s=$( { /usr/bin/time -f %e wc -l "$FILE" >/dev/null; } 2>&1 )
-python3 - "$T/results" "$N" "$RUNS" "$BYTES" "$cat_s" "$wc_s" <<'PY'
+python3 - "$T/results" "$N" "$RUNS" "$BYTES" "$cat_s" "$wc_s" "$title" "$FILTERS" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 n, runs, b, cat_s, wc_s = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
 m = [statistics.median(c) for c in zip(*rows)]
-import os
-print(f"{'W2 tail -> ' + os.environ['FILTER'] + ' -> null' if os.environ.get('FILTER') else 'W1 tail -> null'}, {n:,} lines ({b / 1e6:.0f} MB), median of {runs} runs:")
+print(f"{sys.argv[7]}, {n:,} lines ({b / 1e6:.0f} MB), median of {runs} runs; filters {sys.argv[8]}:")
 print(f"  {m[0]:.2f} M lines per CPU-second")
 print(f"  {m[1]:.2f} M lines/s wall, {m[2]:.0f} MB/s")
 print(f"  {m[3]:.2f} CPU seconds, {m[4]:.1f} MiB peak RSS")
