@@ -10,7 +10,7 @@
 
 #include "sluice/http.h"
 
-#define MAX_RESPONSE_BODY (64 * 1024)
+#define MAX_RESPONSE_BODY (16 << 20) /* Elasticsearch answers a bulk item by item */
 
 typedef struct http_sock {
     uv_poll_t poll;

@@ -37,7 +37,7 @@ typedef struct sluice_http_request {
 typedef struct sluice_http_response {
     long status;              /* 0 when no response was received */
     const char *error;        /* transport error (refused, timeout, reset), or NULL */
-    const char *body;         /* at most the first 64 KiB */
+    const char *body;         /* at most the first 16 MiB */
     size_t body_len;
     sluice_time_t retry_after; /* from a Retry-After header, 0 if none */
 } sluice_http_response;

@@ -6,21 +6,19 @@
  * Retry-After); 400, 413 and 422 mean some events in the batch are refused:
  * the batch is split in halves until the refused events are alone, and only
  * those go to the dead letters with the server's answer; any other status
- * fails the whole chunk. */
+ * fails the whole chunk. The batching is the SDK's (http_batch.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_body.h"
+#include <sluice/http_batch.h>
+#include <sluice/sluice.h>
 
 static const char *const methods[] = {"POST", "PUT", NULL};
 static const char *const formats[] = {"ndjson", "json_array", "msgpack", NULL};
 static const char *const compressions[] = {"none", "gzip", NULL};
 static const char *const content_types[] = {"application/x-ndjson", "application/json",
                                             "application/msgpack"};
-
-/* Requests one chunk may use to isolate refused events. */
-#define SPLIT_BUDGET 1024
 
 typedef struct http_config {
     char *url;
@@ -92,211 +90,69 @@ typedef struct http_ctx {
     const http_config *cfg;
     char **headers; /* "Name: value", NULL-terminated */
     sluice_http_tls tls;
+    sluice_batch *batch;
+    sluice_format_opts fmt;
 } http_ctx;
 
-/* A worker's client, and the chunks waiting for a free slot. */
-typedef struct http_worker {
-    sluice_http *client;
-    size_t in_flight;
-    sluice_flush **waiting;
-    size_t n_waiting, cap_waiting, first_waiting;
-} http_worker;
-
-/* One chunk being sent, possibly as several requests. */
-typedef struct http_job {
-    http_ctx *c;
-    http_worker *w;
-    sluice_flush *fl;
-    http_body body;
-    size_t pending;      /* requests in flight */
-    size_t retry_events; /* events marked for retry */
-    size_t splits_left;
-    char reason[512];
-    int failed_start;    /* a request could not even start */
-} http_job;
-
-typedef struct http_req {
-    http_job *job;
-    size_t first, last;
-    sluice_buf scratch;
-} http_req;
-
-static void send_range(http_job *job, size_t first, size_t last);
-static void start_job(http_ctx *c, http_worker *w, sluice_flush *fl);
-
-static void
-job_finish(http_job *job)
-{
-    sluice_flush *fl = job->fl;
-    http_worker *w = job->w;
-    http_ctx *c = job->c;
-    if (job->retry_events == job->body.n && job->body.n)
-        sluice_flush_done(fl, SLUICE_RETRY, job->reason);
-    else
-        sluice_flush_done(fl, SLUICE_OK, NULL);
-    http_body_free(&job->body);
-    free(job);
-    w->in_flight--;
-    if (w->first_waiting < w->n_waiting) {
-        sluice_flush *next = w->waiting[w->first_waiting++];
-        if (w->first_waiting == w->n_waiting)
-            w->first_waiting = w->n_waiting = 0;
-        start_job(c, w, next);
-    }
-}
-
-/* "HTTP 400: first part of the body", on one line. */
-static void
-describe(char *out, size_t size, const sluice_http_response *r)
-{
-    if (r->error) {
-        snprintf(out, size, "%s", r->error);
-        return;
-    }
-    int n = snprintf(out, size, "HTTP %ld", r->status);
-    if (r->body_len && (size_t)n + 3 < size) {
-        size_t room = size - (size_t)n - 3, len = r->body_len < room ? r->body_len : room;
-        out[n++] = ':';
-        out[n++] = ' ';
-        for (size_t i = 0; i < len; i++)
-            out[n++] = (r->body[i] == '\n' || r->body[i] == '\r') ? ' ' : r->body[i];
-        out[n] = '\0';
-        while (n > 0 && out[n - 1] == ' ')
-            out[--n] = '\0';
-    }
-}
-
 static int
-refusal_splits(long status)
+http_render(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen)
 {
-    return status == 400 || status == 413 || status == 422;
+    http_ctx *c = ctx;
+    (void)why;
+    (void)whylen;
+    sluice_format_event(out, &c->fmt, ev);
+    return 0;
 }
 
 static void
-on_response(void *arg, const sluice_http_response *r)
+http_prepare(void *ctx, sluice_http_request *req, const sluice_batch_range *rg)
 {
-    http_req *req = arg;
-    http_job *job = req->job;
-    sluice_flush *fl = job->fl;
-    size_t first = req->first, last = req->last;
-    sluice_buf_free(&req->scratch);
-    free(req);
-
-    int result = sluice_http_classify(r);
-    if (result == SLUICE_RETRY) {
-        describe(job->reason, sizeof job->reason, r);
-        for (size_t i = first; i < last; i++)
-            sluice_flush_event_retry(fl, i);
-        job->retry_events += last - first;
-        if (r->retry_after)
-            sluice_flush_retry_after(fl, r->retry_after);
-    } else if (result == SLUICE_ERROR) {
-        char why[512];
-        describe(why, sizeof why, r);
-        if (last - first > 1 && job->c->cfg->split && refusal_splits(r->status) &&
-            job->splits_left >= 2) {
-            job->splits_left -= 2;
-            size_t mid = first + (last - first) / 2;
-            send_range(job, first, mid);
-            send_range(job, mid, last);
-        } else {
-            for (size_t i = first; i < last; i++)
-                sluice_flush_event_failed(fl, i, why);
-        }
-    }
-    if (--job->pending == 0)
-        job_finish(job);
-}
-
-static void
-send_range(http_job *job, size_t first, size_t last)
-{
-    http_ctx *c = job->c;
+    http_ctx *c = ctx;
     const http_config *cfg = c->cfg;
-    http_req *req = calloc(1, sizeof *req);
-    req->job = job;
-    req->first = first;
-    req->last = last;
-    sluice_bytes payload = http_body_range(&job->body, (http_format)cfg->format,
-                                           cfg->compress == 1, first, last, &req->scratch);
-    sluice_http_request hr = {
-        .url = cfg->url,
-        .method = methods[cfg->method],
-        .headers = (const char *const *)c->headers,
-        .body = payload.data,
-        .body_len = payload.len,
-        .user = cfg->user,
-        .password = cfg->password,
-        .timeout = cfg->timeout,
-        .connect_timeout = cfg->connect_timeout,
-        .tls = &c->tls,
-    };
-    job->pending++;
-    if (sluice_http_send(job->w->client, &hr, on_response, req) != 0) {
-        /* Treated like no response: retried. */
-        sluice_http_response none = {.error = "cannot start the request"};
-        on_response(req, &none);
+    (void)rg;
+    req->url = cfg->url;
+    req->method = methods[cfg->method];
+    req->headers = (const char *const *)c->headers;
+    req->user = cfg->user;
+    req->password = cfg->password;
+    req->timeout = cfg->timeout;
+    req->connect_timeout = cfg->connect_timeout;
+    req->tls = &c->tls;
+}
+
+static sluice_batch_verdict
+http_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
+              const sluice_http_response *r, char *why, size_t whylen)
+{
+    http_ctx *c = ctx;
+    (void)fl;
+    (void)rg;
+    (void)why;
+    (void)whylen;
+    switch (sluice_http_classify(r)) {
+    case SLUICE_OK:
+        return SLUICE_BATCH_DONE;
+    case SLUICE_RETRY:
+        return SLUICE_BATCH_RETRY;
+    default:
+        return c->cfg->split && (r->status == 400 || r->status == 413 || r->status == 422)
+                   ? SLUICE_BATCH_SPLIT
+                   : SLUICE_BATCH_FAIL;
     }
 }
 
-/* Render the chunk and send it: the body exists only while in flight. */
-static void
-start_job(http_ctx *c, http_worker *w, sluice_flush *fl)
-{
-    w->in_flight++;
-    http_job *job = calloc(1, sizeof *job);
-    job->c = c;
-    job->w = w;
-    job->fl = fl;
-    job->splits_left = SPLIT_BUDGET;
-    size_t len;
-    const char *data = sluice_flush_data(fl, &len);
-    http_body_build(&job->body, (http_format)c->cfg->format,
-                    c->cfg->time_key && *c->cfg->time_key ? c->cfg->time_key : NULL, data, len);
-    if (job->body.n == 0) {
-        job->pending = 1;
-        job_finish(job);
-        return;
-    }
-    send_range(job, 0, job->body.n);
-}
+static const sluice_batch_ops http_ops = {http_render, http_prepare, http_response};
 
 static void
 http_flush(void *ctx, sluice_flush *fl)
 {
-    http_ctx *c = ctx;
-    http_worker *w = sluice_flush_worker(fl);
-    if (w->in_flight < (size_t)c->cfg->max_in_flight) {
-        start_job(c, w, fl);
-        return;
-    }
-    if (w->n_waiting == w->cap_waiting) {
-        w->cap_waiting = w->cap_waiting ? w->cap_waiting * 2 : 16;
-        w->waiting = realloc(w->waiting, w->cap_waiting * sizeof *w->waiting);
-    }
-    w->waiting[w->n_waiting++] = fl;
+    sluice_batch_flush(((http_ctx *)ctx)->batch, fl);
 }
 
 static int
 http_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
 {
-    http_worker *w = calloc(1, sizeof *w);
-    if (!w)
-        return SLUICE_ERROR;
-    w->client = sluice_http_new(loop);
-    *worker_ctx = w;
-    return SLUICE_OK;
-}
-
-static void
-http_worker_exit(void *worker_ctx)
-{
-    http_worker *w = worker_ctx;
-    /* Waiting flushes are left to the engine, which counts them at exit. */
-    w->first_waiting = w->n_waiting = 0;
-    sluice_http_free(w->client);
-    free(w->waiting);
-    free(w);
+    return sluice_batch_worker_init(((http_ctx *)ctx)->batch, loop, worker_ctx);
 }
 
 static void
@@ -348,6 +204,14 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
         }
     }
     msgpack_unpacked_destroy(&up);
+    c->fmt = (sluice_format_opts){cfg->format == 2 ? SLUICE_FORMAT_MSGPACK : SLUICE_FORMAT_JSON,
+                                  cfg->time_key && *cfg->time_key ? cfg->time_key : NULL, NULL};
+    sluice_batch_config bc = {.ops = &http_ops,
+                              .ctx = c,
+                              .max_in_flight = (size_t)cfg->max_in_flight,
+                              .gzip = cfg->compress == 1,
+                              .json_array = cfg->format == 1};
+    c->batch = sluice_batch_new(&bc);
     *ctxp = c;
     return bad ? SLUICE_ERROR : SLUICE_OK;
 }
@@ -359,6 +223,7 @@ http_exit(void *ctx)
     for (size_t i = 0; c->headers && c->headers[i]; i++)
         free(c->headers[i]);
     free(c->headers);
+    sluice_batch_free(c->batch);
     free(c);
 }
 
@@ -373,5 +238,5 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .flush = http_flush,
     .exit = http_exit,
     .worker_init = http_worker_init,
-    .worker_exit = http_worker_exit,
+    .worker_exit = sluice_batch_worker_exit,
 };

@@ -1,10 +1,12 @@
-/* out_http bodies: any range of a rendered chunk as NDJSON, a JSON array or
- * MessagePack, gzipped or not, exactly. */
+/* Batched HTTP bodies: any range of a rendered chunk as NDJSON, a JSON array
+ * or MessagePack, gzipped or not, exactly; an event the renderer refuses
+ * gets no piece and the others keep their positions in the chunk. */
 #include <check.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "../../plugins/out_http/http_body.h"
+#include "http_body.h"
+#include "sluice/format.h"
 #include "testutil.h"
 
 #define T1 (INT64_C(1764144000) * SLUICE_NSEC_PER_SEC)
@@ -31,26 +33,47 @@ teardown(void)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static char *
-range(http_format fmt, size_t first, size_t last)
+/* ctx: the format; the event with n == 1 is refused when refuse_one. */
+static int refuse_one;
+
+static int
+render(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen)
 {
-    http_body b;
-    http_body_build(&b, fmt, NULL, sb.data, sb.size);
+    const msgpack_object *n = sluice_record_get(&ev->body, "n");
+    if (refuse_one && n && n->via.u64 == 1) {
+        snprintf(why, whylen, "no");
+        return -1;
+    }
+    sluice_format_event(out, ctx, ev);
+    return 0;
+}
+
+static const sluice_batch_ops ops = {render, NULL, NULL};
+static sluice_format_opts json = {SLUICE_FORMAT_JSON, NULL, NULL};
+static sluice_format_opts json_t = {SLUICE_FORMAT_JSON, "t", NULL};
+static sluice_format_opts mp = {SLUICE_FORMAT_MSGPACK, NULL, NULL};
+
+static char *
+range(sluice_format_opts *fmt, int array, size_t first, size_t last)
+{
+    sluice_batch_config cfg = {.ops = &ops, .ctx = fmt, .json_array = array};
+    body b;
+    body_build(&b, &cfg, sb.data, sb.size, NULL);
     ck_assert_uint_eq(b.n, 3);
     sluice_buf scratch = SLUICE_BUF_INIT;
-    sluice_bytes out = http_body_range(&b, fmt, 0, first, last, &scratch);
+    sluice_bytes out = body_range(&b, &cfg, first, last, &scratch);
     char *s = strndup(out.data, out.len);
     sluice_buf_free(&scratch);
-    http_body_free(&b);
+    body_free(&b);
     return s;
 }
 
 START_TEST(test_http_body_ndjson_ranges)
 {
-    char *s = range(HTTP_NDJSON, 0, 3);
+    char *s = range(&json, 0, 0, 3);
     ck_assert_str_eq(s, "{\"n\":0}\n{\"n\":1}\n{\"n\":2}\n");
     free(s);
-    s = range(HTTP_NDJSON, 1, 2);
+    s = range(&json, 0, 1, 2);
     ck_assert_str_eq(s, "{\"n\":1}\n");
     free(s);
 }
@@ -58,13 +81,13 @@ END_TEST
 
 START_TEST(test_http_body_json_array_ranges)
 {
-    char *s = range(HTTP_JSON_ARRAY, 0, 3);
+    char *s = range(&json, 1, 0, 3);
     ck_assert_str_eq(s, "[{\"n\":0},{\"n\":1},{\"n\":2}]");
     free(s);
-    s = range(HTTP_JSON_ARRAY, 2, 3);
+    s = range(&json, 1, 2, 3);
     ck_assert_str_eq(s, "[{\"n\":2}]");
     free(s);
-    s = range(HTTP_JSON_ARRAY, 0, 2);
+    s = range(&json, 1, 0, 2);
     ck_assert_str_eq(s, "[{\"n\":0},{\"n\":1}]");
     free(s);
 }
@@ -72,24 +95,44 @@ END_TEST
 
 START_TEST(test_http_body_msgpack_is_the_events)
 {
-    http_body b;
-    http_body_build(&b, HTTP_MSGPACK, NULL, sb.data, sb.size);
+    sluice_batch_config cfg = {.ops = &ops, .ctx = &mp};
+    body b;
+    body_build(&b, &cfg, sb.data, sb.size, NULL);
     sluice_buf scratch = SLUICE_BUF_INIT;
-    sluice_bytes all = http_body_range(&b, HTTP_MSGPACK, 0, 0, 3, &scratch);
+    sluice_bytes all = body_range(&b, &cfg, 0, 3, &scratch);
     ck_assert_uint_eq(all.len, sb.size);
     ck_assert_mem_eq(all.data, sb.data, sb.size);
-    sluice_bytes one = http_body_range(&b, HTTP_MSGPACK, 0, 1, 2, &scratch);
+    sluice_bytes one = body_range(&b, &cfg, 1, 2, &scratch);
     ck_assert_uint_eq(one.len, sb.size / 3);
-    http_body_free(&b);
+    body_free(&b);
+}
+END_TEST
+
+START_TEST(test_http_body_refused_event_has_no_piece)
+{
+    refuse_one = 1;
+    sluice_batch_config cfg = {.ops = &ops, .ctx = &json};
+    body b;
+    body_build(&b, &cfg, sb.data, sb.size, NULL);
+    refuse_one = 0;
+    ck_assert_uint_eq(b.n, 2);
+    ck_assert_uint_eq(b.index[0], 0);
+    ck_assert_uint_eq(b.index[1], 2);
+    sluice_buf scratch = SLUICE_BUF_INIT;
+    sluice_bytes all = body_range(&b, &cfg, 0, 2, &scratch);
+    ck_assert_uint_eq(all.len, 16);
+    ck_assert_mem_eq(all.data, "{\"n\":0}\n{\"n\":2}\n", 16);
+    body_free(&b);
 }
 END_TEST
 
 START_TEST(test_http_body_gzip_round_trips)
 {
-    http_body b;
-    http_body_build(&b, HTTP_NDJSON, "t", sb.data, sb.size);
+    sluice_batch_config cfg = {.ops = &ops, .ctx = &json_t, .gzip = 1};
+    body b;
+    body_build(&b, &cfg, sb.data, sb.size, NULL);
     sluice_buf scratch = SLUICE_BUF_INIT;
-    sluice_bytes gz = http_body_range(&b, HTTP_NDJSON, 1, 0, 3, &scratch);
+    sluice_bytes gz = body_range(&b, &cfg, 0, 3, &scratch);
     ck_assert_int_eq((unsigned char)gz.data[0], 0x1f);
     ck_assert_int_eq((unsigned char)gz.data[1], 0x8b);
     char plain[512];
@@ -104,7 +147,7 @@ START_TEST(test_http_body_gzip_round_trips)
     ck_assert_mem_eq(plain, b.text.data, b.text.len);
     inflateEnd(&zs);
     sluice_buf_free(&scratch);
-    http_body_free(&b);
+    body_free(&b);
 }
 END_TEST
 
@@ -117,6 +160,7 @@ main(void)
     tcase_add_test(tc, test_http_body_ndjson_ranges);
     tcase_add_test(tc, test_http_body_json_array_ranges);
     tcase_add_test(tc, test_http_body_msgpack_is_the_events);
+    tcase_add_test(tc, test_http_body_refused_event_has_no_piece);
     tcase_add_test(tc, test_http_body_gzip_round_trips);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -1,0 +1,81 @@
+/* Rendering chunks into batched request bodies (see http_body.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_body.h"
+
+void
+body_build(body *bd, const sluice_batch_config *cfg, const char *data, size_t len,
+           sluice_flush *fl)
+{
+    memset(bd, 0, sizeof *bd);
+    size_t cap = 1024;
+    bd->offs = malloc(cap * sizeof *bd->offs);
+    bd->index = malloc(cap * sizeof *bd->index);
+    if (!bd->offs || !bd->index)
+        abort();
+    sluice_buf_reserve(&bd->text, len + len / 2);
+    sluice_event_iter it;
+    sluice_event ev;
+    sluice_event_iter_init(&it, data, len);
+    for (size_t i = 0; sluice_event_next(&it, &ev) == 1; i++) {
+        if (bd->n + 2 > cap) {
+            cap *= 2;
+            bd->offs = realloc(bd->offs, cap * sizeof *bd->offs);
+            bd->index = realloc(bd->index, cap * sizeof *bd->index);
+            if (!bd->offs || !bd->index)
+                abort();
+        }
+        size_t at = bd->text.len;
+        char why[256] = "cannot be rendered";
+        if (cfg->ops->render(cfg->ctx, &ev, &bd->text, why, sizeof why) < 0) {
+            bd->text.len = at;
+            if (fl)
+                sluice_flush_event_failed(fl, i, why);
+            continue;
+        }
+        bd->offs[bd->n] = at;
+        bd->index[bd->n++] = i;
+    }
+    sluice_event_iter_destroy(&it);
+    bd->offs[bd->n] = bd->text.len;
+}
+
+sluice_bytes
+body_range(const body *bd, const sluice_batch_config *cfg, size_t first, size_t last,
+           sluice_buf *scratch)
+{
+    const char *start = bd->text.data + bd->offs[first];
+    size_t len = bd->offs[last] - bd->offs[first];
+    sluice_buf arr = SLUICE_BUF_INIT;
+    if (cfg->json_array) {
+        /* The lines, newlines turned into commas, in brackets. */
+        sluice_buf_reserve(&arr, len + 2);
+        sluice_buf_putc(&arr, '[');
+        sluice_buf_append(&arr, start, len);
+        for (size_t i = first + 1; i <= last; i++)
+            arr.data[1 + bd->offs[i] - bd->offs[first] - 1] = i == last ? ']' : ',';
+        if (last == first)
+            sluice_buf_putc(&arr, ']');
+        start = arr.data;
+        len = arr.len;
+    }
+    if (cfg->gzip) {
+        sluice_gzip(scratch, start, len);
+        sluice_buf_free(&arr);
+        return (sluice_bytes){scratch->data, scratch->len};
+    }
+    if (arr.data) {
+        *scratch = arr;
+        return (sluice_bytes){scratch->data, scratch->len};
+    }
+    return (sluice_bytes){start, len};
+}
+
+void
+body_free(body *bd)
+{
+    sluice_buf_free(&bd->text);
+    free(bd->offs);
+    free(bd->index);
+}
