@@ -12,13 +12,10 @@ cd "$(dirname "$0")/.."
 N=${1:-2000000}
 RUNS=${2:-3}
 BIN=${SLUICE_BIN:-build/bin/sluice}
-SINK=${SLUICE_SINK:-../shared/bench/sink.py}
 T=$(mktemp -d)
-PORT=$(free_port)
-python3 "$SINK" --port "$PORT" --max-seconds 1800 >"$T/sink.log" 2>&1 &
-SINK_PID=$!
+start_sink "$T"
+PORT=$SINK_PORT
 trap 'kill $SINK_PID 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/_stats" && break; sleep 0.1; done
 
 run() { # BUFFER
     cat >"$T/sluice.yaml" <<YAML
@@ -39,18 +36,13 @@ YAML
     start=$(date +%s.%N)
     "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &
     pid=$!
-    for _ in $(seq 12000); do
-        [ "$(curl -fs "http://127.0.0.1:$PORT/_stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["points"])')" -ge "$N" ] && break
-        sleep 0.05
-    done
+    wait_sink points "$N"
     done_at=$(date +%s.%N)
     cpu=$(proc_cpu "$pid")
     hwm=$(proc_hwm "$pid")
     kill -TERM "$pid"
     wait "$pid"
-    python3 -c "
-n, cpu, wall = $N, $cpu, $done_at - $start
-print(f'{n / cpu / 1e6:.3f} {n / wall / 1e6:.3f} {cpu:.2f} {$hwm / 1024:.1f}')"
+    run_result "$N" "$cpu" "$start" "$done_at" "$hwm"
 }
 
 for buffer in memory filesystem; do

@@ -54,31 +54,109 @@ sluice_json_string(sluice_buf *out, const char *s, size_t n)
     sluice_buf_putc(out, '"');
 }
 
+/* Decimal digits of v (with a minus sign if neg), without printf. */
+static void
+put_uint(sluice_buf *out, uint64_t v, int neg)
+{
+    char tmp[21];
+    int n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (neg)
+        tmp[sizeof tmp - 1 - n++] = '-';
+    sluice_buf_append(out, tmp + sizeof tmp - n, (size_t)n);
+}
+
+static void
+put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+}
+
 void
 sluice_format_rfc3339(sluice_buf *out, sluice_time_t t)
 {
+    /* Events of a chunk mostly share their second: its text is kept. */
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[20];
     time_t sec = (time_t)(t / SLUICE_NSEC_PER_SEC);
     long nsec = (long)(t % SLUICE_NSEC_PER_SEC);
     if (nsec < 0) {
         sec--;
         nsec += SLUICE_NSEC_PER_SEC;
     }
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    sluice_buf_reserve(out, 40);
-    int n = snprintf(out->data + out->len, out->cap - out->len,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nsec);
-    if (n > 0)
-        out->len += (size_t)n;
+    if (sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        put_digits(cached, (unsigned)(tm.tm_year + 1900) % 10000, 4);
+        cached[4] = '-';
+        put_digits(cached + 5, (unsigned)tm.tm_mon + 1, 2);
+        cached[7] = '-';
+        put_digits(cached + 8, (unsigned)tm.tm_mday, 2);
+        cached[10] = 'T';
+        put_digits(cached + 11, (unsigned)tm.tm_hour, 2);
+        cached[13] = ':';
+        put_digits(cached + 14, (unsigned)tm.tm_min, 2);
+        cached[16] = ':';
+        put_digits(cached + 17, (unsigned)tm.tm_sec, 2);
+        cached[19] = '.';
+        cached_sec = sec;
+    }
+    sluice_buf_reserve(out, 30);
+    char *p = out->data + out->len;
+    memcpy(p, cached, 20);
+    put_digits(p + 20, (unsigned)nsec, 9);
+    p[29] = 'Z';
+    out->len += 30;
+}
+
+/* Most doubles in logs have few decimals (46.62, 0.005): if a * 10^k is an
+ * integer r below 2^53 whose r / 10^k is exactly the double again, "r with
+ * k decimals" reads back exactly, and the first such k is the shortest such
+ * text. No printf, no strtod. */
+static int
+short_decimal(double d, char out[32])
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15)) /* where %g would not use an exponent */
+        return 0;
+    for (int k = 0; k < 10; k++) {
+        double m = a * p10[k];
+        if (m >= 9007199254740992.0)
+            return 0;
+        double r = nearbyint(m);
+        if (r / p10[k] != a)
+            continue;
+        char digits[24];
+        int n = 0;
+        for (uint64_t v = (uint64_t)r; v || n <= k; v /= 10)
+            digits[n++] = (char)('0' + v % 10);
+        int len = 0;
+        if (d < 0)
+            out[len++] = '-';
+        for (int i = n - 1; i >= 0; i--) {
+            out[len++] = digits[i];
+            if (i == k && k > 0)
+                out[len++] = '.';
+        }
+        out[len] = '\0';
+        return len;
+    }
+    return 0;
 }
 
 int
 sluice_double_text(double d, char out[32])
 {
+    int n = short_decimal(d, out);
+    if (n)
+        return n;
     /* The shortest of 15, 16 or 17 significant digits that reads back
      * exactly: 0.35, not 0.34999999999999998. */
-    int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(out, 32, "%.*g", prec, d);
         if (strtod(out, NULL) == d)
@@ -121,8 +199,6 @@ json_pair(sluice_buf *out, const msgpack_object_kv *kv)
 void
 sluice_json_value(sluice_buf *out, const msgpack_object *o)
 {
-    char tmp[32];
-    int n;
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
         sluice_buf_append(out, "null", 4);
@@ -134,12 +210,10 @@ sluice_json_value(sluice_buf *out, const msgpack_object *o)
             sluice_buf_append(out, "false", 5);
         break;
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        n = snprintf(tmp, sizeof tmp, "%" PRIu64, o->via.u64);
-        sluice_buf_append(out, tmp, (size_t)n);
+        put_uint(out, o->via.u64, 0);
         break;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        n = snprintf(tmp, sizeof tmp, "%" PRId64, o->via.i64);
-        sluice_buf_append(out, tmp, (size_t)n);
+        put_uint(out, 0 - (uint64_t)o->via.i64, 1);
         break;
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:

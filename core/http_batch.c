@@ -129,7 +129,7 @@ send_range(job *j, size_t first, size_t last, unsigned resends)
     if (!req)
         abort();
     req->job = j;
-    req->rg = (sluice_batch_range){first, last, j->body.index, resends};
+    req->rg = (sluice_batch_range){first, last, j->body.index, resends, 0};
     sluice_bytes payload = body_range(&j->body, cfg, first, last, &req->scratch);
     sluice_http_request hr = {.method = "POST"};
     cfg->ops->prepare(cfg->ctx, &hr, &req->rg);

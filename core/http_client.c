@@ -384,3 +384,13 @@ sluice_gzip(sluice_buf *out, const void *data, size_t len)
     deflateEnd(&zs);
     return rc == Z_STREAM_END ? 0 : -1;
 }
+
+void
+sluice_http_request_apply(sluice_http_request *req, const sluice_http_client_config *cfg)
+{
+    req->user = cfg->user;
+    req->password = cfg->password;
+    req->timeout = cfg->timeout;
+    req->connect_timeout = cfg->connect_timeout;
+    req->tls = &cfg->tls;
+}

@@ -22,6 +22,41 @@ typedef struct sluice_http_tls {
     int verify;            /* verify the peer and host name */
 } sluice_http_tls;
 
+/* The options of a `tls:` section for a plugin config of type T whose
+ * member `m` is a sluice_http_tls (list them in a section's sub-schema). */
+#define SLUICE_HTTP_TLS_OPTIONS(T, m)                                                              \
+    {.name = "verify", .type = SLUICE_OPT_BOOL, .def = "true", .offset = offsetof(T, m.verify),   \
+     .help = "Verify the server's certificate and name."},                                        \
+        {.name = "ca_file", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.ca_file),             \
+         .help = "CA bundle to verify with; default: the system's."},                             \
+        {.name = "cert_file", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.cert_file),         \
+         .help = "Client certificate (PEM)."},                                                    \
+        {.name = "key_file", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.key_file),           \
+         .help = "Client key (PEM)."}
+
+/* What every HTTP output configures the same way: basic auth, time
+ * limits, TLS. Embed it in the plugin's config as member `m` and list
+ * SLUICE_HTTP_CLIENT_OPTIONS(T, m) among the options, with a `tls` section
+ * whose sub-schema is SLUICE_HTTP_TLS_OPTIONS(T, m.tls). */
+typedef struct sluice_http_client_config {
+    char *user, *password;
+    int64_t timeout, connect_timeout;
+    sluice_http_tls tls;
+} sluice_http_client_config;
+
+#define SLUICE_HTTP_CLIENT_OPTIONS(T, m)                                                           \
+    {.name = "user", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.user),                       \
+     .help = "Basic auth user."},                                                                 \
+        {.name = "password", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.password),           \
+         .help = "Basic auth password; write ${VAR} to take it from the environment."},           \
+        {.name = "timeout", .type = SLUICE_OPT_DURATION, .def = "30s", .flags = SLUICE_OPT_RANGE, \
+         .min = SLUICE_NSEC_PER_MSEC, .max = 3600 * SLUICE_NSEC_PER_SEC,                          \
+         .offset = offsetof(T, m.timeout), .help = "Time limit of one request."},                 \
+        {.name = "connect_timeout", .type = SLUICE_OPT_DURATION, .def = "10s",                    \
+         .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_MSEC,                                  \
+         .max = 600 * SLUICE_NSEC_PER_SEC, .offset = offsetof(T, m.connect_timeout),              \
+         .help = "Time limit to connect."}
+
 typedef struct sluice_http_request {
     const char *url;
     const char *method;            /* "POST", "PUT", ... */
@@ -54,6 +89,10 @@ SLUICE_API int sluice_http_send(sluice_http *h, const sluice_http_request *req, 
 /* Abort what is in flight (each callback runs with error "aborted") and
  * free the client once its handles are closed. */
 SLUICE_API void sluice_http_free(sluice_http *h);
+
+/* Copy auth, time limits and TLS from `cfg` into `req`. */
+SLUICE_API void sluice_http_request_apply(sluice_http_request *req,
+                                          const sluice_http_client_config *cfg);
 
 /* The usual reading of a response: 2xx SLUICE_OK; no response, 408, 429 and
  * 5xx SLUICE_RETRY; any other status SLUICE_ERROR. */

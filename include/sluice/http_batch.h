@@ -39,6 +39,7 @@ typedef struct sluice_batch_range {
     size_t first, last;
     const size_t *index;
     unsigned resends; /* RESENDs of this range so far */
+    uintptr_t user;   /* set by prepare (e.g. which host), read by response */
 } sluice_batch_range;
 
 typedef struct sluice_batch_ops {
@@ -48,7 +49,7 @@ typedef struct sluice_batch_ops {
     int (*render)(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen);
     /* Fill in everything but the body (url, method, headers, auth, TLS,
      * timeouts) for a request carrying `rg`. */
-    void (*prepare)(void *ctx, sluice_http_request *req, const sluice_batch_range *rg);
+    void (*prepare)(void *ctx, sluice_http_request *req, sluice_batch_range *rg);
     /* Read the answer to `rg` (see above). `why` (whylen bytes) is the
      * reason given with RETRY, FAIL and a failing single-piece SPLIT. */
     sluice_batch_verdict (*response)(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,

@@ -26,24 +26,15 @@ typedef struct http_config {
     int format;
     int compress;
     sluice_bytes headers;
-    char *user, *password, *bearer_token;
-    int64_t timeout, connect_timeout;
+    char *bearer_token;
     int64_t max_in_flight;
     char *time_key;
     int split;
-    char *ca_file, *cert_file, *key_file;
-    int verify;
+    sluice_http_client_config client;
 } http_config;
 
 static const sluice_option tls_options[] = {
-    {.name = "verify", .type = SLUICE_OPT_BOOL, .def = "true",
-     .offset = offsetof(http_config, verify), .help = "Verify the server's certificate and name."},
-    {.name = "ca_file", .type = SLUICE_OPT_STR, .offset = offsetof(http_config, ca_file),
-     .help = "CA bundle to verify with; default: the system's."},
-    {.name = "cert_file", .type = SLUICE_OPT_STR, .offset = offsetof(http_config, cert_file),
-     .help = "Client certificate (PEM)."},
-    {.name = "key_file", .type = SLUICE_OPT_STR, .offset = offsetof(http_config, key_file),
-     .help = "Client key (PEM)."},
+    SLUICE_HTTP_TLS_OPTIONS(http_config, client.tls),
     SLUICE_OPTIONS_END,
 };
 
@@ -58,19 +49,10 @@ static const sluice_option http_options[] = {
      .offset = offsetof(http_config, compress), .help = "Content-Encoding of the body."},
     {.name = "headers", .type = SLUICE_OPT_MAP, .def = "{}",
      .offset = offsetof(http_config, headers), .help = "Extra request headers, name: value."},
-    {.name = "user", .type = SLUICE_OPT_STR, .offset = offsetof(http_config, user),
-     .help = "Basic auth user."},
-    {.name = "password", .type = SLUICE_OPT_STR, .offset = offsetof(http_config, password),
-     .help = "Basic auth password; write ${VAR} to take it from the environment."},
+    SLUICE_HTTP_CLIENT_OPTIONS(http_config, client),
     {.name = "bearer_token", .type = SLUICE_OPT_STR,
      .offset = offsetof(http_config, bearer_token),
      .help = "Sent as Authorization: Bearer; write ${VAR} to take it from the environment."},
-    {.name = "timeout", .type = SLUICE_OPT_DURATION, .def = "30s", .flags = SLUICE_OPT_RANGE,
-     .min = SLUICE_NSEC_PER_MSEC, .max = 3600 * SLUICE_NSEC_PER_SEC,
-     .offset = offsetof(http_config, timeout), .help = "Time limit of one request."},
-    {.name = "connect_timeout", .type = SLUICE_OPT_DURATION, .def = "10s",
-     .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_MSEC, .max = 600 * SLUICE_NSEC_PER_SEC,
-     .offset = offsetof(http_config, connect_timeout), .help = "Time limit to connect."},
     {.name = "max_in_flight", .type = SLUICE_OPT_INT, .def = "4", .flags = SLUICE_OPT_RANGE,
      .min = 1, .max = 1024, .offset = offsetof(http_config, max_in_flight),
      .help = "Chunks each worker sends at once; the rest wait in the buffer, unrendered."},
@@ -89,7 +71,6 @@ typedef struct http_ctx {
     sluice_instance *ins;
     const http_config *cfg;
     char **headers; /* "Name: value", NULL-terminated */
-    sluice_http_tls tls;
     sluice_batch *batch;
     sluice_format_opts fmt;
 } http_ctx;
@@ -105,7 +86,7 @@ http_render(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_
 }
 
 static void
-http_prepare(void *ctx, sluice_http_request *req, const sluice_batch_range *rg)
+http_prepare(void *ctx, sluice_http_request *req, sluice_batch_range *rg)
 {
     http_ctx *c = ctx;
     const http_config *cfg = c->cfg;
@@ -113,11 +94,7 @@ http_prepare(void *ctx, sluice_http_request *req, const sluice_batch_range *rg)
     req->url = cfg->url;
     req->method = methods[cfg->method];
     req->headers = (const char *const *)c->headers;
-    req->user = cfg->user;
-    req->password = cfg->password;
-    req->timeout = cfg->timeout;
-    req->connect_timeout = cfg->connect_timeout;
-    req->tls = &c->tls;
+    sluice_http_request_apply(req, &cfg->client);
 }
 
 static sluice_batch_verdict
@@ -176,7 +153,6 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
     http_ctx *c = calloc(1, sizeof *c);
     c->ins = ins;
     c->cfg = cfg;
-    c->tls = (sluice_http_tls){cfg->ca_file, cfg->cert_file, cfg->key_file, cfg->verify};
     size_t n = 0;
     const char *ct = content_types[cfg->format];
     add_header(c, &n, "Content-Type", 12, ct, strlen(ct));

@@ -104,3 +104,29 @@ http_events() {
 http_events_at_least() {
     [ "$(http_events "$1" 2>/dev/null || echo 0)" -ge "$2" ]
 }
+
+# start_es_server PORT [ARGS...]: the Elasticsearch Bulk API test double;
+# sets ES_PID.
+start_es_server() {
+    local port=$1
+    shift
+    python3 "$SLUICE_SOURCE_DIR/tests/es_test_server.py" --port "$port" "$@" >"$T/es.log" 2>&1 &
+    ES_PID=$!
+    PIDS+=("$ES_PID")
+    wait_for 20 curl -fs -o /dev/null "http://127.0.0.1:$port/_test/stats" || fail "ES test double did not start"
+}
+
+# es_count PORT [INDEX]: documents stored.
+es_count() {
+    curl -fs "http://127.0.0.1:$1/${2:+$2/}_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+}
+
+# es_count_at_least PORT N: for wait_for.
+es_count_at_least() {
+    [ "$(es_count "$1" 2>/dev/null || echo 0)" -ge "$2" ]
+}
+
+stop_es_server() {
+    kill -TERM "$ES_PID" 2>/dev/null
+    wait "$ES_PID" 2>/dev/null
+}

@@ -1,6 +1,8 @@
 /* Formatters: exact JSON (escapes, invalid UTF-8, numbers), logfmt (quoting,
  * flattening), RFC 5424 lines and MessagePack pass-through. */
 #include <check.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sluice/format.h"
@@ -153,6 +155,39 @@ START_TEST(test_format_json_special_values)
 }
 END_TEST
 
+START_TEST(test_double_text_is_short_and_exact)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {{0.35, "0.35"},   {46.62, "46.62"}, {0.005, "0.005"}, {-0.5, "-0.5"},
+                 {3.0, "3"},       {100, "100"},     {0.0012, "0.0012"}, {99.99, "99.99"},
+                 {0.1 + 0.2, "0.30000000000000004"}, {1e20, "1e+20"}, {2.5e-7, "2.5e-07"},
+                 {123456789.125, "123456789.125"}};
+    char buf[32];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sluice_double_text(cases[i].v, buf);
+        ck_assert_str_eq(buf, cases[i].text);
+    }
+    /* Random decimals and random bit patterns read back exactly. */
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double d;
+        memcpy(&d, &x, sizeof d);
+        if (isfinite(d)) {
+            sluice_double_text(d, buf);
+            ck_assert_msg(strtod(buf, NULL) == d, "%a printed as %s", d, buf);
+        }
+        double dec = (double)(int64_t)(x % 2000000000) / pow(10, (double)(x >> 60));
+        sluice_double_text(dec, buf);
+        ck_assert_msg(strtod(buf, NULL) == dec, "%a printed as %s", dec, buf);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -163,6 +198,7 @@ main(void)
     tcase_add_test(tc, test_format_syslog_exact);
     tcase_add_test(tc, test_format_msgpack_is_the_event);
     tcase_add_test(tc, test_format_json_special_values);
+    tcase_add_test(tc, test_double_text_is_short_and_exact);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
