@@ -157,7 +157,7 @@ start_job(worker *w, sluice_flush *fl)
     j->splits_left = SPLIT_BUDGET;
     size_t len;
     const char *data = sluice_flush_data(fl, &len);
-    body_build(&j->body, cfg, data, len, fl);
+    body_build(&j->body, cfg, sluice_flush_kind(fl), data, len, fl);
     /* Held so that a range answered at once does not finish the job early. */
     j->pending = 1;
     size_t first = 0;

@@ -5,8 +5,8 @@
 #include "http_body.h"
 
 void
-body_build(body *bd, const sluice_batch_config *cfg, const char *data, size_t len,
-           sluice_flush *fl)
+body_build(body *bd, const sluice_batch_config *cfg, sluice_event_kind kind, const char *data,
+           size_t len, sluice_flush *fl)
 {
     memset(bd, 0, sizeof *bd);
     size_t cap = 1024;
@@ -28,7 +28,7 @@ body_build(body *bd, const sluice_batch_config *cfg, const char *data, size_t le
         }
         size_t at = bd->text.len;
         char why[256] = "cannot be rendered";
-        if (cfg->ops->render(cfg->ctx, &ev, &bd->text, why, sizeof why) < 0) {
+        if (cfg->ops->render(cfg->ctx, kind, &ev, &bd->text, why, sizeof why) < 0) {
             bd->text.len = at;
             if (fl)
                 sluice_flush_event_failed(fl, i, why);

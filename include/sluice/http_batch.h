@@ -43,10 +43,11 @@ typedef struct sluice_batch_range {
 } sluice_batch_range;
 
 typedef struct sluice_batch_ops {
-    /* Append one event's piece to `out`. Return 0; or -1 with `why` for an
-     * event that can never be sent: it goes to the dead letters and gets no
-     * piece. */
-    int (*render)(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen);
+    /* Append one event's piece to `out` (`kind`: the chunk's). Return 0; or
+     * -1 with `why` for an event that can never be sent: it goes to the
+     * dead letters and gets no piece. */
+    int (*render)(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out,
+                  char *why, size_t whylen);
     /* Fill in everything but the body (url, method, headers, auth, TLS,
      * timeouts) for a request carrying `rg`. */
     void (*prepare)(void *ctx, sluice_http_request *req, sluice_batch_range *rg);

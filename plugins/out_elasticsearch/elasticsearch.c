@@ -166,8 +166,10 @@ generated_id(const es_config *cfg, sluice_buf *out, const sluice_event *ev)
 }
 
 static int
-es_render(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen)
+es_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
+          size_t whylen)
 {
+    (void)kind;
     es_ctx *c = ctx;
     const es_config *cfg = c->cfg;
     sluice_buf_putc(out, '{');

@@ -76,9 +76,11 @@ typedef struct http_ctx {
 } http_ctx;
 
 static int
-http_render(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen)
+http_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
+            size_t whylen)
 {
     http_ctx *c = ctx;
+    (void)kind;
     (void)why;
     (void)whylen;
     sluice_format_event(out, &c->fmt, ev);

@@ -130,3 +130,50 @@ stop_es_server() {
     kill -TERM "$ES_PID" 2>/dev/null
     wait "$ES_PID" 2>/dev/null
 }
+
+. "$SLUICE_SOURCE_DIR/tests/services/influxdb.sh"
+
+# start_influxd: InfluxDB 1.x (Debian influxdb) on free loopback ports, all
+# state under $T/influxdb; sets INFLUX_PORT and INFLUX_PID.
+start_influxd() {
+    command -v influxd >/dev/null || fail "influxd is not installed (.ci/run installs influxdb)"
+    INFLUX_PORT=$(free_port)
+    local meta_port d=$T/influxdb
+    meta_port=$(free_port)
+    mkdir -p "$d"
+    influxd_config "$d" "$INFLUX_PORT" "$meta_port" >"$d/influxdb.conf"
+    influxd run -config "$d/influxdb.conf" -pidfile "$d/influxd.pid" >"$d/influxd.log" 2>&1 &
+    INFLUX_PID=$!
+    PIDS+=("$INFLUX_PID")
+    wait_for 60 curl -fs -o /dev/null "http://127.0.0.1:$INFLUX_PORT/ping" \
+        || { cat "$d/influxd.log" >&2; fail "influxd did not start"; }
+}
+
+stop_influxd() {
+    kill -TERM "$INFLUX_PID" 2>/dev/null
+    wait "$INFLUX_PID" 2>/dev/null
+}
+
+# influx_query DB QUERY: the JSON answer of /query (times in ns).
+influx_query() {
+    curl -fsS -G "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode "db=$1" \
+        --data-urlencode epoch=ns --data-urlencode "q=$2"
+}
+
+# start_victoriametrics: VictoriaMetrics single node on a free loopback
+# port, data under $T/vm; sets VM_PORT and VM_PID.
+start_victoriametrics() {
+    command -v victoria-metrics >/dev/null || fail "victoria-metrics is not installed (.ci/run installs it)"
+    VM_PORT=$(free_port)
+    victoria-metrics -storageDataPath="$T/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
+        -search.latencyOffset=0s -search.disableCache -loggerLevel=WARN >"$T/vm.log" 2>&1 &
+    VM_PID=$!
+    PIDS+=("$VM_PID")
+    wait_for 60 curl -fs -o /dev/null "http://127.0.0.1:$VM_PORT/health" \
+        || { cat "$T/vm.log" >&2; fail "victoria-metrics did not start"; }
+}
+
+stop_victoriametrics() {
+    kill -TERM "$VM_PID" 2>/dev/null
+    wait "$VM_PID" 2>/dev/null
+}

@@ -37,8 +37,10 @@ teardown(void)
 static int refuse_one;
 
 static int
-render(void *ctx, const sluice_event *ev, sluice_buf *out, char *why, size_t whylen)
+render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
+       size_t whylen)
 {
+    (void)kind;
     const msgpack_object *n = sluice_record_get(&ev->body, "n");
     if (refuse_one && n && n->via.u64 == 1) {
         snprintf(why, whylen, "no");
@@ -58,7 +60,7 @@ range(sluice_format_opts *fmt, int array, size_t first, size_t last)
 {
     sluice_batch_config cfg = {.ops = &ops, .ctx = fmt, .json_array = array};
     body b;
-    body_build(&b, &cfg, sb.data, sb.size, NULL);
+    body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     ck_assert_uint_eq(b.n, 3);
     sluice_buf scratch = SLUICE_BUF_INIT;
     sluice_bytes out = body_range(&b, &cfg, first, last, &scratch);
@@ -97,7 +99,7 @@ START_TEST(test_http_body_msgpack_is_the_events)
 {
     sluice_batch_config cfg = {.ops = &ops, .ctx = &mp};
     body b;
-    body_build(&b, &cfg, sb.data, sb.size, NULL);
+    body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     sluice_buf scratch = SLUICE_BUF_INIT;
     sluice_bytes all = body_range(&b, &cfg, 0, 3, &scratch);
     ck_assert_uint_eq(all.len, sb.size);
@@ -113,7 +115,7 @@ START_TEST(test_http_body_refused_event_has_no_piece)
     refuse_one = 1;
     sluice_batch_config cfg = {.ops = &ops, .ctx = &json};
     body b;
-    body_build(&b, &cfg, sb.data, sb.size, NULL);
+    body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     refuse_one = 0;
     ck_assert_uint_eq(b.n, 2);
     ck_assert_uint_eq(b.index[0], 0);
@@ -130,7 +132,7 @@ START_TEST(test_http_body_gzip_round_trips)
 {
     sluice_batch_config cfg = {.ops = &ops, .ctx = &json_t, .gzip = 1};
     body b;
-    body_build(&b, &cfg, sb.data, sb.size, NULL);
+    body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     sluice_buf scratch = SLUICE_BUF_INIT;
     sluice_bytes gz = body_range(&b, &cfg, 0, 3, &scratch);
     ck_assert_int_eq((unsigned char)gz.data[0], 0x1f);

@@ -1,0 +1,303 @@
+/* out_influxdb: points in line protocol to InfluxDB's write API, v1
+ * (/write?db=..&rp=..&precision=..; basic auth) or v2 (/api/v2/write?org=
+ * ..&bucket=..&precision=..; Authorization: Token), in batches of at most
+ * batch_max_points and batch_max_bytes.
+ *
+ * Metric events are points as they are (name, tags, fields). Log events
+ * are points of `measurement` with tag_keys as tags and field_keys as
+ * fields; without field_keys, every numeric and boolean top-level field and
+ * `message` (a string field).
+ *
+ * Answers: 2xx written. 400 (a partial write: InfluxDB stores the good
+ * points and names the bad one) splits the batch until each refused point
+ * is alone; it then goes to the dead letters with InfluxDB's message (points
+ * are idempotent: the good ones written twice stay one point). 413 splits
+ * too. 401, 403 and 404 (no such database) fail for good with a log line
+ * saying so; 429, 5xx and no answer are retried. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/http_batch.h>
+#include <sluice/sluice.h>
+
+#include "line_protocol.h"
+
+enum { API_V1, API_V2 };
+static const char *const apis[] = {"v1", "v2", NULL};
+static const char *const precisions[] = {"ns", "us", "ms", "s", NULL};
+static const char *const v1_precisions[] = {"n", "u", "ms", "s"};
+static const char *const compressions[] = {"none", "gzip", NULL};
+
+typedef struct influx_config {
+    char *url;
+    int api;
+    char *database, *retention_policy;
+    char *org, *bucket, *token;
+    int precision;
+    int64_t batch_max_points, batch_max_bytes;
+    int compress;
+    char *measurement;
+    sluice_strlist tag_keys, field_keys;
+    int64_t max_in_flight;
+    sluice_http_client_config client;
+} influx_config;
+
+static const sluice_option tls_options[] = {
+    SLUICE_HTTP_TLS_OPTIONS(influx_config, client.tls),
+    SLUICE_OPTIONS_END,
+};
+
+static const sluice_option influx_options[] = {
+    {.name = "url", .type = SLUICE_OPT_STR, .flags = SLUICE_OPT_REQUIRED,
+     .offset = offsetof(influx_config, url), .help = "Base URL, e.g. http://127.0.0.1:8086."},
+    {.name = "api", .type = SLUICE_OPT_ENUM, .def = "v1", .values = apis,
+     .offset = offsetof(influx_config, api),
+     .help = "v1: /write with database (InfluxDB 1.x); v2: /api/v2/write with org and bucket "
+             "(InfluxDB 2.x, VictoriaMetrics)."},
+    {.name = "database", .type = SLUICE_OPT_STR, .offset = offsetof(influx_config, database),
+     .help = "v1: the database (required)."},
+    {.name = "retention_policy", .type = SLUICE_OPT_STR,
+     .offset = offsetof(influx_config, retention_policy), .help = "v1: retention policy."},
+    {.name = "org", .type = SLUICE_OPT_STR, .offset = offsetof(influx_config, org),
+     .help = "v2: the organization."},
+    {.name = "bucket", .type = SLUICE_OPT_STR, .offset = offsetof(influx_config, bucket),
+     .help = "v2: the bucket (required)."},
+    {.name = "token", .type = SLUICE_OPT_STR, .offset = offsetof(influx_config, token),
+     .help = "v2: sent as Authorization: Token; write ${VAR}."},
+    {.name = "precision", .type = SLUICE_OPT_ENUM, .def = "ns", .values = precisions,
+     .offset = offsetof(influx_config, precision), .help = "Unit of the timestamps written."},
+    {.name = "batch_max_points", .type = SLUICE_OPT_INT, .def = "5000", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 10000000, .offset = offsetof(influx_config, batch_max_points),
+     .help = "Most points in one write."},
+    {.name = "batch_max_bytes", .type = SLUICE_OPT_SIZE, .def = "4MiB", .flags = SLUICE_OPT_RANGE,
+     .min = 1024, .max = 1 << 30, .offset = offsetof(influx_config, batch_max_bytes),
+     .help = "Largest write body (before gzip)."},
+    {.name = "compress", .type = SLUICE_OPT_ENUM, .def = "none", .values = compressions,
+     .offset = offsetof(influx_config, compress), .help = "Content-Encoding of writes."},
+    {.name = "measurement", .type = SLUICE_OPT_STR, .def = "logs",
+     .offset = offsetof(influx_config, measurement), .help = "Log events: the measurement."},
+    {.name = "tag_keys", .type = SLUICE_OPT_STR_LIST, .offset = offsetof(influx_config, tag_keys),
+     .help = "Log events: fields written as tags (default: none)."},
+    {.name = "field_keys", .type = SLUICE_OPT_STR_LIST,
+     .offset = offsetof(influx_config, field_keys),
+     .help = "Log events: fields written as fields (strings as string fields); default: every "
+             "numeric and boolean top-level field, and message."},
+    {.name = "max_in_flight", .type = SLUICE_OPT_INT, .def = "2", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 64, .offset = offsetof(influx_config, max_in_flight),
+     .help = "Chunks each worker sends at once."},
+    SLUICE_HTTP_CLIENT_OPTIONS(influx_config, client),
+    {.name = "tls", .type = SLUICE_OPT_SECTION, .sub = tls_options, .help = "TLS settings."},
+    SLUICE_OPTIONS_END,
+};
+
+typedef struct influx_ctx {
+    sluice_instance *ins;
+    const influx_config *cfg;
+    char *url;
+    char *headers[4];
+    lp_options lp;
+    sluice_batch *batch;
+    uint64_t written, refused;
+} influx_ctx;
+
+static int
+influx_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out,
+              char *why, size_t whylen)
+{
+    influx_ctx *c = ctx;
+    return lp_point(out, &c->lp, ev, kind == SLUICE_EVENT_LOG, why, whylen);
+}
+
+static void
+influx_prepare(void *ctx, sluice_http_request *req, sluice_batch_range *rg)
+{
+    influx_ctx *c = ctx;
+    (void)rg;
+    req->url = c->url;
+    req->method = "POST";
+    req->headers = (const char *const *)c->headers;
+    sluice_http_request_apply(req, &c->cfg->client);
+}
+
+/* InfluxDB's {"error":"..."} (or {"message":...} from v2), else the body. */
+static void
+influx_message(char *out, size_t size, const sluice_http_response *r)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    const msgpack_object *e = NULL;
+    if (r->body_len && sluice_json_to_msgpack(r->body, r->body_len, &pk, NULL, 0) == 0 &&
+        msgpack_unpack_next(&up, sb.data, sb.size, &off) == MSGPACK_UNPACK_SUCCESS) {
+        e = sluice_record_get(&up.data, "error");
+        if (!e)
+            e = sluice_record_get(&up.data, "message");
+    }
+    if (e && e->type == MSGPACK_OBJECT_STR)
+        snprintf(out, size, "HTTP %ld: %.*s", r->status, (int)e->via.str.size, e->via.str.ptr);
+    else
+        sluice_http_describe(out, size, r);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static sluice_batch_verdict
+influx_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
+                const sluice_http_response *r, char *why, size_t whylen)
+{
+    influx_ctx *c = ctx;
+    size_t n = rg->last - rg->first;
+    (void)fl;
+    if (r->status >= 200 && r->status < 300) {
+        __atomic_fetch_add(&c->written, n, __ATOMIC_RELAXED);
+        return SLUICE_BATCH_DONE;
+    }
+    influx_message(why, whylen, r);
+    switch (r->status) {
+    case 400:
+    case 413:
+    case 422:
+        if (n == 1)
+            __atomic_fetch_add(&c->refused, 1, __ATOMIC_RELAXED);
+        return SLUICE_BATCH_SPLIT;
+    case 401:
+    case 403:
+        sluice_error(c->ins, "%s refused the credentials (%s): %zu points go to the dead letters",
+                     c->cfg->url, why, n);
+        return SLUICE_BATCH_FAIL;
+    case 404:
+        sluice_error(c->ins, "%s: %s (create the %s first): %zu points go to the dead letters",
+                     c->cfg->url, why, c->cfg->api == API_V1 ? "database" : "bucket", n);
+        return SLUICE_BATCH_FAIL;
+    default:
+        break;
+    }
+    if (sluice_http_classify(r) == SLUICE_RETRY)
+        return SLUICE_BATCH_RETRY;
+    sluice_error(c->ins, "%s answered %s: %zu points go to the dead letters", c->cfg->url, why, n);
+    return SLUICE_BATCH_FAIL;
+}
+
+static const sluice_batch_ops influx_ops = {influx_render, influx_prepare, influx_response};
+
+/* ==== Life cycle ==== */
+
+static void
+query_param(sluice_buf *u, char sep, const char *name, const char *value)
+{
+    sluice_buf_printf(u, "%c%s=", sep, name);
+    for (const char *p = value; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-_.~", *p))
+            sluice_buf_putc(u, *p);
+        else
+            sluice_buf_printf(u, "%%%02X", (unsigned char)*p);
+    }
+}
+
+static void
+influx_exit(void *ctx)
+{
+    influx_ctx *c = ctx;
+    if (c->written || c->refused)
+        sluice_info(c->ins, "%llu points written, %llu refused", (unsigned long long)c->written,
+                    (unsigned long long)c->refused);
+    free(c->url);
+    for (int i = 0; c->headers[i]; i++)
+        free(c->headers[i]);
+    sluice_batch_free(c->batch);
+    free(c);
+}
+
+static int
+influx_init(sluice_instance *ins, const void *config, void **ctxp)
+{
+    const influx_config *cfg = config;
+    influx_ctx *c = calloc(1, sizeof *c);
+    *ctxp = c;
+    c->ins = ins;
+    c->cfg = cfg;
+    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
+        sluice_error(ins, "url: expected http:// or https://, found '%s'", cfg->url);
+        return SLUICE_ERROR;
+    }
+    if (cfg->api == API_V1 && !cfg->database) {
+        sluice_error(ins, "api v1 needs a database");
+        return SLUICE_ERROR;
+    }
+    if (cfg->api == API_V2 && !cfg->bucket) {
+        sluice_error(ins, "api v2 needs a bucket (and usually an org and a token)");
+        return SLUICE_ERROR;
+    }
+    sluice_buf u = SLUICE_BUF_INIT;
+    size_t n = strlen(cfg->url);
+    while (n && cfg->url[n - 1] == '/')
+        n--;
+    sluice_buf_append(&u, cfg->url, n);
+    if (cfg->api == API_V1) {
+        sluice_buf_append(&u, "/write", 6);
+        query_param(&u, '?', "db", cfg->database);
+        if (cfg->retention_policy)
+            query_param(&u, '&', "rp", cfg->retention_policy);
+        query_param(&u, '&', "precision", v1_precisions[cfg->precision]);
+    } else {
+        sluice_buf_append(&u, "/api/v2/write", 13);
+        query_param(&u, '?', "bucket", cfg->bucket);
+        if (cfg->org)
+            query_param(&u, '&', "org", cfg->org);
+        query_param(&u, '&', "precision", precisions[cfg->precision]);
+    }
+    sluice_buf_putc(&u, '\0');
+    c->url = u.data;
+    int h = 0;
+    c->headers[h++] = strdup("Content-Type: text/plain; charset=utf-8");
+    if (cfg->compress == 1)
+        c->headers[h++] = strdup("Content-Encoding: gzip");
+    if (cfg->token) {
+        char auth[4096];
+        snprintf(auth, sizeof auth, "Authorization: Token %s", cfg->token);
+        c->headers[h++] = strdup(auth);
+    }
+    c->lp = (lp_options){(lp_precision)cfg->precision, cfg->api == API_V2, cfg->measurement,
+                         &cfg->tag_keys, &cfg->field_keys};
+    sluice_batch_config bc = {.ops = &influx_ops,
+                              .ctx = c,
+                              .max_in_flight = (size_t)cfg->max_in_flight,
+                              .max_events = (size_t)cfg->batch_max_points,
+                              .max_bytes = (size_t)cfg->batch_max_bytes,
+                              .gzip = cfg->compress == 1};
+    c->batch = sluice_batch_new(&bc);
+    return SLUICE_OK;
+}
+
+static void
+influx_flush(void *ctx, sluice_flush *fl)
+{
+    sluice_batch_flush(((influx_ctx *)ctx)->batch, fl);
+}
+
+static int
+influx_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
+{
+    return sluice_batch_worker_init(((influx_ctx *)ctx)->batch, loop, worker_ctx);
+}
+
+SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+    SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_OUTPUT),
+    .name = "influxdb",
+    .description = "Write metric events (and log events as points) to InfluxDB v1 or v2 in line "
+                   "protocol.",
+    .options = influx_options,
+    .config_size = sizeof(influx_config),
+    .accepts = SLUICE_ACCEPTS_ALL,
+    .init = influx_init,
+    .exit = influx_exit,
+    .flush = influx_flush,
+    .worker_init = influx_worker_init,
+    .worker_exit = sluice_batch_worker_exit,
+};
