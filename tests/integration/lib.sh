@@ -177,3 +177,53 @@ stop_victoriametrics() {
     kill -TERM "$VM_PID" 2>/dev/null
     wait "$VM_PID" 2>/dev/null
 }
+
+# start_carbon [PORT]: carbon-cache (Debian graphite-carbon) with whisper
+# files under $T/carbon/storage/whisper, schema 1s:1h; plaintext on
+# CARBON_PORT (TCP and UDP). Sets CARBON_PID and CARBON_WHISPER.
+start_carbon() {
+    command -v carbon-cache >/dev/null || fail "carbon-cache is not installed (.ci/run installs graphite-carbon)"
+    local d=$T/carbon
+    CARBON_PORT=${1:-${CARBON_PORT:-$(free_port)}}
+    CARBON_WHISPER=$d/storage/whisper
+    mkdir -p "$d/conf" "$CARBON_WHISPER" "$d/log"
+    cat >"$d/conf/carbon.conf" <<CONF
+[cache]
+STORAGE_DIR = $d/storage/
+LOCAL_DATA_DIR = $d/storage/whisper/
+WHITELISTS_DIR = $d/storage/lists/
+CONF_DIR = $d/conf/
+LOG_DIR = $d/log/
+PID_DIR = $d/
+DATABASE = whisper
+USER =
+MAX_CACHE_SIZE = inf
+MAX_UPDATES_PER_SECOND = 10000
+MAX_CREATES_PER_MINUTE = inf
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = $CARBON_PORT
+ENABLE_UDP_LISTENER = True
+UDP_RECEIVER_INTERFACE = 127.0.0.1
+UDP_RECEIVER_PORT = $CARBON_PORT
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = ${CARBON_PICKLE_PORT:=$(free_port)}
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = ${CARBON_QUERY_PORT:=$(free_port)}
+LOG_LISTENER_CONN_SUCCESS = False
+CARBON_METRIC_INTERVAL = 0
+WHISPER_AUTOFLUSH = True
+CONF
+    printf '[default]\npattern = .*\nretentions = 1s:1h\n' >"$d/conf/storage-schemas.conf"
+    rm -f "$d/carbon.pid"
+    carbon-cache --config="$d/conf/carbon.conf" --pidfile="$d/carbon.pid" --debug start \
+        >>"$d/carbon.out" 2>&1 &
+    CARBON_PID=$!
+    PIDS+=("$CARBON_PID")
+    wait_for 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CARBON_PORT" 2>/dev/null \
+        || { cat "$d/carbon.out" >&2; fail "carbon-cache did not start"; }
+}
+
+stop_carbon() {
+    kill -TERM "$CARBON_PID" 2>/dev/null
+    wait "$CARBON_PID" 2>/dev/null
+}

@@ -14,15 +14,9 @@ static char *
 point(const lp_options *o, const char *json, int log, int *rc)
 {
     msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    test_event_head(&pk, T0);
-    ck_assert_int_eq(sluice_json_to_msgpack(json, strlen(json), &pk, NULL, 0), 0);
     sluice_event_iter it;
     sluice_event ev;
-    sluice_event_iter_init(&it, sb.data, sb.size);
-    ck_assert_int_eq(sluice_event_next(&it, &ev), 1);
+    test_event_from_json(&sb, &it, &ev, T0, json);
     sluice_buf out = SLUICE_BUF_INIT;
     char why[256];
     *rc = lp_point(&out, o, &ev, log, why, sizeof why);

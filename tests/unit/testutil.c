@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 #include "sluice/event.h"
+#include "sluice/json.h"
 #include "xalloc.h"
 
 char *
@@ -70,6 +71,19 @@ test_event_head(msgpack_packer *pk, sluice_time_t t)
     sluice_time_encode(t, ts);
     msgpack_pack_array(pk, 2);
     msgpack_pack_ext_with_body(pk, ts, 8, SLUICE_EVENT_TIME_EXT);
+}
+
+void
+test_event_from_json(msgpack_sbuffer *sb, sluice_event_iter *it, sluice_event *ev,
+                     sluice_time_t t, const char *json)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    test_event_head(&pk, t);
+    ck_assert_int_eq(sluice_json_to_msgpack(json, strlen(json), &pk, NULL, 0), 0);
+    sluice_event_iter_init(it, sb->data, sb->size);
+    ck_assert_int_eq(sluice_event_next(it, ev), 1);
 }
 
 int

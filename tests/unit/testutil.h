@@ -26,4 +26,10 @@ int test_run_suite(Suite *s);
  * body map next. */
 void test_event_head(msgpack_packer *pk, sluice_time_t t);
 
+/* Pack `json` (an object) as one event at `t` into `sb` and read it back
+ * into `ev`; the caller destroys `it` and `sb`. */
+#include "sluice/event.h"
+void test_event_from_json(msgpack_sbuffer *sb, sluice_event_iter *it, sluice_event *ev,
+                          sluice_time_t t, const char *json);
+
 #endif
