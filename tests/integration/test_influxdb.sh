@@ -91,9 +91,17 @@ pipelines:
         url: http://127.0.0.1:$INFLUX_PORT
         database: "sluice db"
         dead_letter: {path: $T/dead.jsonl}
+      - type: influxdb
+        id: nodb
+        url: http://127.0.0.1:$INFLUX_PORT
+        database: nope
+        dead_letter: {path: $T/nodb.jsonl}
 YAML
 start_sluice -c "$T/conflict.yaml"
 wait_for 20 lines_at_least "$T/dead.jsonl" 1 || fail "no dead letter for the conflicting point"
+wait_for 20 lines_at_least "$T/nodb.jsonl" 3 || fail "points for a missing database not dead-lettered"
+grep -q 'nodb: http://127.0.0.1:[0-9]*: HTTP 404: database not found: "nope" (create the database first): 3 points go to the dead letters' "$T/sluice.log" \
+    || fail "no clear log line for the missing database: $(grep nodb "$T/sluice.log")"
 sleep 0.5
 stop_sluice || fail "exit code $?"
 influx_query "sluice db" 'SELECT count FROM "app logs,v2" WHERE time < 10' >"$T/early.q"
@@ -111,4 +119,4 @@ r = json.load(open(f"{t}/early.q"))["results"][0]["series"][0]["values"]
 assert r == [[1, 1], [3, 3]], r
 print("conflict dead-lettered:", d["error"][:120])
 PY
-pass "InfluxDB 1.x: points exact through every escape; a type conflict dead-lettered with InfluxDB's message"
+pass "InfluxDB 1.x: points exact through every escape; a type conflict dead-lettered with InfluxDB's message; a missing database said plainly"
