@@ -34,16 +34,16 @@ es_index_parse(const char *tmpl, char *err, size_t errlen)
     es_index *x = calloc(1, sizeof *x);
     const char *p = tmpl, *lit = tmpl;
     while (*p) {
-        if (*p != '%') {
+        if (*p != '%' && !(p[0] == '$' && p[1] == '{')) {
             p++;
             continue;
         }
         if (p > lit)
             add(x, SEG_TEXT, lit, (size_t)(p - lit), 0);
-        if (p[1] == '{') {
+        if (p[1] == '{') { /* %{field}, or ${field} written as $${field} in the config */
             const char *end = strchr(p + 2, '}');
             if (!end || end == p + 2) {
-                snprintf(err, errlen, "'%s': %%{ needs a field name and a closing }", tmpl);
+                snprintf(err, errlen, "'%s': %c{ needs a field name and a closing }", tmpl, *p);
                 es_index_free(x);
                 return NULL;
             }

@@ -1,6 +1,6 @@
 /* Index names from a template: strftime directives read from the event's
- * time (UTC) and %{field} references read from the event, e.g.
- * "logs-%{service}-%Y.%m.%d". */
+ * time (UTC) and %{field} (or ${field}) references read from the event,
+ * e.g. "logs-%{service}-%Y.%m.%d". */
 #ifndef SLUICE_ES_INDEX_H
 #define SLUICE_ES_INDEX_H
 

@@ -25,7 +25,7 @@ pipelines:
     outputs:
       - type: elasticsearch
         hosts: [http://127.0.0.1:$ES]
-        index: 'logs-%{svc}-%Y.%m.%d'
+        index: 'logs-\$\${svc}-%Y.%m.%d'   # a field, not an environment variable
         action: create
         generate_id: true
         compress: gzip

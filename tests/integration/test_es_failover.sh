@@ -15,11 +15,11 @@ cat >"$T/sluice.yaml" <<YAML
 service: {flush_interval: 200ms, http: off, storage: {path: $T/state}}
 pipelines:
   app:
-    inputs: [{type: dummy, count: 2000, rate: 0, record: {message: "a log line of some length for the bulk body"}}]
+    inputs: [{type: dummy, count: 2000, rate: 0, record: {message: "a log line of some length for the bulk body", app: Shop}}]
     outputs:
       - type: elasticsearch
         hosts: [http://127.0.0.1:$DEAD, http://127.0.0.1:$ES/]
-        index: failover
+        index: 'failover-%{app}'
         id_key: seq
         host_cooldown: 1h
         retry: {initial_backoff: 100ms, max_backoff: 300ms}
@@ -34,7 +34,7 @@ stop_es_server
 python3 - "$T" <<'PY' || fail "documents"
 import json, sys
 t = sys.argv[1]
-d = json.load(open(f"{t}/docs.json"))["failover"]
+d = json.load(open(f"{t}/docs.json"))["failover-shop"]
 assert sorted(int(i) for i in d) == list(range(2000)), len(d)
 assert sorted(s["seq"] for s in d.values()) == list(range(2000))
 st = json.load(open(f"{t}/stats.json"))
