@@ -56,7 +56,7 @@ mappings = {}  # index -> {field path: type}
 faults = {"item_429_every": 0, "item_429_count": 0, "request_statuses": [],
           "max_content_length": 100 * 1024 * 1024, "down": False, "answer_delay": 0}
 stats = {"requests": 0, "items": 0, "statuses": {}, "gzip_requests": 0,
-         "content_types": {}, "bulk_sizes": [], "auth": None}
+         "content_types": {}, "bulk_sizes": [], "auth": None, "pipelines": {}, "routings": {}}
 auth = {"user": None, "password": None, "api_key": None}
 
 
@@ -144,6 +144,8 @@ def bulk(default_index, body, query):
         (action, meta), = action_obj.items()
         index = meta.get("_index", default_index)
         doc_id = meta.get("_id")
+        routing = meta.get("routing")
+        pipeline = query.get("pipeline", [None])[0]
         source = None
         if action in ("index", "create", "update"):
             source = json.loads(lines[i + 1])
@@ -153,6 +155,9 @@ def bulk(default_index, body, query):
         with lock:
             stats["items"] += 1
             n = stats["items"]
+            for key, v in (("routings", routing), ("pipelines", pipeline)):
+                if v is not None:
+                    stats[key][v] = stats[key].get(v, 0) + 1
             item = {"_index": index}
             if faults["item_429_count"] > 0 and faults["item_429_every"] and \
                     n % faults["item_429_every"] == 0:

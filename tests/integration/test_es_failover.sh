@@ -3,7 +3,8 @@
 # has nothing listening (the bulk goes to the second at once, the first
 # sits out its cool-down), a request answered 503 and one answered 429 are
 # retried, and a bulk larger than http.max_content_length (413) is split
-# until its halves fit. Every event is stored exactly once.
+# until its halves fit. Every event is stored exactly once, each with its
+# routing and the ingest pipeline.
 . "$(dirname "$0")/lib.sh"
 
 ES=$(free_port)
@@ -21,6 +22,8 @@ pipelines:
         hosts: [http://127.0.0.1:$DEAD, http://127.0.0.1:$ES/]
         index: 'failover-%{app}'
         id_key: seq
+        routing_key: app
+        pipeline: 'enrich logs'
         host_cooldown: 1h
         retry: {initial_backoff: 100ms, max_backoff: 300ms}
 YAML
@@ -39,6 +42,7 @@ assert sorted(int(i) for i in d) == list(range(2000)), len(d)
 assert sorted(s["seq"] for s in d.values()) == list(range(2000))
 st = json.load(open(f"{t}/stats.json"))
 assert max(st["bulk_sizes"]) <= 60000, max(st["bulk_sizes"])
+assert st["routings"] == {"Shop": st["items"]} and st["pipelines"] == {"enrich logs": st["items"]}, st
 print(f"2000 stored once in {len(st['bulk_sizes'])} accepted bulks of at most {max(st['bulk_sizes'])} bytes")
 PY
 grep -q "127.0.0.1:$DEAD: .*skipping it for 3600s, the bulk goes to the next host" "$T/sluice.log" \
