@@ -141,10 +141,11 @@ move(modify_ctx *c, const msgpack_object *from_o, const msgpack_object *to_o, in
         rec_entry copy = *src; /* creating `to` may move entries */
         if (!keep)
             src->removed = 1;
+        rec_map *sub = copy.sub && keep ? record_clone(&c->rec, copy.sub) : copy.sub;
         rec_entry *dst = record_find(&c->rec, to, 1);
         if (dst) {
             dst->val = copy.val;
-            dst->sub = copy.sub;
+            dst->sub = sub;
         }
     }
     free(from);

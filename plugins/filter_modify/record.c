@@ -106,6 +106,20 @@ record_find(record *r, const char *path, int create)
     }
 }
 
+rec_map *
+record_clone(record *r, const rec_map *m)
+{
+    rec_map *copy = new_map(r, NULL);
+    copy->v = grow(copy->v, &copy->cap, m->n ? m->n : 1, sizeof *copy->v);
+    for (size_t i = 0; i < m->n; i++) {
+        copy->v[copy->n] = m->v[i];
+        if (m->v[i].sub)
+            copy->v[copy->n].sub = record_clone(r, m->v[i].sub);
+        copy->n++;
+    }
+    return copy;
+}
+
 static void
 pack_map(const rec_map *m, msgpack_packer *pk)
 {

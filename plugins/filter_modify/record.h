@@ -35,6 +35,9 @@ void record_open(record *r, const msgpack_object *map);
  * missing maps along the way and the entry itself are made (a non-map in
  * the way is replaced by a map); a new entry's value is nil. */
 rec_entry *record_find(record *r, const char *path, int create);
+/* A copy of an opened map (and the maps opened inside it), so that edits
+ * to one do not show in the other. */
+rec_map *record_clone(record *r, const rec_map *m);
 /* A string owned by the record until the next record_open. */
 msgpack_object record_str(record *r, const char *s, size_t n);
 void record_pack(const record *r, msgpack_packer *pk);

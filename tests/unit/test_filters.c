@@ -338,6 +338,25 @@ START_TEST(test_modify_every_edit)
 }
 END_TEST
 
+START_TEST(test_modify_copy_is_a_copy)
+{
+    harness h;
+    /* rename opens user before copy duplicates it: later edits must touch
+     * one side only. */
+    ck_assert_int_eq(harness_init(&h,
+                                  "[{type: modify, rename: {user.name: user.login},"
+                                  " copy: {user: owner}, set: {owner.login: Alice},"
+                                  " remove: [user.id]}]",
+                                  NULL),
+                     0);
+    const char *in[] = {"{\"user\":{\"name\":\"Bob\",\"id\":7}}", NULL};
+    harness_feed(&h, T0, in);
+    expect_output(&h, "t",
+                  "{\"user\":{\"login\":\"Bob\"},\"owner\":{\"id\":7,\"login\":\"Alice\"}}\n");
+    harness_free(&h);
+}
+END_TEST
+
 START_TEST(test_modify_plain_sha256_and_bad_config)
 {
     harness h;
@@ -390,6 +409,7 @@ main(void)
     tcase_add_test(tc, test_metrics_emit_to_and_discard_logs);
     tcase_add_test(tc, test_metrics_bad_configs);
     tcase_add_test(tc, test_modify_every_edit);
+    tcase_add_test(tc, test_modify_copy_is_a_copy);
     tcase_add_test(tc, test_modify_plain_sha256_and_bad_config);
     tcase_add_test(tc, test_grep_include_exclude);
     suite_add_tcase(s, tc);
