@@ -10,7 +10,9 @@
  *   {name, kind: counter|gauge|histogram, tags: {label: value},
  *    fields: counter/gauge {value}; histogram {count, sum, bucket_<le>...}}
  *
- * Counters and histograms are cumulative since start, as in Prometheus.
+ * Counters and histograms are cumulative since start, as in Prometheus;
+ * with expire_after, a series not observed for that long is emitted once
+ * more and forgotten.
  * Past `max_series` series, new ones are not created: their observations
  * are counted as dropped and the log names the metric. Log events pass on
  * unchanged unless discard_logs. */
@@ -41,6 +43,7 @@ typedef struct l2m_config {
     int64_t interval;
     char *emit_to;
     int64_t max_series;
+    int64_t expire_after;
     int discard_logs;
 } l2m_config;
 
@@ -81,6 +84,11 @@ static const sluice_option l2m_options[] = {
      .min = 1, .max = 10000000, .offset = offsetof(l2m_config, max_series),
      .help = "Most series kept over all metrics; observations of new series past it are "
              "dropped and counted."},
+    {.name = "expire_after", .type = SLUICE_OPT_DURATION, .def = "0", .flags = SLUICE_OPT_RANGE,
+     .min = 0, .max = 365 * 86400 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(l2m_config, expire_after),
+     .help = "Forget a series not observed for this long, after emitting it once more (its "
+             "room counts again under max_series); 0 keeps every series."},
     {.name = "discard_logs", .type = SLUICE_OPT_BOOL, .def = "false",
      .offset = offsetof(l2m_config, discard_logs),
      .help = "Drop the log events once observed (only metrics go on)."},
@@ -106,6 +114,8 @@ typedef struct l2m_ctx {
     uv_timer_t timer;
     int timer_live;
     sluice_buf key, text;
+    sluice_time_t now; /* of the batch being observed */
+    uint64_t expired;
 } l2m_ctx;
 
 /* ==== Set-up ==== */
@@ -182,6 +192,8 @@ l2m_exit(void *ctx)
         field_rules_free(&m->when);
         free(m->bounds);
     }
+    if (c->expired)
+        sluice_info(c->ins, "%llu series expired", (unsigned long long)c->expired);
     free(c->metrics);
     series_table_free(&c->table);
     sluice_buf_free(&c->key);
@@ -298,6 +310,7 @@ observe(l2m_ctx *c, uint32_t idx, const msgpack_object *body)
     if (!s)
         return;
     s->count++;
+    s->last_seen = c->now;
     switch (m->cfg->kind) {
     case KIND_COUNTER:
         s->value += v;
@@ -322,6 +335,7 @@ l2m_filter(void *ctx, const sluice_events *in, sluice_emitter *out)
     l2m_ctx *c = ctx;
     sluice_event_iter it;
     sluice_event ev;
+    c->now = sluice_time_now();
     sluice_event_iter_init(&it, in->data, in->len);
     while (sluice_event_next(&it, &ev) == 1)
         for (uint32_t i = 0; i < c->n_metrics; i++)
@@ -394,12 +408,27 @@ emit_series(l2m_ctx *c, const series *s, sluice_time_t now)
     sluice_emit_end(c->to);
 }
 
+static int
+fresh(const series *s, void *arg)
+{
+    const l2m_ctx *c = arg;
+    return s->last_seen > c->now - c->cfg->expire_after;
+}
+
+/* Every series, then forget those past expire_after (they were just
+ * emitted one last time). */
 static void
 emit_all(l2m_ctx *c)
 {
     sluice_time_t now = sluice_time_now();
     for (size_t i = 0; i < c->table.n; i++)
         emit_series(c, &c->table.v[i], now);
+    if (c->cfg->expire_after) {
+        size_t before = c->table.n;
+        c->now = now;
+        series_table_retain(&c->table, fresh, c);
+        c->expired += before - c->table.n;
+    }
 }
 
 static void

@@ -87,6 +87,26 @@ series_add(series_table *t, uint32_t metric, const char *key, size_t len, size_t
 }
 
 void
+series_table_retain(series_table *t, int (*keep)(const series *s, void *arg), void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (keep(&t->v[i], arg)) {
+            t->v[n++] = t->v[i];
+        } else {
+            free(t->v[i].key);
+            free(t->v[i].buckets);
+        }
+    }
+    if (n == t->n)
+        return;
+    t->n = n;
+    memset(t->slots, 0, t->n_slots * sizeof *t->slots);
+    for (size_t i = 0; i < t->n; i++)
+        place(t, (uint32_t)i);
+}
+
+void
 series_table_free(series_table *t)
 {
     for (size_t i = 0; i < t->n; i++) {

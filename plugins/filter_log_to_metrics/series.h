@@ -14,6 +14,7 @@ typedef struct series {
     uint64_t count;   /* observations */
     double value;     /* counter: total; gauge: last; histogram: sum */
     uint64_t *buckets; /* histogram: observations per bucket (not cumulative), +Inf last */
+    int64_t last_seen;  /* ns, the last observation */
 } series;
 
 typedef struct series_table {
@@ -29,6 +30,8 @@ series *series_find(series_table *t, uint32_t metric, const char *key, size_t ke
 /* Add it (absent): `n_buckets` counters for a histogram, else 0. */
 series *series_add(series_table *t, uint32_t metric, const char *key, size_t key_len,
                    size_t n_buckets);
+/* Drop the series `keep` says no to (keeping the order of the rest). */
+void series_table_retain(series_table *t, int (*keep)(const series *s, void *arg), void *arg);
 void series_table_free(series_table *t);
 
 #endif

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dead_letter.h"
 #include "filter_harness.h"
@@ -289,6 +290,30 @@ START_TEST(test_metrics_emit_to_and_discard_logs)
 }
 END_TEST
 
+START_TEST(test_metrics_expire_after)
+{
+    harness h;
+    ck_assert_int_eq(harness_init(&h,
+                                  "[{type: log_to_metrics, discard_logs: true, expire_after: 1ms,"
+                                  " max_series: 2, metrics: [{name: c, type: counter, labels: [k]}]}]",
+                                  NULL),
+                     0);
+    const char *first[] = {"{\"k\":\"a\"}", "{\"k\":\"a\"}", "{\"k\":\"b\"}", NULL};
+    harness_feed(&h, T0, first);
+    usleep(5000);
+    harness_stop(&h); /* emits a=2, b=1, then forgets both */
+    const char *second[] = {"{\"k\":\"c\"}", "{\"k\":\"a\"}", NULL};
+    harness_feed(&h, T0, second);
+    harness_stop(&h); /* room again under max_series: c and a start anew */
+    expect_output(&h, "t",
+                  "{\"name\":\"c\",\"kind\":\"counter\",\"tags\":{\"k\":\"a\"},\"fields\":{\"value\":2}}\n"
+                  "{\"name\":\"c\",\"kind\":\"counter\",\"tags\":{\"k\":\"b\"},\"fields\":{\"value\":1}}\n"
+                  "{\"name\":\"c\",\"kind\":\"counter\",\"tags\":{\"k\":\"c\"},\"fields\":{\"value\":1}}\n"
+                  "{\"name\":\"c\",\"kind\":\"counter\",\"tags\":{\"k\":\"a\"},\"fields\":{\"value\":1}}\n");
+    harness_free(&h);
+}
+END_TEST
+
 START_TEST(test_metrics_bad_configs)
 {
     expect_init_fails("[{type: log_to_metrics, metrics: [{name: 1abc, type: counter}]}]");
@@ -407,6 +432,7 @@ main(void)
     tcase_add_test(tc, test_regex_bad_configs);
     tcase_add_test(tc, test_metrics_kinds_labels_and_max_series);
     tcase_add_test(tc, test_metrics_emit_to_and_discard_logs);
+    tcase_add_test(tc, test_metrics_expire_after);
     tcase_add_test(tc, test_metrics_bad_configs);
     tcase_add_test(tc, test_modify_every_edit);
     tcase_add_test(tc, test_modify_copy_is_a_copy);
