@@ -4,6 +4,7 @@
 # `wc -l FILE` in the same run:
 #   WORKLOAD=w1 (default)  tail -> null               on the JSON file
 #   WORKLOAD=w2            tail -> json -> null       on the JSON file
+#   WORKLOAD=w2p           tail (parser: json) -> null on the JSON file
 #   WORKLOAD=w3            tail -> regex(%{apache_combined}) -> null on the
 #                          Apache file
 # FILTERS (a YAML list) replaces the workload's filters. Reports lines per
@@ -19,9 +20,10 @@ WORKLOAD=${WORKLOAD:-w1}
 case $WORKLOAD in
 w1) kind=json default_filters="[]" title="W1 tail -> null" ;;
 w2) kind=json default_filters="[{type: json}]" title="W2 tail -> json -> null" ;;
+w2p) kind=json default_filters="[]" input_extra=", parser: json" title="W2 tail(parser: json) -> null" ;;
 w3) kind=apache default_filters="[{type: regex, pattern: '%{apache_combined}'}]"
     title="W3 tail -> regex(apache_combined) -> null" ;;
-*) echo "WORKLOAD is w1, w2 or w3" >&2; exit 2 ;;
+*) echo "WORKLOAD is w1, w2, w2p or w3" >&2; exit 2 ;;
 esac
 FILTERS=${FILTERS:-$default_filters}
 FILE=${1:-/tmp/w1.$kind}
@@ -40,7 +42,7 @@ for run in $(seq "$RUNS"); do
 service: {flush_interval: 200ms, http: off, storage: {path: $T/state}, chunk_size: ${CHUNK_SIZE:-2MiB}}
 pipelines:
   w1:
-    inputs: [{type: tail, path: ["$FILE"], read_from_head: true}]
+    inputs: [{type: tail, path: ["$FILE"], read_from_head: true${input_extra:-}}]
     filters: $FILTERS
     outputs: [{type: null}]
 YAML
