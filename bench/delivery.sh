@@ -33,16 +33,7 @@ pipelines:
         buffer: {type: $1, fsync: interval, max_memory: ${MAX_MEMORY:-64MiB}}
 YAML
     curl -fs -X POST "http://127.0.0.1:$PORT/_reset?expect=$N" >/dev/null
-    start=$(date +%s.%N)
-    "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &
-    pid=$!
-    wait_sink points "$N"
-    done_at=$(date +%s.%N)
-    cpu=$(proc_cpu "$pid")
-    hwm=$(proc_hwm "$pid")
-    kill -TERM "$pid"
-    wait "$pid"
-    run_result "$N" "$cpu" "$start" "$done_at" "$hwm"
+    measure "$N" "$T/sluice.yaml" "$T/log" wait_sink points "$N"
 }
 
 for buffer in memory filesystem; do

@@ -37,17 +37,8 @@ pipelines:
         buffer: {max_memory: ${MAX_MEMORY:-16MiB}}
 YAML
     curl -fs -X POST "http://127.0.0.1:$PORT/_reset?expect=$N" >/dev/null
-    start=$(date +%s.%N)
-    "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &
-    pid=$!
-    wait_sink docs "$N"
-    done_at=$(date +%s.%N)
-    cpu=$(proc_cpu "$pid")
-    hwm=$(proc_hwm "$pid")
-    kill -TERM "$pid"
-    wait "$pid"
+    measure "$N" "$T/sluice.yaml" "$T/log" wait_sink docs "$N" >>"$T/results"
     grep -q "delivered $N events" "$T/log" || { echo "run $run: not every event delivered" >&2; tail -3 "$T/log" >&2; exit 1; }
-    run_result "$N" "$cpu" "$start" "$done_at" "$hwm" >>"$T/results"
 done
 
 python3 - "$T/results" "$N" "$RUNS" <<'PY'

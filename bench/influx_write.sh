@@ -35,6 +35,11 @@ count() {
         python3 -c 'import json,sys; r=json.load(sys.stdin)["results"][0]; print(r["series"][0]["values"][0][1] if "series" in r else 0)'
 }
 
+# all_points RUN: until database bRUN holds N points (at most 10 minutes).
+all_points() {
+    for _ in $(seq 1200); do [ "$(count "$1")" -ge "$N" ] && return; sleep 0.5; done
+}
+
 for run in $(seq "$RUNS"); do
     curl -fsS -XPOST "http://127.0.0.1:$HTTP/query" --data-urlencode "q=CREATE DATABASE b$run" >/dev/null
     cat >"$T/sluice.yaml" <<YAML
@@ -44,17 +49,8 @@ pipelines:
     inputs: [{type: exec, command: [cat, $T/points.lp], format: influx, oneshot: true, max_output: 1GiB}]
     outputs: [{type: influxdb, url: "http://127.0.0.1:$HTTP", database: b$run}]
 YAML
-    start=$(date +%s.%N)
-    "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &
-    pid=$!
-    for _ in $(seq 1200); do [ "$(count "$run")" -ge "$N" ] && break; sleep 0.5; done
-    done_at=$(date +%s.%N)
-    cpu=$(proc_cpu "$pid")
-    hwm=$(proc_hwm "$pid")
-    kill -TERM "$pid"
-    wait "$pid"
+    measure "$N" "$T/sluice.yaml" "$T/log" all_points "$run" >>"$T/results"
     [ "$(count "$run")" -eq "$N" ] || { echo "run $run: $(count "$run") of $N points" >&2; exit 1; }
-    run_result "$N" "$cpu" "$start" "$done_at" "$hwm" >>"$T/results"
 done
 
 python3 - "$T/results" "$N" "$RUNS" <<'PY'

@@ -44,3 +44,21 @@ run_result() {
 n, cpu, wall, hwm = $1, $2, $4 - $3, $5
 print(f'{n / cpu / 1e6:.3f} {n / wall / 1e6:.3f} {cpu:.2f} {hwm / 1024:.1f}')"
 }
+
+# measure N CONFIG LOG COMMAND...: run $BIN on CONFIG (stderr to LOG) until
+# COMMAND (which waits for the Nth event somewhere) returns, then print
+# run_result for that moment and stop sluice.
+measure() {
+    local n=$1 cfg=$2 log=$3 start pid done_at cpu hwm
+    shift 3
+    start=$(date +%s.%N)
+    "$BIN" -c "$cfg" 2>"$log" &
+    pid=$!
+    "$@"
+    done_at=$(date +%s.%N)
+    cpu=$(proc_cpu "$pid")
+    hwm=$(proc_hwm "$pid")
+    kill -TERM "$pid"
+    wait "$pid"
+    run_result "$n" "$cpu" "$start" "$done_at" "$hwm"
+}
