@@ -1,11 +1,8 @@
-/* sluice_buf, the growable byte buffer of the SDK, and its small file
- * helper sluice_mkdirs. */
+/* sluice_buf, the growable byte buffer of the SDK. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
-#include <sys/stat.h>
 
 #include "sluice/buf.h"
 #include "xalloc.h"
@@ -57,23 +54,4 @@ sluice_buf_free(sluice_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
-}
-
-int
-sluice_mkdirs(const char *path, unsigned mode)
-{
-    char *tmp = xstrdup(path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST) {
-            free(tmp);
-            return -1;
-        }
-        *p = '/';
-    }
-    int r = mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST ? -1 : 0;
-    free(tmp);
-    return r;
 }

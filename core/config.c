@@ -38,6 +38,10 @@ const sluice_option service_options[] = {
     {.name = "chunk_size", .type = SLUICE_OPT_SIZE, .def = "2MiB", .flags = SLUICE_OPT_RANGE,
      .min = 4096, .max = 64 << 20, .offset = offsetof(service_config, chunk_size),
      .help = "A chunk is closed when its events reach this many bytes."},
+    {.name = "exit_when_done", .type = SLUICE_OPT_BOOL, .def = "false",
+     .offset = offsetof(service_config, exit_when_done),
+     .help = "Exit (status 0) once every input has finished (dummy with a count, exec with "
+             "oneshot) and what they emitted is delivered; for batch jobs. Also `--once`."},
     {.name = "plugins_path", .type = SLUICE_OPT_STR_LIST,
      .offset = offsetof(service_config, plugins_path),
      .help = "More directories to search for plugins, after the built-in one."},
@@ -181,6 +185,8 @@ build_instance(build_ctx *bx, pipeline_config *pc, instance_config *ic, sluice_p
                const cfg_node *map, const char *where, size_t nth_of_type)
 {
     char found[96];
+    ic->where = xstrdup(where);
+    ic->node = map;
     if (map->kind != CFG_MAP) {
         cfg_error_node(bx->errs, map, "%s: expected a map with a 'type', found %s", where,
                        cfg_describe(map, found, sizeof found));
@@ -357,7 +363,8 @@ config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_e
     else
         build_pipelines(&bx, pipes);
 
-    cfg_tree_free(root);
+    cfg_report_all_unset(errs, root);
+    cfg->root = root;
     return errs->n > before ? -1 : 0;
 }
 
@@ -370,6 +377,7 @@ free_instances(instance_config *v, size_t n)
         option_free(output_options, &v[i].out); /* a superset of filter_options */
         free(v[i].config);
         free(v[i].id);
+        free(v[i].where);
     }
     free(v);
 }
@@ -387,6 +395,7 @@ config_free(sluice_config *cfg)
     free(cfg->pipelines);
     option_free(service_options, &cfg->service);
     registry_free(&cfg->registry);
+    cfg_tree_free(cfg->root);
     free(cfg->path);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -16,6 +16,7 @@ typedef struct service_config {
     char *storage_path;
     int http_enabled;
     char *http_listen;
+    int exit_when_done;
 } service_config;
 
 enum { BUFFER_MEMORY, BUFFER_FILESYSTEM };
@@ -40,6 +41,8 @@ typedef struct output_settings {
 typedef struct instance_config {
     const plugin_entry *plugin;
     char *id;
+    char *where;          /* "pipelines.app.inputs[0]", for errors */
+    const cfg_node *node; /* its map in the configuration tree */
     void *config; /* the plugin's struct, filled from its schema */
     output_settings out;
 } instance_config;
@@ -52,6 +55,7 @@ typedef struct pipeline_config {
 
 typedef struct sluice_config {
     char *path;
+    cfg_node *root; /* kept so that plugins' errors can name their place */
     service_config service;
     pipeline_config *pipelines;
     size_t n_pipelines;

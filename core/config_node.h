@@ -16,6 +16,9 @@ typedef struct cfg_node {
     char *value;
     size_t len;
     int quoted; /* written in quotes or as a block: never a number or bool */
+    char *env;  /* the environment variables substituted into it ("A, B"), or NULL */
+    char *unset; /* a variable it names that is not set and has no default; the
+                  * error waits until the option is known (cfg_report_unset) */
     /* Sequences: items[i]. Maps: items[2i] is a key (a scalar), items[2i+1]
      * its value. */
     struct cfg_node **items;
@@ -38,7 +41,18 @@ cfg_count(const cfg_node *n)
 
 /* The value for `key` in a map, or NULL. */
 cfg_node *cfg_map_get(const cfg_node *map, const char *key);
-/* How a node looks, for "found ..." in errors: "'text'", "a map", "a list". */
+/* How a node looks, for "found ..." in errors: "'text'", "a map", "a list";
+ * a value that came from the environment says so: "'abc' (from ${RATE})". */
 const char *cfg_describe(const cfg_node *n, char *buf, size_t size);
+/* The node at `path` below `n`: keys and [index]es, as in "metrics[2].buckets".
+ * NULL if there is none. */
+const cfg_node *cfg_node_at(const cfg_node *n, const char *path);
+
+/* Report the unset variable of `n`, once: `where` names the option, and
+ * `fields` says that the option takes %{field} references, which is what a
+ * ${name} there usually meant. No-op for a node without one. */
+void cfg_report_unset(cfg_errors *errs, const cfg_node *n, const char *where, int fields);
+/* Report every unset variable below `root` not reported yet. */
+void cfg_report_all_unset(cfg_errors *errs, const cfg_node *root);
 
 #endif

@@ -54,6 +54,8 @@ cfg_tree_free(cfg_node *n)
         cfg_tree_free(n->items[i]);
     free(n->items);
     free(n->value);
+    free(n->env);
+    free(n->unset);
     free(n->file);
     free(n);
 }
@@ -76,11 +78,40 @@ cfg_describe(const cfg_node *n, char *buf, size_t size)
         return "a map";
     if (n->kind == CFG_SEQ)
         return "a list";
-    if (n->len == 0)
+    if (n->len == 0 && !n->env)
         return "an empty value";
-    snprintf(buf, size, "'%.*s%s'", n->len > 60 ? 60 : (int)n->len, n->value,
-             n->len > 60 ? "..." : "");
+    snprintf(buf, size, "'%.*s%s'%s%s%s", n->len > 60 ? 60 : (int)n->len, n->value,
+             n->len > 60 ? "..." : "", n->env ? " (from ${" : "", n->env ? n->env : "",
+             n->env ? "})" : "");
     return buf;
+}
+
+const cfg_node *
+cfg_node_at(const cfg_node *n, const char *path)
+{
+    while (n && *path) {
+        if (*path == '.') {
+            path++;
+            continue;
+        }
+        if (*path == '[') {
+            char *end;
+            unsigned long i = strtoul(path + 1, &end, 10);
+            if (*end != ']' || n->kind != CFG_SEQ || i >= n->n)
+                return NULL;
+            n = n->items[i];
+            path = end + 1;
+            continue;
+        }
+        size_t len = strcspn(path, ".[");
+        const cfg_node *next = NULL;
+        for (size_t i = 0; n->kind == CFG_MAP && i + 1 < n->n; i += 2)
+            if (strlen(n->items[i]->value) == len && memcmp(n->items[i]->value, path, len) == 0)
+                next = n->items[i + 1];
+        n = next;
+        path += len;
+    }
+    return n;
 }
 
 /* ==== ${VAR} substitution ==== */
@@ -129,17 +160,18 @@ env_subst(cfg_node *n, convert_ctx *cx)
         memcpy(var, name, vlen);
         var[vlen] = '\0';
         const char *val = getenv(var);
+        char *names = n->env ? xasprintf("%s, %s", n->env, var) : xstrdup(var);
+        free(n->env);
+        n->env = names;
         if (val && (*val || !def)) {
             sluice_buf_append(&out, val, strlen(val));
         } else if (def) {
             sluice_buf_append(&out, def, (size_t)(close - def));
         } else {
-            cfg_error_node(cx->errs, n,
-                           "environment variable '%s' is not set and has no default (write "
-                           "${%s:-value} to give one)",
-                           var, var);
-            sluice_buf_free(&out);
-            return -1;
+            /* Reported once the option it is in is known (cfg_report_unset). */
+            if (!n->unset)
+                n->unset = xstrdup(var);
+            sluice_buf_append(&out, s, (size_t)(close + 1 - s));
         }
         s = close + 1;
     }
@@ -148,6 +180,38 @@ env_subst(cfg_node *n, convert_ctx *cx)
     n->value = out.data;
     n->len = out.len - 1;
     return 0;
+}
+
+void
+cfg_report_unset(cfg_errors *errs, const cfg_node *n, const char *where, int fields)
+{
+    if (!n || !n->unset)
+        return;
+    const char *v = n->unset;
+    if (fields)
+        cfg_error_node(errs, n,
+                       "%s%senvironment variable '%s' is not set; to use the event's field '%s' "
+                       "write %%{%s} (or $${%s}), for a default write ${%s:-value}",
+                       where ? where : "", where ? ": " : "", v, v, v, v, v);
+    else
+        cfg_error_node(errs, n,
+                       "%s%senvironment variable '%s' is not set and has no default (write "
+                       "${%s:-value} to give one)",
+                       where ? where : "", where ? ": " : "", v, v);
+    /* The tree is the loader's; marking a node reported is all this changes. */
+    cfg_node *mut = (cfg_node *)n;
+    free(mut->unset);
+    mut->unset = NULL;
+}
+
+void
+cfg_report_all_unset(cfg_errors *errs, const cfg_node *root)
+{
+    if (!root)
+        return;
+    cfg_report_unset(errs, root, NULL, 0);
+    for (size_t i = 0; i < root->n; i++)
+        cfg_report_all_unset(errs, root->items[i]);
 }
 
 /* ==== libyaml document -> cfg_node ==== */

@@ -7,6 +7,7 @@
 #include "dead_letter.h"
 #include "instance.h"
 #include "sluice/format.h"
+#include "sluice/fs.h"
 #include "sluice/log.h"
 
 #define LOG_LINES_PER_MINUTE 10
@@ -20,20 +21,27 @@ dead_letter_init(dead_letter *dl, const sluice_instance *ins, const char *path)
     dl->fd = -1;
 }
 
-/* Log a line about a lost event, at most LOG_LINES_PER_MINUTE a minute. */
+/* Log a line about a lost event: at most LOG_LINES_PER_MINUTE whole lines
+ * a minute; once a minute overflows, only a count every ten minutes for as
+ * long as they keep coming (a closed stdout fails everything). */
 static void
 log_limited(dead_letter *dl, const char *fmt, const char *a, const char *b)
 {
     sluice_time_t now = sluice_time_now();
-    if (now - dl->log_window > 60 * SLUICE_NSEC_PER_SEC) {
-        if (dl->logged_in_window > LOG_LINES_PER_MINUTE)
-            sluice_error(dl->ins, "%u more dead letters in the last minute were not logged",
-                         dl->logged_in_window - LOG_LINES_PER_MINUTE);
+    sluice_time_t window = (dl->quiet ? 600 : 60) * SLUICE_NSEC_PER_SEC;
+    if (now - dl->log_window > window) {
+        unsigned shown = dl->quiet ? 0 : LOG_LINES_PER_MINUTE;
+        if (dl->logged_in_window > shown)
+            sluice_error(dl->ins, "%u more dead letters in the last %d minutes were not logged%s",
+                         dl->logged_in_window - shown, dl->quiet ? 10 : 1,
+                         dl->path ? "" : " (set dead_letter.path to keep them)");
+        dl->quiet = dl->logged_in_window > shown;
         dl->log_window = now;
         dl->logged_in_window = 0;
     }
-    if (dl->logged_in_window++ < LOG_LINES_PER_MINUTE)
+    if (!dl->quiet && dl->logged_in_window < LOG_LINES_PER_MINUTE)
         sluice_error(dl->ins, fmt, a, b);
+    dl->logged_in_window++;
 }
 
 void
@@ -72,10 +80,10 @@ dead_letter_write(dead_letter *dl, const sluice_event *ev, const char *reason)
     sluice_buf_append(&line, "}\n", 2);
     sluice_buf_free(&event);
 
-    if (dl->fd < 0)
+    if (dl->fd < 0 && sluice_mkdirs_for(dl->path, 0755) == 0)
         dl->fd = open(dl->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    ssize_t n = dl->fd >= 0 ? write(dl->fd, line.data, line.len) : -1;
-    if (n != (ssize_t)line.len) {
+    errno = 0;
+    if (dl->fd < 0 || sluice_write_all(dl->fd, line.data, line.len) < 0) {
         dl->write_errors++;
         sluice_buf_putc(&line, '\0');
         log_limited(dl, "cannot write to the dead letter file: %s; the dead letter was: %s",

@@ -18,6 +18,7 @@ typedef struct dead_letter {
     uint64_t write_errors;
     sluice_time_t log_window;
     unsigned logged_in_window;
+    int quiet; /* the last window overflowed: counts only */
 } dead_letter;
 
 void dead_letter_init(dead_letter *dl, const sluice_instance *ins, const char *path);

@@ -1,5 +1,6 @@
 /* Engine life cycle: create (plugin init), run (workers, inputs, loop),
  * stop (drain within the grace period), destroy (plugin exit). */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,11 @@
 #include "engine.h"
 #include "log.h"
 #include "monitor.h"
+#include "option.h"
+#include "sluice/buf.h"
+#include "sluice/version.h"
 #include "storage.h"
+#include "sluice/fs.h"
 #include "xalloc.h"
 
 /* ==== Building ==== */
@@ -20,10 +25,15 @@ make_instances(engine *e, pipeline *p, const instance_config *ics, size_t n)
     for (size_t i = 0; i < n; i++) {
         v[i].plugin = &ics[i].plugin->desc;
         v[i].id = ics[i].id;
+        v[i].where = ics[i].where;
+        v[i].node = ics[i].node;
         v[i].config = ics[i].config;
         v[i].pipeline = p;
+        v[i].loop = &e->loop;
+        v[i].cfg = e->cfg;
+        v[i].dry_run = e->dry_run;
+        v[i].errs = e->errs;
     }
-    (void)e;
     return v;
 }
 
@@ -40,27 +50,108 @@ emitter_new(pipeline *p, size_t stage, sluice_instance *owner)
 static int
 init_instance(sluice_instance *ins)
 {
-    if (ins->plugin->init && ins->plugin->init(ins, ins->config, &ins->ctx) != SLUICE_OK) {
-        /* What it built before failing is still its to free. */
-        if (ins->ctx && ins->plugin->exit)
-            ins->plugin->exit(ins->ctx);
-        ins->ctx = NULL;
-        sluice_error(ins, "%s plugin '%s' failed to initialise", 
-                     ins->plugin->kind == SLUICE_PLUGIN_INPUT    ? "input"
-                     : ins->plugin->kind == SLUICE_PLUGIN_FILTER ? "filter"
-                                                                 : "output",
-                     ins->plugin->name);
-        return -1;
+    if (!ins->plugin->init || ins->plugin->init(ins, ins->config, &ins->ctx) == SLUICE_OK) {
+        ins->inited = 1;
+        return 0;
     }
-    ins->inited = 1;
-    return 0;
+    /* What it built before failing is still its to free. */
+    if (ins->ctx && ins->plugin->exit)
+        ins->plugin->exit(ins->ctx);
+    ins->ctx = NULL;
+    if (!ins->option_errors)
+        cfg_error_node(ins->errs, ins->node, "%s: %s '%s' failed to initialise (its log line "
+                       "above says why)",
+                       ins->where, instance_kind_name(ins), ins->plugin->name);
+    return -1;
+}
+
+/* Refuse an output that accepts none of the kinds of events its pipeline
+ * carries (logs into graphite). Unknown when some source does not say. */
+static int
+check_kinds(engine *e, pipeline *p, const pipeline_config *pc)
+{
+    unsigned carried = p->routed_kinds;
+    int unknown = p->routed_unknown;
+    char from[256] = "";
+    size_t used = 0;
+    for (size_t j = 0; j < p->n_inputs; j++) {
+        carried |= p->inputs[j].plugin->emits;
+        unknown |= p->inputs[j].plugin->emits == 0;
+        used += (size_t)snprintf(from + used, used < sizeof from ? sizeof from - used : 0,
+                                 "%s%s", used ? ", " : "", p->inputs[j].plugin->name);
+    }
+    for (size_t j = 0; j < p->n_filters; j++)
+        if (!p->filters[j].routes) /* what it makes goes elsewhere */
+            carried |= p->filters[j].plugin->emits;
+    if (unknown || (p->n_inputs == 0 && carried == 0))
+        return 0;
+    int bad = 0;
+    for (size_t j = 0; j < p->n_outputs; j++) {
+        const sluice_instance *o = &p->outputs[j];
+        if (o->plugin->accepts & carried)
+            continue;
+        const int takes_logs = (o->plugin->accepts & SLUICE_ACCEPTS_LOGS) != 0;
+        cfg_error_node(e->errs, cfg_node_at(o->node, "type"),
+                       "%s: %s takes %s events only, and pipeline '%s' carries %s events only "
+                       "(from %s); %s",
+                       pc->outputs[j].where, o->plugin->name, takes_logs ? "log" : "metric",
+                       p->name, takes_logs ? "metric" : "log", used ? from : "other pipelines",
+                       takes_logs ? "send them to an output that takes metrics"
+                                  : "make metrics from the logs with a log_to_metrics filter, "
+                                    "or route metrics here with its emit_to");
+        bad = 1;
+    }
+    return bad;
+}
+
+/* Directories the core itself will need at run time: filesystem buffers
+ * and dead letters. `validate` checks them without creating anything. */
+static int
+check_paths(engine *e, const pipeline_config *pc)
+{
+    int bad = 0;
+    const char *root = e->cfg->service.storage_path;
+    for (size_t j = 0; j < pc->n_outputs; j++) {
+        const instance_config *ic = &pc->outputs[j];
+        if (ic->out.buffer_type == BUFFER_FILESYSTEM && sluice_dir_creatable(root) < 0) {
+            const cfg_node *at = cfg_node_at(e->cfg->root, "service.storage.path");
+            cfg_error_node(e->errs, at ? at : cfg_node_at(ic->node, "buffer.type"),
+                           "service.storage.path: %s's filesystem buffer needs '%s', which "
+                           "cannot be created: %s%s",
+                           ic->where, root, strerror(errno),
+                           geteuid() != 0 ? "; running as a user other than root, set "
+                                            "service.storage.path to a directory you can write"
+                                          : "");
+            bad = 1;
+        }
+    }
+    const instance_config *lists[2] = {pc->filters, pc->outputs};
+    size_t counts[2] = {pc->n_filters, pc->n_outputs};
+    for (int l = 0; l < 2; l++)
+        for (size_t j = 0; j < counts[l]; j++) {
+            const char *dl = lists[l][j].out.dead_letter_path;
+            char *dir = dl ? xstrdup(dl) : NULL;
+            char *slash = dir ? strrchr(dir, '/') : NULL;
+            if (slash && slash != dir)
+                *slash = '\0';
+            if (slash && sluice_dir_creatable(slash == dir ? "/" : dir) < 0) {
+                cfg_error_node(e->errs, cfg_node_at(lists[l][j].node, "dead_letter.path"),
+                               "%s.dead_letter.path: cannot create the directory of '%s': %s",
+                               lists[l][j].where, dl, strerror(errno));
+                bad = 1;
+            }
+            free(dir);
+        }
+    return bad;
 }
 
 int
-engine_create(engine *e, sluice_config *cfg)
+engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
 {
     memset(e, 0, sizeof *e);
     e->cfg = cfg;
+    e->errs = errs;
+    e->dry_run = dry_run;
     e->rng = (uint64_t)sluice_time_now() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     uv_loop_init(&e->loop);
     e->loop_ready = 1;
@@ -102,6 +193,26 @@ engine_create(engine *e, sluice_config *cfg)
             failed |= init_instance(&p->filters[j]);
         for (size_t j = 0; j < p->n_outputs; j++)
             failed |= init_instance(&p->outputs[j]);
+        failed |= check_paths(e, pc);
+    }
+    char why[256];
+    if (cfg->service.http_enabled &&
+        monitor_check_listen(cfg->service.http_listen, why, sizeof why) < 0) {
+        cfg_error_node(errs, cfg_node_at(cfg->root, "service.http.listen"),
+                       "service.http.listen: %s", why);
+        failed = 1;
+    }
+    /* After every init: routes between pipelines are known by now. */
+    for (size_t i = 0; i < cfg->n_pipelines; i++)
+        failed |= check_kinds(e, &e->pipelines[i], &cfg->pipelines[i]);
+    /* From here on, problems are logged with their place, not collected. */
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        pipeline *p = &e->pipelines[i];
+        sluice_instance *lists[3] = {p->inputs, p->filters, p->outputs};
+        size_t counts[3] = {p->n_inputs, p->n_filters, p->n_outputs};
+        for (int l = 0; l < 3; l++)
+            for (size_t j = 0; j < counts[l]; j++)
+                lists[l][j].errs = NULL;
     }
     return failed ? -1 : 0;
 }
@@ -138,10 +249,29 @@ engine_post_done(engine *e, struct sluice_flush *fl)
     uv_async_send(&e->done_async);
 }
 
+void
+engine_check_inputs_done(engine *e)
+{
+    if (!e->cfg->service.exit_when_done || e->state != ENGINE_RUNNING)
+        return;
+    size_t inputs = 0, done = 0;
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        inputs += e->pipelines[i].n_inputs;
+        done += e->pipelines[i].inputs_done;
+    }
+    if (inputs && done == inputs)
+        e->all_inputs_done = 1; /* stopped from the loop, not from an input's callback */
+}
+
 static void
 on_prepare(uv_prepare_t *h)
 {
     engine *e = h->data;
+    if (e->all_inputs_done && e->state == ENGINE_RUNNING) {
+        sluice_info(NULL, "every input is done (service.exit_when_done): delivering what is "
+                          "left, then exiting");
+        engine_stop(e);
+    }
     for (size_t i = 0; i < e->n_pipelines; i++) {
         pipeline *p = &e->pipelines[i];
         if (p->n_filters)
@@ -192,6 +322,13 @@ on_signal(uv_signal_t *s, int signum)
             if (ins->plugin->reopen)
                 ins->plugin->reopen(ins->ctx);
         }
+        return;
+    }
+    if (signum == SIGHUP || signum == SIGUSR2) {
+        sluice_warn(NULL, "%s: %s; ignoring it", strsignal(signum),
+                    signum == SIGHUP ? "reloading the configuration is not supported yet "
+                                       "(restart sluice to apply a new one)"
+                                     : "SIGUSR2 means nothing to sluice");
         return;
     }
     if (e->state == ENGINE_RUNNING) {
@@ -256,7 +393,10 @@ close_engine_handles(engine *e)
     e->monitor = NULL;
     uv_close((uv_handle_t *)&e->sig_term, NULL);
     uv_close((uv_handle_t *)&e->sig_int, NULL);
+    uv_close((uv_handle_t *)&e->sig_quit, NULL);
     uv_close((uv_handle_t *)&e->sig_usr1, NULL);
+    uv_close((uv_handle_t *)&e->sig_hup, NULL);
+    uv_close((uv_handle_t *)&e->sig_usr2, NULL);
     uv_close((uv_handle_t *)&e->prepare, NULL);
     uv_close((uv_handle_t *)&e->grace_timer, NULL);
     uv_close((uv_handle_t *)&e->fsync_timer, NULL);
@@ -288,18 +428,52 @@ engine_check_drained(engine *e)
     close_engine_handles(e);
 }
 
+/* Start the instances in order. One that fails gets its stop anyway, to
+ * close what it had opened, and the engine stops; the plugin has said why
+ * (with its option's place, through sluice_option_error). */
 static int
 start_instances(sluice_instance *v, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         if (v[j].plugin->start && v[j].plugin->start(v[j].ctx) != SLUICE_OK) {
-            sluice_error(&v[j], "%s failed to start",
-                         v[j].plugin->kind == SLUICE_PLUGIN_INPUT ? "input" : "filter");
+            if (!v[j].option_errors)
+                sluice_error(&v[j], "%s: %s '%s' failed to start", v[j].where,
+                             instance_kind_name(&v[j]), v[j].plugin->name);
+            if (v[j].plugin->stop)
+                v[j].plugin->stop(v[j].ctx);
             return 1;
         }
         v[j].started = 1;
     }
     return 0;
+}
+
+static void
+append_names(sluice_buf *b, const char *what, const sluice_instance *v, size_t n)
+{
+    if (!n)
+        return;
+    sluice_buf_printf(b, "%s%s ", b->len ? "; " : "", what);
+    for (size_t j = 0; j < n; j++)
+        sluice_buf_printf(b, "%s%s (%s)", j ? ", " : "", v[j].plugin->name, v[j].id);
+}
+
+/* What an operator wants to see first: what runs, from which file. */
+static void
+log_startup(const engine *e)
+{
+    sluice_info(NULL, "sluice %s (plugin ABI %d.%d), configuration %s, storage %s",
+                SLUICE_VERSION, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR, e->cfg->path,
+                e->cfg->service.storage_path);
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        const pipeline *p = &e->pipelines[i];
+        sluice_buf b = SLUICE_BUF_INIT;
+        append_names(&b, "inputs", p->inputs, p->n_inputs);
+        append_names(&b, "filters", p->filters, p->n_filters);
+        append_names(&b, "outputs", p->outputs, p->n_outputs);
+        sluice_info(NULL, "pipeline %s: %.*s", p->name, (int)b.len, b.data);
+        sluice_buf_free(&b);
+    }
 }
 
 int
@@ -315,13 +489,15 @@ engine_run(engine *e)
     e->grace_timer.data = e;
     uv_timer_init(&e->loop, &e->fsync_timer);
     e->fsync_timer.data = e;
-    uv_signal_t *sigs[] = {&e->sig_term, &e->sig_int, &e->sig_usr1};
-    int signums[] = {SIGTERM, SIGINT, SIGUSR1};
-    for (int i = 0; i < 3; i++) {
+    uv_signal_t *sigs[] = {&e->sig_term, &e->sig_int, &e->sig_quit,
+                           &e->sig_usr1, &e->sig_hup, &e->sig_usr2};
+    int signums[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP, SIGUSR2};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
         uv_signal_init(&e->loop, sigs[i]);
         sigs[i]->data = e;
         uv_signal_start(sigs[i], on_signal, signums[i]);
     }
+    log_startup(e);
 
     int rc = 0;
     for (size_t i = 0; i < e->n_outputs && rc == 0; i++)
@@ -339,11 +515,14 @@ engine_run(engine *e)
     size_t n_in = 0;
     for (size_t i = 0; i < e->n_pipelines; i++)
         n_in += e->pipelines[i].n_inputs;
-    if (rc == 0)
+    if (rc == 0) {
         sluice_info(NULL, "running %zu pipeline%s, %zu inputs, %zu outputs", e->n_pipelines,
                     e->n_pipelines == 1 ? "" : "s", n_in, e->n_outputs);
-    else
+        engine_check_inputs_done(e);
+    } else {
+        sluice_error(NULL, "could not start; stopping what had started");
         engine_stop(e);
+    }
 
     uv_run(&e->loop, UV_RUN_DEFAULT);
 
@@ -358,11 +537,13 @@ engine_run(engine *e)
     for (size_t i = 0; i < e->n_outputs; i++) {
         const output *o = &e->outputs[i];
         sluice_info(o->ins, "delivered %llu events in %llu chunks; %llu retries (%llu events); "
-                            "%llu events failed, %llu dead-lettered",
+                            "%llu events failed%s",
                     (unsigned long long)o->delivered_events,
                     (unsigned long long)o->delivered_chunks, (unsigned long long)o->retries,
                     (unsigned long long)o->retried_events, (unsigned long long)o->failed_events,
-                    (unsigned long long)o->dead.events);
+                    !o->failed_events ? ""
+                    : o->dead.path    ? ", written to the dead letters"
+                                      : " (no dead_letter path set: they were logged only)");
     }
     return rc;
 }
@@ -424,49 +605,54 @@ engine_random(engine *e)
     return e->rng * 0x2545f4914f6cdd1dULL;
 }
 
-/* ==== The SDK's view of an instance ==== */
+/* ==== Routing between pipelines ==== */
 
-const char *
-sluice_instance_id(const sluice_instance *ins)
+static pipeline *
+find_pipeline(engine *e, const char *name)
 {
-    return ins->id;
+    /* By the config's names: later pipelines are not built yet during init. */
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        if (strcmp(e->cfg->pipelines[i].name, name) == 0)
+            return &e->pipelines[i];
+    return NULL;
 }
 
-const char *
-sluice_instance_pipeline(const sluice_instance *ins)
+static sluice_emitter *
+route_to(sluice_instance *ins, pipeline *to)
 {
-    return ins->pipeline->name;
-}
-
-const char *
-sluice_storage_path(const sluice_instance *ins)
-{
-    return ins->pipeline->engine->cfg->service.storage_path;
-}
-
-uv_loop_t *
-sluice_instance_loop(sluice_instance *ins)
-{
-    return &ins->pipeline->engine->loop;
-}
-
-sluice_emitter *
-sluice_input_emitter(sluice_instance *ins)
-{
-    return ins->emitter;
+    engine *e = ins->pipeline->engine;
+    ins->routes = 1;
+    to->routed_kinds |= ins->plugin->emits;
+    to->routed_unknown |= ins->plugin->emits == 0;
+    e->extra_emitters = xrealloc(e->extra_emitters,
+                                 (e->n_extra_emitters + 1) * sizeof *e->extra_emitters);
+    return e->extra_emitters[e->n_extra_emitters++] = emitter_new(to, 0, NULL);
 }
 
 sluice_emitter *
 sluice_pipeline_emitter(sluice_instance *ins, const char *name)
 {
+    pipeline *to = find_pipeline(ins->pipeline->engine, name);
+    return to ? route_to(ins, to) : NULL;
+}
+
+sluice_emitter *
+sluice_pipeline_route(sluice_instance *ins, const char *option, const char *name)
+{
     engine *e = ins->pipeline->engine;
-    for (size_t i = 0; i < e->cfg->n_pipelines; i++) {
-        if (strcmp(e->cfg->pipelines[i].name, name) != 0)
-            continue;
-        e->extra_emitters = xrealloc(e->extra_emitters,
-                                     (e->n_extra_emitters + 1) * sizeof *e->extra_emitters);
-        return e->extra_emitters[e->n_extra_emitters++] = emitter_new(&e->pipelines[i], 0, NULL);
-    }
+    pipeline *to = find_pipeline(e, name);
+    if (to)
+        return route_to(ins, to);
+    const char **names = xcalloc(e->n_pipelines + 1, sizeof *names);
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        names[i] = e->cfg->pipelines[i].name;
+    const char *hint = option_suggest(name, names, e->n_pipelines);
+    if (hint)
+        sluice_option_error(ins, option, "there is no pipeline '%s' (did you mean '%s'?)", name,
+                            hint);
+    else
+        sluice_option_error(ins, option, "there is no pipeline '%s'", name);
+    free(names);
     return NULL;
 }
 

@@ -17,12 +17,14 @@ typedef enum engine_state {
 typedef struct engine {
     uv_loop_t loop;
     sluice_config *cfg;
+    cfg_errors *errs; /* while building: every problem found, with its place */
+    int dry_run;      /* sluice validate */
     pipeline *pipelines;
     size_t n_pipelines;
     output *outputs; /* every output of every pipeline */
     size_t n_outputs;
 
-    uv_signal_t sig_term, sig_int, sig_usr1;
+    uv_signal_t sig_term, sig_int, sig_quit, sig_usr1, sig_hup, sig_usr2;
     uv_prepare_t prepare;
     uv_timer_t grace_timer;
     uv_timer_t fsync_timer; /* fsync: interval */
@@ -37,13 +39,16 @@ typedef struct engine {
     struct monitor *monitor; /* self-monitoring HTTP server, or NULL */
     int loop_ready;
     int finishing; /* the final stop has begun: workers joined, handles closing */
+    int all_inputs_done; /* and service.exit_when_done: stop at the next iteration */
     sluice_emitter **extra_emitters; /* sluice_pipeline_emitter's */
     size_t n_extra_emitters;
 } engine;
 
-/* Build the pipelines and run every plugin's init. Returns 0, or -1 after
- * logging which instance refused. Call engine_destroy in both cases. */
-int engine_create(engine *e, sluice_config *cfg);
+/* Build the pipelines and run every plugin's init, adding every problem
+ * found to `errs` with its place. `dry_run` (sluice validate): check what
+ * run would need, create nothing. Returns 0 or -1. Call engine_destroy in
+ * both cases. */
+int engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run);
 /* Start workers and inputs and run until shut down. Returns the exit code. */
 int engine_run(engine *e);
 void engine_destroy(engine *e);
@@ -55,5 +60,7 @@ void engine_post_done(engine *e, struct sluice_flush *fl);
 /* Engine thread: finish the shutdown once nothing is pending. */
 void engine_check_drained(engine *e);
 uint64_t engine_random(engine *e);
+/* With service.exit_when_done: stop once every input has said it is done. */
+void engine_check_inputs_done(engine *e);
 
 #endif

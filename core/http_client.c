@@ -2,6 +2,7 @@
  * libcurl tells us which sockets to watch and when to time out; uv_poll and
  * a uv_timer tell libcurl when they are ready. */
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -393,4 +394,25 @@ sluice_http_request_apply(sluice_http_request *req, const sluice_http_client_con
     req->timeout = cfg->timeout;
     req->connect_timeout = cfg->connect_timeout;
     req->tls = &cfg->tls;
+}
+
+int
+sluice_http_url_check(const char *url, char *err, size_t errlen)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "expected an http:// or https:// URL, found '%s'", url);
+        return -1;
+    }
+    CURLU *u = curl_url();
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, 0);
+    char *host = NULL;
+    if (rc == CURLUE_OK)
+        rc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+    if (rc != CURLUE_OK || !host || !*host)
+        snprintf(err, errlen, "'%s' is not a URL libcurl can use: %s", url,
+                 rc != CURLUE_OK ? curl_url_strerror(rc) : "no host");
+    int bad = rc != CURLUE_OK || !host || !*host;
+    curl_free(host);
+    curl_url_cleanup(u);
+    return bad ? -1 : 0;
 }

@@ -3,17 +3,29 @@
 #define SLUICE_INSTANCE_H
 
 #include <stdint.h>
+#include "config_error.h"
 #include "sluice/log.h"
 #include "sluice/plugin.h"
 
 struct pipeline;
 struct output;
 struct dead_letter;
+struct cfg_node;
+struct sluice_config;
 
 struct sluice_instance {
     const struct sluice_plugin *plugin;
     const char *id;         /* borrowed from the config */
+    const char *where;      /* "pipelines.app.inputs[0]", borrowed from the config */
+    const struct cfg_node *node; /* its map in the config tree, for errors' places */
     struct pipeline *pipeline;
+    uv_loop_t *loop;        /* the engine's */
+    const struct sluice_config *cfg;
+    int dry_run;            /* sluice validate: check, create nothing */
+    cfg_errors *errs;       /* while building: where sluice_option_error adds */
+    int option_errors;      /* errors reported through sluice_option_error */
+    int done;               /* an input that said sluice_input_done */
+    int routes;             /* a filter that emits into another pipeline */
     const void *config;     /* borrowed from the config */
     void *ctx;              /* the plugin's */
     int inited, started, paused;
@@ -27,5 +39,8 @@ struct sluice_instance {
     uint64_t failed;         /* filters: events they could not process (sluice_filter_failed) */
     struct dead_letter *dead; /* filters: their dead letters */
 };
+
+/* "input", "filter" or "output". */
+const char *instance_kind_name(const sluice_instance *ins);
 
 #endif

@@ -26,6 +26,7 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: sluice [run] -c FILE [--log-format text|json] [--log-level LEVEL]\n"
+            "                   [--http-listen ADDR:PORT|off] [--once]\n"
             "       sluice validate -c FILE\n"
             "       sluice plugins [--json | --markdown]\n"
             "       sluice version\n"
@@ -33,6 +34,9 @@ usage(FILE *f)
             "  -c, --config FILE     the YAML pipeline configuration\n"
             "      --log-format F    text (default) or json log lines on stderr\n"
             "      --log-level L     error, warn, info, debug or trace (overrides the file)\n"
+            "      --http-listen A   self-monitoring address, or off (overrides service.http)\n"
+            "      --once            exit when every input is done (service.exit_when_done)\n"
+            "  -V, --version         the version\n"
             "  -h, --help            this text\n"
             "\n"
             "Plugins are searched in the built-in directory, then service.plugins_path,\n"
@@ -43,16 +47,20 @@ typedef struct cli {
     const char *command;
     const char *config;
     const char *log_level;
-    int json, markdown;
+    const char *http_listen;
+    int json, markdown, once;
 } cli;
 
 static int
 parse_args(int argc, char **argv, cli *c)
 {
-    enum { OPT_LOG_FORMAT = 256, OPT_LOG_LEVEL, OPT_JSON, OPT_MARKDOWN };
+    enum { OPT_LOG_FORMAT = 256, OPT_LOG_LEVEL, OPT_JSON, OPT_MARKDOWN, OPT_HTTP, OPT_ONCE };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"http-listen", required_argument, NULL, OPT_HTTP},
+        {"once", no_argument, NULL, OPT_ONCE},
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"json", no_argument, NULL, OPT_JSON},
@@ -68,11 +76,14 @@ parse_args(int argc, char **argv, cli *c)
     }
     optind = first;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:hv", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:hvV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c': c->config = optarg; break;
         case 'h': usage(stdout); exit(0);
-        case 'v': c->command = "version"; break;
+        case 'v':
+        case 'V': c->command = "version"; break;
+        case OPT_HTTP: c->http_listen = optarg; break;
+        case OPT_ONCE: c->once = 1; break;
         case OPT_LOG_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 log_set_format(LOG_FORMAT_JSON);
@@ -106,6 +117,30 @@ apply_log_level(const char *name)
     return -1;
 }
 
+static void
+print_errors(const cli *c, cfg_errors *errs)
+{
+    cfg_errors_print(errs, stderr);
+    fprintf(stderr, "sluice: %s: %zu error%s in the configuration\n", c->config, errs->n,
+            errs->n == 1 ? "" : "s");
+}
+
+/* The command line wins over the file for the self-monitoring address. */
+static void
+apply_overrides(const cli *c, sluice_config *cfg)
+{
+    if (c->http_listen) {
+        int on = strcmp(c->http_listen, "off") != 0;
+        cfg->service.http_enabled = on;
+        if (on) {
+            free(cfg->service.http_listen);
+            cfg->service.http_listen = strdup(c->http_listen);
+        }
+    }
+    if (c->once)
+        cfg->service.exit_when_done = 1;
+}
+
 static int
 load(const cli *c, sluice_config *cfg)
 {
@@ -116,15 +151,14 @@ load(const cli *c, sluice_config *cfg)
     }
     cfg_errors errs = {0};
     int r = config_load(cfg, c->config, NULL, &errs);
-    cfg_errors_print(&errs, stderr);
     if (r < 0)
-        fprintf(stderr, "sluice: %s: %zu error%s in the configuration\n", c->config, errs.n,
-                errs.n == 1 ? "" : "s");
+        print_errors(c, &errs);
     cfg_errors_free(&errs);
     if (r < 0)
         return EXIT_CONFIG;
     if (!c->log_level)
         log_set_level((sluice_log_level)cfg->service.log_level);
+    apply_overrides(c, cfg);
     return 0;
 }
 
@@ -138,7 +172,9 @@ cmd_run(const cli *c, int validate_only)
         return rc;
     }
     engine e;
-    if (engine_create(&e, &cfg) < 0) {
+    cfg_errors errs = {0};
+    if (engine_create(&e, &cfg, &errs, validate_only) < 0) {
+        print_errors(c, &errs);
         rc = EXIT_CONFIG;
     } else if (validate_only) {
         printf("%s: configuration is valid (%zu pipeline%s)\n", c->config, cfg.n_pipelines,
@@ -146,6 +182,7 @@ cmd_run(const cli *c, int validate_only)
     } else {
         rc = engine_run(&e) ? EXIT_CONFIG : 0;
     }
+    cfg_errors_free(&errs);
     engine_destroy(&e);
     config_free(&cfg);
     return rc;

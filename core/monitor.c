@@ -1,13 +1,16 @@
 /* The self-monitoring HTTP server (see monitor.h). */
-#include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "sluice/net.h"
 #include "xalloc.h"
 
 /* How long a request waits for the engine thread before answering 503. */
@@ -99,48 +102,49 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     return r;
 }
 
-/* "host:port" or "[v6]:port" into a socket address. */
+/* A listening TCP socket of our own, so that a busy port is reported
+ * with its real cause before libmicrohttpd is involved. */
 static int
-parse_listen(const char *listen, struct sockaddr_storage *ss)
+listen_socket(const struct sockaddr_storage *ss)
 {
-    char host[128];
-    const char *colon = strrchr(listen, ':');
-    if (!colon || colon == listen || (size_t)(colon - listen) >= sizeof host)
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
         return -1;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535)
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* not SO_REUSEPORT */
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 64) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
         return -1;
-    memset(ss, 0, sizeof *ss);
-    if (host[0] == '[') {
-        size_t n = strlen(host);
-        if (n < 3 || host[n - 1] != ']')
-            return -1;
-        host[n - 1] = '\0';
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : -1;
     }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
-                     &a4->sin_addr) == 1
-               ? 0
-               : -1;
+    return fd;
+}
+
+int
+monitor_check_listen(const char *listen, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    return sluice_address_parse(listen, &ss, err, errlen);
 }
 
 struct monitor *
 monitor_start(engine *e, const char *listen)
 {
     struct sockaddr_storage ss;
-    if (parse_listen(listen, &ss) < 0) {
-        sluice_error(NULL, "service.http.listen: expected host:port with a numeric address, "
-                           "found '%s'",
-                     listen);
+    char err[256];
+    if (sluice_address_parse(listen, &ss, err, sizeof err) < 0) {
+        sluice_error(NULL, "service.http.listen: %s", err);
+        return NULL;
+    }
+    int fd = listen_socket(&ss);
+    if (fd < 0) {
+        sluice_error(NULL, "self-monitoring cannot listen on %s: %s; set service.http.listen "
+                           "to another address (or `http: off`), or run with --http-listen "
+                           "ADDR:PORT or --http-listen off",
+                     listen, strerror(errno));
         return NULL;
     }
     struct monitor *m = xcalloc(1, sizeof *m);
@@ -152,13 +156,12 @@ monitor_start(engine *e, const char *listen)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 (unsigned)10, MHD_OPTION_END);
+    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET,
+                                 fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                 MHD_OPTION_END);
     if (!m->daemon) {
-        sluice_error(NULL, "cannot serve self-monitoring on %s (address in use?); set "
-                           "service.http.listen elsewhere or 'http: off'",
-                     listen);
+        sluice_error(NULL, "cannot start the self-monitoring server on %s", listen);
+        close(fd);
         uv_close((uv_handle_t *)&m->wake, NULL);
         uv_run(&e->loop, UV_RUN_NOWAIT);
         uv_cond_destroy(&m->cond);

@@ -184,6 +184,20 @@ set_option(const sluice_option *o, void *config, const cfg_node *n, const char *
 {
     int64_t i64;
     int r;
+    if (n->unset || (n->kind == CFG_SEQ && o->type == SLUICE_OPT_STR_LIST)) {
+        int bad = 0;
+        for (size_t k = 0; k < (n->kind == CFG_SEQ ? n->n : 1); k++) {
+            const cfg_node *item = n->kind == CFG_SEQ ? n->items[k] : n;
+            if (item->unset) {
+                char *at = xasprintf("%s.%s", where, o->name);
+                cfg_report_unset(errs, item, at, (o->flags & SLUICE_OPT_FIELDS) != 0);
+                free(at);
+                bad = 1;
+            }
+        }
+        if (bad)
+            return 1;
+    }
     switch (o->type) {
     case SLUICE_OPT_STR:
         if (n->kind != CFG_SCALAR)

@@ -2,6 +2,7 @@
  * (500ms, 1s, 5m, 1h, 1d; a bare number is seconds) and sizes (512KiB, 2MiB,
  * 1GiB; KB/MB/GB are powers of 1000; K/M/G are powers of 1024; a bare number
  * is bytes). */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 
 #include "option.h"
+#include "sluice/plugin.h"
 
 int
 option_parse_int(const char *s, int64_t *out)
@@ -113,7 +115,8 @@ option_parse_size(const char *s, int64_t *bytes)
     return parse_with_unit(s, units, sizeof units / sizeof *units, 1, bytes);
 }
 
-/* Levenshtein distance, capped at 32 characters per word. */
+/* Levenshtein distance ignoring case (Fluent Bit's `Path` is our `path`),
+ * capped at 32 characters per word. */
 static size_t
 edit_distance(const char *a, const char *b)
 {
@@ -128,7 +131,8 @@ edit_distance(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
+            size_t best = diag + (tolower((unsigned char)a[i - 1]) !=
+                                  tolower((unsigned char)b[j - 1]));
             if (up + 1 < best)
                 best = up + 1;
             if (row[j - 1] + 1 < best)
@@ -158,7 +162,13 @@ option_suggest(const char *word, const char *const *candidates, size_t n)
         return best;
     /* A truncated name ("max_mem") is a likely typo too. */
     for (size_t i = 0; len >= 3 && i < n; i++)
-        if (strncmp(candidates[i], word, len) == 0)
+        if (strncasecmp(candidates[i], word, len) == 0)
             return candidates[i];
     return NULL;
+}
+
+const char *
+sluice_nearest(const char *word, const char *const *candidates, size_t n)
+{
+    return option_suggest(word, candidates, n);
 }

@@ -440,6 +440,28 @@ handle_partial(struct sluice_flush *fl)
     o->delivered_events += c->count - n_retry - n_failed;
 }
 
+/* A chunk that failed for good: said at once when the cause is new, else
+ * at most once a minute with how many more failed the same way (a closed
+ * stdout fails every chunk). */
+static void
+log_permanent(output *o, uint32_t events, const char *why)
+{
+    sluice_time_t now = sluice_time_now();
+    int same = strcmp(o->last_permanent, why) == 0;
+    if (same && now - o->permanent_window < 60 * SLUICE_NSEC_PER_SEC) {
+        o->permanent_suppressed += events;
+        return;
+    }
+    if (same && o->permanent_suppressed)
+        sluice_error(o->ins, "%llu more events failed permanently in the last minute: %s",
+                     (unsigned long long)(o->permanent_suppressed + events), why);
+    else
+        sluice_error(o->ins, "flush of %u events failed permanently: %s", events, why);
+    snprintf(o->last_permanent, sizeof o->last_permanent, "%s", why);
+    o->permanent_window = now;
+    o->permanent_suppressed = 0;
+}
+
 void
 output_handle_done(struct sluice_flush *fl)
 {
@@ -473,7 +495,7 @@ output_handle_done(struct sluice_flush *fl)
         dead_letter_events(o, fl->c, NULL, 0, NULL, gave_up);
         free(gave_up);
     } else {
-        sluice_error(o->ins, "flush of %u events failed permanently: %s", fl->c->count, why);
+        log_permanent(o, fl->c->count, why);
         dead_letter_events(o, fl->c, NULL, 0, NULL, why);
     }
     o->failed_chunks++;

@@ -88,6 +88,9 @@ typedef struct output {
     sluice_time_t warn_window;           /* retry warnings: one per window */
     uint64_t warn_suppressed;
     char last_error[256];
+    char last_permanent[256];          /* permanent failures: logged once a minute */
+    sluice_time_t permanent_window;
+    uint64_t permanent_suppressed;
     uint64_t retries, retried_events, failed_events, failed_chunks;
 } output;
 

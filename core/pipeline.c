@@ -286,6 +286,14 @@ pipeline_sync_storage(pipeline *p, int fsync_now)
 }
 
 void
+pipeline_input_done(pipeline *p, sluice_instance *in)
+{
+    (void)in;
+    p->inputs_done++;
+    engine_check_inputs_done(p->engine);
+}
+
+void
 pipeline_close_handles(pipeline *p)
 {
     for (int k = 0; k < SLUICE_EVENT_KINDS; k++)

@@ -45,6 +45,9 @@ typedef struct pipeline {
     uint64_t chunk_seq;         /* chunks opened so far */
     chunk_mark *marks_head, *marks_tail;
     ack_token *tokens_head, *tokens_tail;
+    unsigned routed_kinds;      /* kinds other pipelines' filters route here */
+    int routed_unknown;         /* ...from a filter that does not say (emits 0) */
+    size_t inputs_done;         /* inputs that said sluice_input_done */
     uint64_t pauses;            /* times the inputs were paused */
     uint64_t dropped_no_output; /* events of a kind no output accepts */
 } pipeline;
@@ -60,6 +63,8 @@ void pipeline_update_backpressure(pipeline *p);
  * `fsync_now` (the once-a-second tick of fsync: interval). */
 void pipeline_sync_storage(pipeline *p, int fsync_now);
 void pipeline_close_handles(pipeline *p);
+/* An input said it is done (sluice_input_done). */
+void pipeline_input_done(pipeline *p, sluice_instance *in);
 void pipeline_free(pipeline *p);
 
 #endif

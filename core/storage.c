@@ -10,6 +10,7 @@
 
 #include "output.h"
 #include "pipeline.h"
+#include "sluice/fs.h"
 #include "storage.h"
 #include "xalloc.h"
 
@@ -34,22 +35,6 @@ new_path(const output *o, sluice_time_t created)
 {
     return xasprintf("%s/%020lld-%d-%llu.chunk", o->dir, (long long)created, (int)getpid(),
                      (unsigned long long)++file_counter);
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 chunk_file *
@@ -92,7 +77,7 @@ storage_chunk_open(pipeline *p, chunk *c)
         f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
         unsigned char head[CHUNK_HEADER_SIZE];
         chunk_encode_header(c, 1, head);
-        if (f->fd < 0 || write_all(f->fd, head, sizeof head) < 0) {
+        if (f->fd < 0 || sluice_write_all(f->fd, head, sizeof head) < 0) {
             file_failed(f, "cannot create chunk file");
             continue;
         }
@@ -108,7 +93,7 @@ storage_chunk_sync(chunk *c)
         if (f->fd < 0 || c->buf.size == f->written)
             continue;
         size_t n = c->buf.size - f->written;
-        if (write_all(f->fd, c->buf.data + f->written, n) < 0) {
+        if (sluice_write_all(f->fd, c->buf.data + f->written, n) < 0) {
             f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
             file_failed(f, "cannot write chunk file");
             continue;
@@ -180,8 +165,8 @@ storage_write(output *o, const chunk *c, uint64_t *bytes)
     unsigned char head[CHUNK_HEADER_SIZE];
     chunk_encode_header(c, 0, head);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0 || write_all(fd, head, sizeof head) < 0 ||
-        write_all(fd, c->buf.data, c->buf.size) < 0 ||
+    if (fd < 0 || sluice_write_all(fd, head, sizeof head) < 0 ||
+        sluice_write_all(fd, c->buf.data, c->buf.size) < 0 ||
         (o->settings->fsync != FSYNC_NEVER && fdatasync(fd) < 0)) {
         sluice_error(o->ins, "cannot write chunk file %s: %s", path, strerror(errno));
         o->storage_errors++;

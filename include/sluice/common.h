@@ -25,10 +25,6 @@ typedef int64_t sluice_time_t;
 /* The wall clock now, in nanoseconds. */
 SLUICE_API sluice_time_t sluice_time_now(void);
 
-/* mkdir -p: create `path` and its missing parents with `mode`. Returns 0,
- * or -1 with errno set. */
-SLUICE_API int sluice_mkdirs(const char *path, unsigned mode);
-
 /* A list of strings owned by the core (option values). */
 typedef struct sluice_strlist {
     size_t n;

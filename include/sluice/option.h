@@ -58,6 +58,9 @@ typedef struct sluice_list {
 /* Sections: the scalar `off` (or false) is accepted and stores 0 in the int
  * at `offset`; a map stores 1 there. */
 #define SLUICE_OPT_OFF 0x4u
+/* Strings (ABI 1.3): the value may name event fields as %{field}; an
+ * unset ${field} there gets that hint rather than the environment's. */
+#define SLUICE_OPT_FIELDS 0x8u
 
 typedef struct sluice_option {
     const char *name;

@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 2
+#define SLUICE_ABI_MINOR 3
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -107,6 +107,12 @@ struct sluice_plugin {
      * filesystem buffer with fsync. Never called for events lost at
      * shutdown from a memory buffer. */
     void (*ack)(void *ctx, uint64_t token);
+
+    /* ABI 1.3. Inputs: the kinds of events they emit (SLUICE_ACCEPTS_*);
+     * filters: the kinds they make besides what they pass on (log_to_metrics
+     * makes metrics). The core uses it to refuse a pipeline whose outputs
+     * accept none of what it carries. 0: not said, not checked. */
+    unsigned emits;
 };
 
 #define SLUICE_PLUGIN_HEADER(kind_)                                                                \
@@ -130,10 +136,39 @@ SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
  * outside a filter call (from a timer, or stop) go, i.e. on past it. */
 SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
 
+/* ABI 1.3. Report a problem with one of the instance's options, from init
+ * or start. `option` is its path in the instance's map ("pattern",
+ * "listen[1]", "metrics[2].buckets"), or NULL for the instance as a whole.
+ * The error names the file, line and column where the option is written,
+ * exactly as the loader's own errors do, and `sluice validate` lists it with
+ * them. Return SLUICE_ERROR after it. */
+SLUICE_API void sluice_option_error(sluice_instance *ins, const char *option, const char *fmt,
+                                    ...) SLUICE_PRINTF(3, 4);
+
+/* ABI 1.3. The candidate nearest to `word` (a likely typo of it, case
+ * ignored), for "did you mean" hints; NULL if none is close. */
+SLUICE_API const char *sluice_nearest(const char *word, const char *const *candidates,
+                                      size_t n);
+
+/* ABI 1.3. "<service.storage.path>/<name>", created (as `mkdir -p`) for
+ * the instance's state; `sluice validate` only checks that it could be.
+ * Returns a string the caller frees, or NULL after reporting why against
+ * service.storage.path. Call from init. */
+SLUICE_API char *sluice_storage_dir(sluice_instance *ins, const char *name);
+
+/* ABI 1.3. Inputs: nothing more will come from this input (dummy's count
+ * reached, exec's oneshot ran). With service.exit_when_done, sluice stops
+ * once every input is done and what they emitted is delivered. */
+SLUICE_API void sluice_input_done(sluice_instance *ins);
+
 /* An emitter into the head of the pipeline `name` (its first filter, or its
  * chunks), for a filter that routes events elsewhere; NULL if there is no
  * such pipeline. Call from init; valid until exit. Engine thread only. */
 SLUICE_API sluice_emitter *sluice_pipeline_emitter(sluice_instance *ins, const char *name);
+/* ABI 1.3. The same, and when there is no such pipeline, NULL after
+ * reporting it against `option` with the nearest name (sluice_option_error). */
+SLUICE_API sluice_emitter *sluice_pipeline_route(sluice_instance *ins, const char *option,
+                                                 const char *name);
 
 /* ==== Filters' accounting (ABI 1.2) ==== */
 

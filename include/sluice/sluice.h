@@ -5,12 +5,14 @@
 #include <sluice/version.h>
 #include "common.h"
 #include "buf.h"
+#include "fs.h"
 #include "log.h"
 #include "option.h"
 #include "event.h"
 #include "format.h"
 #include "http.h"
 #include "json.h"
+#include "net.h"
 #include "timefmt.h"
 #include "plugin.h"
 

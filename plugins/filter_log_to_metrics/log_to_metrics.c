@@ -133,21 +133,22 @@ valid_metric_name(const char *s)
 }
 
 static int
-parse_buckets(l2m_ctx *c, metric *m)
+parse_buckets(l2m_ctx *c, metric *m, size_t idx)
 {
+    char opt[64];
     const sluice_strlist *b = &m->cfg->buckets;
     m->bounds = calloc(b->n ? b->n : 1, sizeof *m->bounds);
     for (size_t i = 0; i < b->n; i++) {
         char *end;
         double v = strtod(b->v[i], &end);
+        snprintf(opt, sizeof opt, "metrics[%zu].buckets[%zu]", idx, i);
         if (end == b->v[i] || *end || !isfinite(v)) {
-            sluice_error(c->ins, "metric %s: buckets[%zu]: expected a number, found '%s'",
-                         m->cfg->name, i, b->v[i]);
+            sluice_option_error(c->ins, opt, "expected a number, found '%s'", b->v[i]);
             return 1;
         }
         if (i && v <= m->bounds[i - 1]) {
-            sluice_error(c->ins, "metric %s: buckets must ascend: %s follows %g", m->cfg->name,
-                         b->v[i], m->bounds[i - 1]);
+            sluice_option_error(c->ins, opt, "buckets must ascend: %s follows %g", b->v[i],
+                                m->bounds[i - 1]);
             return 1;
         }
         m->bounds[m->n_bounds++] = v;
@@ -156,24 +157,27 @@ parse_buckets(l2m_ctx *c, metric *m)
 }
 
 static int
-setup_metric(l2m_ctx *c, metric *m, const metric_config *mc)
+setup_metric(l2m_ctx *c, metric *m, const metric_config *mc, size_t idx)
 {
+    char opt[64];
     m->cfg = mc;
     if (!valid_metric_name(mc->name)) {
-        sluice_error(c->ins, "metric name '%s': use letters, digits, '_' and ':', not starting "
-                             "with a digit",
-                     mc->name);
+        snprintf(opt, sizeof opt, "metrics[%zu].name", idx);
+        sluice_option_error(c->ins, opt, "'%s' is not a metric name: use letters, digits, '_' "
+                                         "and ':', not starting with a digit",
+                            mc->name);
         return 1;
     }
     if (mc->kind != KIND_COUNTER && !mc->field) {
-        sluice_error(c->ins, "metric %s: a %s needs a `field`", mc->name, kind_names[mc->kind]);
+        snprintf(opt, sizeof opt, "metrics[%zu]", idx);
+        sluice_option_error(c->ins, opt, "metric %s: a %s needs a `field`", mc->name,
+                            kind_names[mc->kind]);
         return 1;
     }
-    char what[160];
-    snprintf(what, sizeof what, "metric %s: when", mc->name);
-    int bad = field_rules_compile(&m->when, c->ins, what, &mc->when) > 0;
+    snprintf(opt, sizeof opt, "metrics[%zu].when", idx);
+    int bad = field_rules_compile(&m->when, c->ins, opt, &mc->when) > 0;
     if (mc->kind == KIND_HISTOGRAM)
-        bad |= parse_buckets(c, m);
+        bad |= parse_buckets(c, m, idx);
     return bad;
 }
 
@@ -215,22 +219,23 @@ l2m_init(sluice_instance *ins, const void *config, void **ctxp)
     const metric_config *mcs = cfg->metrics.items;
     for (size_t i = 0; i < cfg->metrics.n; i++) {
         c->n_metrics++;
-        bad |= setup_metric(c, &c->metrics[i], &mcs[i]);
+        bad |= setup_metric(c, &c->metrics[i], &mcs[i], i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(mcs[j].name, mcs[i].name) == 0) {
-                sluice_error(ins, "metric %s is defined twice", mcs[i].name);
+                char opt[64];
+                snprintf(opt, sizeof opt, "metrics[%zu].name", i);
+                sluice_option_error(ins, opt, "metric %s is defined twice (first as metrics[%zu])",
+                                    mcs[i].name, j);
                 bad = 1;
             }
     }
     if (cfg->metrics.n == 0) {
-        sluice_error(ins, "metrics: define at least one metric");
+        sluice_option_error(ins, "metrics", "define at least one metric");
         bad = 1;
     }
-    c->to = cfg->emit_to ? sluice_pipeline_emitter(ins, cfg->emit_to) : sluice_input_emitter(ins);
-    if (!c->to) {
-        sluice_error(ins, "emit_to: there is no pipeline '%s'", cfg->emit_to);
-        bad = 1;
-    }
+    c->to = cfg->emit_to ? sluice_pipeline_route(ins, "emit_to", cfg->emit_to)
+                         : sluice_input_emitter(ins);
+    bad |= !c->to;
     return bad ? SLUICE_ERROR : SLUICE_OK;
 }
 
@@ -466,6 +471,7 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .options = l2m_options,
     .config_size = sizeof(l2m_config),
     .accepts = SLUICE_ACCEPTS_LOGS,
+    .emits = SLUICE_ACCEPTS_METRICS,
     .init = l2m_init,
     .exit = l2m_exit,
     .start = l2m_start,

@@ -80,8 +80,8 @@ load_pairs(modify_ctx *c, const char *what, const sluice_bytes *src, pairs *p, i
         const msgpack_object *k = &p->kv[i].key, *v = &p->kv[i].val;
         if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
             (values_are_paths && (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0))) {
-            sluice_error(c->ins, "%s: expected %s", what,
-                         values_are_paths ? "from: to field names" : "field: value pairs");
+            sluice_option_error(c->ins, what, "expected %s",
+                                values_are_paths ? "from: to field names" : "field: value pairs");
             return 1;
         }
     }

@@ -158,24 +158,52 @@ check_types(regex_ctx *c, const msgpack_object *types)
         const msgpack_object *k = &types->via.map.ptr[i].key, *v = &types->via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR ||
             type_index(v->via.str.ptr, v->via.str.size) < 0) {
-            sluice_error(c->ins, "types: expected field: int|float|bool|string, found a %s",
-                         v->type == MSGPACK_OBJECT_STR ? "type that is none of those"
-                                                       : "value that is not a string");
+            char opt[160];
+            snprintf(opt, sizeof opt, "types.%.*s",
+                     k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 0,
+                     k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "");
+            if (v->type == MSGPACK_OBJECT_STR)
+                sluice_option_error(c->ins, opt, "expected int, float, bool or string, found '%.*s'",
+                                    (int)v->via.str.size, v->via.str.ptr);
+            else
+                sluice_option_error(c->ins, opt, "expected int, float, bool or string");
             bad = 1;
         }
     }
     return bad;
 }
 
+/* "unknown pattern %{nginx_combind} (did you mean %{nginx_combined}?)" */
+static void
+unknown_builtin(regex_ctx *c, const char *opt, const char *bad)
+{
+    const char *end = strchr(bad, '}');
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(end - bad - 2), bad + 2);
+    const char *names[32];
+    size_t n = 0;
+    for (const regex_builtin *b = regex_builtins; b->name && n < 32; b++)
+        names[n++] = b->name;
+    const char *near = sluice_nearest(name, names, n);
+    if (near)
+        sluice_option_error(c->ins, opt, "unknown pattern %%{%s} (did you mean %%{%s}?)", name,
+                            near);
+    else
+        sluice_option_error(c->ins, opt, "unknown pattern %%{%s}; the built-in ones are listed "
+                                         "in docs/filters.md",
+                            name);
+}
+
 static int
-compile_one(regex_ctx *c, const char *src, const msgpack_object *types, compiled *out)
+compile_one(regex_ctx *c, const char *opt, const char *src, const msgpack_object *types,
+            compiled *out)
 {
     const regex_config *cfg = c->cfg;
     const regex_builtin *b = NULL;
     const char *bad = NULL;
     char *expanded = regex_expand(src, &b, &bad);
     if (!expanded) {
-        sluice_error(c->ins, "pattern '%s': unknown built-in pattern at '%.40s'", src, bad);
+        unknown_builtin(c, opt, bad);
         return -1;
     }
     int code;
@@ -184,8 +212,13 @@ compile_one(regex_ctx *c, const char *src, const msgpack_object *types, compiled
     if (!out->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code, msg, sizeof msg);
-        sluice_error(c->ins, "pattern '%s': %s at offset %zu of '%s'", src, (char *)msg,
-                     (size_t)eoff, expanded);
+        if (strcmp(src, expanded) == 0)
+            sluice_option_error(c->ins, opt, "%s at offset %zu of '%s'", (char *)msg,
+                                (size_t)eoff, src);
+        else
+            sluice_option_error(c->ins, opt, "%s at offset %zu of '%s' (the pattern with its "
+                                             "%%{names} expanded)",
+                                (char *)msg, (size_t)eoff, expanded);
         free(expanded);
         return -1;
     }
@@ -204,11 +237,13 @@ compile_one(regex_ctx *c, const char *src, const msgpack_object *types, compiled
     out->time_format = cfg->time_format ? cfg->time_format : b ? b->time_format : NULL;
     const char *zone = cfg->time_zone ? cfg->time_zone : b ? b->time_zone : "UTC";
     if (sluice_time_zone_parse(zone, &out->tz) < 0) {
-        sluice_error(c->ins, "time_zone: expected UTC, local, +hh:mm or -hhmm, found '%s'", zone);
+        sluice_option_error(c->ins, "time_zone", "expected UTC, local, +hh:mm or -hhmm, found "
+                                                 "'%s'",
+                            zone);
         return -1;
     }
     if (time_key && !out->time_format) {
-        sluice_error(c->ins, "time_key '%s' needs a time_format", time_key);
+        sluice_option_error(c->ins, "time_key", "'%s' needs a time_format", time_key);
         return -1;
     }
     out->caps = calloc(count ? count : 1, sizeof *out->caps);
@@ -276,21 +311,24 @@ regex_init(sluice_instance *ins, const void *config, void **ctxp)
 
     size_t n = (cfg->pattern ? 1 : 0) + cfg->patterns.n;
     if (n == 0) {
-        sluice_error(ins, "needs a `pattern` or `patterns`");
+        sluice_option_error(ins, NULL, "needs a `pattern` or `patterns`");
         bad = 1;
     }
     c->pats = calloc(n ? n : 1, sizeof *c->pats);
     size_t max_caps = 1;
-    for (size_t i = 0; i < n && !bad; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *src = cfg->pattern ? (i == 0 ? cfg->pattern : cfg->patterns.v[i - 1])
                                        : cfg->patterns.v[i];
-        if (compile_one(c, src, tmap, &c->pats[i]) < 0) {
-            pcre2_code_free(c->pats[i].re);
-            free(c->pats[i].caps);
-            bad = 1;
-            break;
-        }
+        char opt[32];
+        if (cfg->pattern && i == 0)
+            snprintf(opt, sizeof opt, "pattern");
+        else
+            snprintf(opt, sizeof opt, "patterns[%zu]", cfg->pattern ? i - 1 : i);
         c->n_pats++;
+        if (compile_one(c, opt, src, tmap, &c->pats[i]) < 0) {
+            bad = 1; /* and go on, so that validate lists every bad pattern */
+            continue;
+        }
         if (c->pats[i].n_caps > max_caps)
             max_caps = c->pats[i].n_caps;
     }

@@ -61,7 +61,7 @@ dummy_init(sluice_instance *ins, const void *config, void **ctxp)
     if (msgpack_unpack_next(&up, cfg->record.data, cfg->record.len, &off) !=
             MSGPACK_UNPACK_SUCCESS ||
         up.data.type != MSGPACK_OBJECT_MAP) {
-        sluice_error(ins, "record: expected a map");
+        sluice_option_error(ins, "record", "expected a map");
         msgpack_unpacked_destroy(&up);
         free(c);
         return SLUICE_ERROR;
@@ -113,6 +113,7 @@ emit(dummy_ctx *c, uint64_t n)
     if (finished(c)) {
         sluice_info(c->ins, "emitted %llu events; done", (unsigned long long)c->seq);
         dummy_halt(c);
+        sluice_input_done(c->ins);
     }
 }
 
@@ -202,6 +203,7 @@ dummy_exit(void *ctx)
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .emits = SLUICE_ACCEPTS_LOGS,
     .name = "dummy",
     .description = "Emit a fixed record with a sequence number, at a rate or as fast as possible.",
     .options = dummy_options,

@@ -197,6 +197,8 @@ finish_run(exec_ctx *x)
     x->running = 0;
     sluice_buf_reset(&x->stdout_buf);
     sluice_buf_reset(&x->stderr_buf);
+    if (x->cfg->oneshot)
+        sluice_input_done(x->ins);
 }
 
 static void
@@ -295,6 +297,8 @@ start_run(exec_ctx *x)
         uv_close((uv_handle_t *)&x->proc, NULL);
         uv_close((uv_handle_t *)&x->out, NULL);
         uv_close((uv_handle_t *)&x->err, NULL);
+        if (x->cfg->oneshot)
+            sluice_input_done(x->ins);
         return;
     }
     x->running = 1;
@@ -351,7 +355,7 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
                              *val = &up.data.via.map.ptr[i].val;
         if (key->type != MSGPACK_OBJECT_STR ||
             (val->type != MSGPACK_OBJECT_STR && val->type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
-            sluice_error(ins, "env: names and values must be strings");
+            sluice_option_error(ins, "env", "names and values must be strings");
             bad = 1;
             continue;
         }
@@ -449,6 +453,7 @@ exec_exit(void *ctx)
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .emits = SLUICE_ACCEPTS_ALL,
     .name = "exec",
     .description = "Run a command on an interval; its output as events or metrics.",
     .options = exec_options,

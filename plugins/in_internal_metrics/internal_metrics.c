@@ -81,6 +81,7 @@ im_exit(void *ctx)
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .emits = SLUICE_ACCEPTS_METRICS,
     .name = "internal_metrics",
     .description = "sluice's own counters as metric events, every interval.",
     .options = im_options,

@@ -430,47 +430,28 @@ on_unix_dgram(uv_poll_t *h, int status, int events)
 /* ==== Listeners ==== */
 
 static int
-parse_hostport(const char *hp, struct sockaddr_storage *ss)
-{
-    const char *colon = strrchr(hp, ':');
-    if (!colon)
-        return -1;
-    char host[128];
-    size_t n = (size_t)(colon - hp);
-    if (n >= sizeof host)
-        return -1;
-    memcpy(host, hp, n);
-    host[n] = '\0';
-    int port = atoi(colon + 1);
-    if (host[0] == '[') {
-        host[strlen(host) - 1] = '\0';
-        return uv_ip6_addr(host + 1, port, (struct sockaddr_in6 *)ss);
-    }
-    return uv_ip4_addr(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, port,
-                       (struct sockaddr_in *)ss);
-}
-
-static int
 open_listener(syslog_ctx *s, listener *l)
 {
     struct sockaddr_storage ss;
     int r;
     switch (l->kind) {
     case L_UDP:
-        if (parse_hostport(l->addr + 6, &ss) != 0)
+        if (sluice_address_parse(l->addr + 6, &ss, NULL, 0) != 0)
             return UV_EINVAL;
         uv_udp_init(s->loop, &l->h.udp);
         l->h.handle.data = l;
         l->open = 1;
         l->dgram = malloc(65536);
-        if ((r = uv_udp_bind(&l->h.udp, (struct sockaddr *)&ss, UV_UDP_REUSEADDR)) != 0)
+        /* No UV_UDP_REUSEADDR: a second sluice on the same port must be
+         * refused, not silently share (and steal) its datagrams. */
+        if ((r = uv_udp_bind(&l->h.udp, (struct sockaddr *)&ss, 0)) != 0)
             return r;
         /* Large bursts: ask for a big kernel buffer. */
         int size = 4 << 20;
         uv_recv_buffer_size(&l->h.handle, &size);
         return uv_udp_recv_start(&l->h.udp, on_udp_alloc, on_udp);
     case L_TCP:
-        if (parse_hostport(l->addr + 6, &ss) != 0)
+        if (sluice_address_parse(l->addr + 6, &ss, NULL, 0) != 0)
             return UV_EINVAL;
         uv_tcp_init(s->loop, &l->h.tcp);
         l->h.handle.data = l;
@@ -513,6 +494,18 @@ open_listener(syslog_ctx *s, listener *l)
     return UV_EINVAL;
 }
 
+/* The option path of listener `i`: "listen" when it was written as a
+ * single string, "listen[i]" in a list. */
+static const char *
+listen_option(size_t i, size_t n)
+{
+    static char buf[32];
+    if (n == 1)
+        return "listen";
+    snprintf(buf, sizeof buf, "listen[%zu]", i);
+    return buf;
+}
+
 static int
 syslog_init(sluice_instance *ins, const void *config, void **ctxp)
 {
@@ -541,15 +534,18 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
             l->kind = L_UNIX;
             l->path = strdup(a + 7);
         } else {
-            sluice_error(ins, "listen: expected udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH "
-                              "or unix-dgram:///PATH, found '%s'",
-                         a);
+            sluice_option_error(ins, listen_option(i, cfg->listen.n),
+                                "expected udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH or "
+                                "unix-dgram:///PATH, found '%s'",
+                                a);
             bad = 1;
             continue;
         }
         struct sockaddr_storage ss;
-        if ((l->kind == L_UDP || l->kind == L_TCP) && parse_hostport(a + 6, &ss) != 0) {
-            sluice_error(ins, "listen: '%s' is not a numeric address and port", a);
+        char err[256];
+        if ((l->kind == L_UDP || l->kind == L_TCP) &&
+            sluice_address_parse(a + 6, &ss, err, sizeof err) != 0) {
+            sluice_option_error(ins, listen_option(i, cfg->listen.n), "%s", err);
             bad = 1;
         }
     }
@@ -566,7 +562,9 @@ syslog_start(void *ctx)
     for (size_t i = 0; i < s->n_listeners; i++) {
         int r = open_listener(s, &s->listeners[i]);
         if (r != 0) {
-            sluice_error(s->ins, "cannot listen on %s: %s", s->listeners[i].addr, uv_strerror(r));
+            sluice_option_error(s->ins, listen_option(i, s->n_listeners),
+                                "syslog cannot listen on %s: %s", s->listeners[i].addr,
+                                uv_strerror(r));
             return SLUICE_ERROR;
         }
         sluice_info(s->ins, "listening on %s", s->listeners[i].addr);
@@ -634,6 +632,7 @@ syslog_exit(void *ctx)
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .emits = SLUICE_ACCEPTS_LOGS,
     .name = "syslog",
     .description = "Receive syslog (RFC 5424, RFC 3164) over UDP, TCP and unix sockets.",
     .options = syslog_options,

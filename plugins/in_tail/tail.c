@@ -208,9 +208,12 @@ find_open(tail_ctx *t, uint64_t dev, uint64_t ino)
 /* Where to start in a file: its acknowledged offset if the offsets table
  * knows it (same inode and same first bytes), else its end for files found
  * at the first start without read_from_head, else 0. */
+enum { START_HEAD, START_END, START_SAVED };
+
 static uint64_t
-start_offset(tail_ctx *t, int fd, const struct stat *st)
+start_offset(tail_ctx *t, int fd, const struct stat *st, int *how)
 {
+    *how = START_HEAD;
     tail_db_entry *e = tail_db_find(&t->db, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
     if (e) {
         e->gen = t->gen;
@@ -223,15 +226,41 @@ start_offset(tail_ctx *t, int fd, const struct stat *st)
             ssize_t n;
             same = tail_hash_prefix(fd, e->fp_len, &n) == e->fp_hash;
         }
-        if (same && e->offset <= (uint64_t)st->st_size)
+        if (same && e->offset <= (uint64_t)st->st_size) {
+            *how = START_SAVED;
             return e->offset;
+        }
         return 0; /* a new file in an old inode, or truncated */
     }
     /* Only at the very first start do existing files begin at their end;
      * a file that appeared while sluice was down is read from its head. */
-    if (!t->first_scan_done && t->first_start && !t->cfg->read_from_head)
+    if (!t->first_scan_done && t->first_start && !t->cfg->read_from_head) {
+        *how = START_END;
         return (uint64_t)st->st_size;
+    }
     return 0;
+}
+
+/* Say where a file is read from; at the first scan, at info level for the
+ * first few (an offset resumed from an earlier run surprises users who set
+ * read_from_head), then counted in the start-up summary. */
+static void
+log_start(tail_ctx *t, const char *path, uint64_t off, uint64_t size, int how)
+{
+    static const char *const hows[] = {"from its start", "from its end (read_from_head: false)",
+                                       "at the offset an earlier run acknowledged"};
+    size_t *count = how == START_SAVED ? &t->started_resumed
+                    : how == START_END ? &t->started_at_end
+                                       : &t->started_at_head;
+    int first = !t->first_scan_done;
+    if (first)
+        (*count)++;
+    if (first && t->n_files <= 20)
+        sluice_info(t->ins, "reading %s %s: offset %llu of %llu", path, hows[how],
+                    (unsigned long long)off, (unsigned long long)size);
+    else
+        sluice_debug(t->ins, "reading %s %s: offset %llu of %llu", path, hows[how],
+                     (unsigned long long)off, (unsigned long long)size);
 }
 
 static void
@@ -257,9 +286,10 @@ found(void *arg, const char *path)
         sluice_warn(t->ins, "cannot open %s: %s", path, strerror(errno));
         return;
     }
-    uint64_t off = start_offset(t, fd, &st);
+    int how;
+    uint64_t off = start_offset(t, fd, &st, &how);
     tail_file *f = tail_file_open(t, path, fd, (uint64_t)st.st_dev, (uint64_t)st.st_ino, off);
-    sluice_debug(t->ins, "following %s from offset %llu", path, (unsigned long long)off);
+    log_start(t, path, off, (uint64_t)st.st_size, how);
     tail_mark_readable(f);
 }
 
@@ -288,7 +318,8 @@ recover_rotated(tail_ctx *t)
                          : -1;
             if (fd < 0)
                 continue;
-            uint64_t off = start_offset(t, fd, &st);
+            int how;
+            uint64_t off = start_offset(t, fd, &st, &how);
             if (off == 0 && e->offset) {
                 close(fd);
                 continue; /* not the same file */
@@ -417,13 +448,15 @@ tail_init(sluice_instance *ins, const void *config, void **ctxp)
         char err[512];
         if (ml_compile(&t->ml, cfg->ml_preset, cfg->ml_start, cfg->ml_continue, err,
                        sizeof err) < 0) {
-            sluice_error(ins, "multiline: %s", err);
+            sluice_option_error(ins, "multiline", "%s", err);
             free(t);
             return SLUICE_ERROR;
         }
     }
     *ctxp = t;
-    return SLUICE_OK;
+    /* Offsets live under service.storage.path: say now if it is unusable. */
+    t->state_dir = sluice_storage_dir(ins, "tail");
+    return t->state_dir ? SLUICE_OK : SLUICE_ERROR;
 }
 
 static int
@@ -432,22 +465,18 @@ tail_start(void *ctx)
     tail_ctx *t = ctx;
     t->em = sluice_input_emitter(t->ins);
     t->loop = sluice_instance_loop(t->ins);
-    char *dir = NULL, *db = NULL;
-    if (asprintf(&dir, "%s/tail", sluice_storage_path(t->ins)) < 0 ||
-        asprintf(&db, "%s/%s.offsets", dir, sluice_instance_id(t->ins)) < 0)
+    char *db = NULL;
+    if (asprintf(&db, "%s/%s.offsets", t->state_dir, sluice_instance_id(t->ins)) < 0)
         return SLUICE_ERROR;
-    int bad = sluice_mkdirs(dir, 0750) < 0;
+    t->first_start = access(db, F_OK) != 0;
+    int bad = tail_db_load(&t->db, db) < 0;
     if (bad)
-        sluice_error(t->ins, "cannot create %s for the offsets: %s", dir, strerror(errno));
-    else if ((t->first_start = access(db, F_OK) != 0), tail_db_load(&t->db, db) < 0) {
         sluice_error(t->ins, "cannot read offsets from %s: %s", db, strerror(errno));
-        bad = 1;
-    }
-    free(dir);
     free(db);
     if (bad)
         return SLUICE_ERROR;
 
+    t->started = 1;
     uv_idle_init(t->loop, &t->reader);
     t->reader.data = t;
     uv_check_init(t->loop, &t->saver);
@@ -466,7 +495,10 @@ tail_start(void *ctx)
     if (t->cfg->watch == WATCH_INOTIFY)
         watch_dirs(t);
     rescan(t);
-    sluice_info(t->ins, "following %zu files", t->n_files);
+    sluice_info(t->ins, "following %zu files: %zu resumed at offsets saved by an earlier run, "
+                        "%zu from their end (existing files at the first start, "
+                        "read_from_head: false), %zu from their start",
+                t->n_files, t->started_resumed, t->started_at_end, t->started_at_head);
     return SLUICE_OK;
 }
 
@@ -493,6 +525,8 @@ tail_stop(void *ctx)
 {
     tail_ctx *t = ctx;
     t->stopping = 1;
+    if (!t->started)
+        return; /* start failed before opening anything */
     uv_close((uv_handle_t *)&t->reader, NULL);
     uv_close((uv_handle_t *)&t->refresh, NULL);
     uv_close((uv_handle_t *)&t->ml_timer, NULL);
@@ -524,6 +558,7 @@ tail_exit(void *ctx)
     ml_free(&t->ml);
     msgpack_sbuffer_destroy(&t->scratch);
     free(t->dir_watches);
+    free(t->state_dir);
     free(t->acks);
     free(t->rbuf);
     free(t);
@@ -531,6 +566,7 @@ tail_exit(void *ctx)
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
+    .emits = SLUICE_ACCEPTS_LOGS,
     .name = "tail",
     .description = "Follow log files: globs, rotation, crash-safe offsets, multiline.",
     .options = tail_options,

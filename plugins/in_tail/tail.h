@@ -50,6 +50,7 @@ typedef struct tail_ctx {
     size_t rcap;
     ml_spec ml;
     int multiline;
+    char *state_dir; /* <storage.path>/tail */
     tail_db db;
     int db_dirty;
     pending_ack *acks; /* a FIFO ring */
@@ -60,7 +61,8 @@ typedef struct tail_ctx {
     uv_idle_t reader;
     uv_timer_t refresh, ml_timer;
     uv_check_t saver;
-    int paused, stopping, first_scan_done;
+    int started, paused, stopping, first_scan_done;
+    size_t started_resumed, started_at_end, started_at_head; /* the first scan's files */
     int first_start;   /* no offsets table existed: this is the very first start */
     uint64_t gen;      /* rescans so far */
     uint64_t lines, long_split, long_skipped, truncations, rotations, parse_errors;

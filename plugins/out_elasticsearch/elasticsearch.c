@@ -395,28 +395,31 @@ es_init(sluice_instance *ins, const void *config, void **ctxp)
     c->cfg = cfg;
     char err[256];
     if (!(c->index = es_index_parse(cfg->index, err, sizeof err))) {
-        sluice_error(ins, "index: %s", err);
+        sluice_option_error(ins, "index", "%s", err);
         return SLUICE_ERROR;
     }
     if (cfg->id_key && cfg->generate_id) {
-        sluice_error(ins, "id_key and generate_id: choose one");
+        sluice_option_error(ins, "generate_id", "id_key and generate_id: choose one");
         return SLUICE_ERROR;
     }
     if (cfg->id_fields.n && !cfg->generate_id) {
-        sluice_error(ins, "id_fields is for generate_id: true");
+        sluice_option_error(ins, "id_fields", "id_fields is for generate_id: true");
         return SLUICE_ERROR;
     }
     if (cfg->hosts.n == 0) {
-        sluice_error(ins, "hosts: give at least one, e.g. http://127.0.0.1:9200");
+        sluice_option_error(ins, "hosts", "give at least one, e.g. http://127.0.0.1:9200");
         return SLUICE_ERROR;
     }
+    int bad = 0;
     for (size_t h = 0; h < cfg->hosts.n; h++)
-        if (strncmp(cfg->hosts.v[h], "http://", 7) != 0 &&
-            strncmp(cfg->hosts.v[h], "https://", 8) != 0) {
-            sluice_error(ins, "hosts[%zu]: expected http:// or https://, found '%s'", h,
-                         cfg->hosts.v[h]);
-            return SLUICE_ERROR;
+        if (sluice_http_url_check(cfg->hosts.v[h], err, sizeof err) < 0) {
+            char opt[32];
+            snprintf(opt, sizeof opt, "hosts[%zu]", h);
+            sluice_option_error(ins, opt, "%s", err);
+            bad = 1;
         }
+    if (bad)
+        return SLUICE_ERROR;
     c->n_hosts = cfg->hosts.n;
     uv_mutex_init(&c->hosts_lock);
     c->urls = calloc(c->n_hosts, sizeof *c->urls);

@@ -2,13 +2,12 @@
  * RFC 5424 syslog or MessagePack. SIGUSR1 reopens the file, so logrotate
  * can move it away (`postrotate: kill -USR1 <pid>`). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sluice/sluice.h>
+
+#include "line_output.h"
 
 typedef struct file_config {
     char *path;
@@ -19,7 +18,7 @@ typedef struct file_config {
 
 static const sluice_option file_options[] = {
     {.name = "path", .type = SLUICE_OPT_STR, .flags = SLUICE_OPT_REQUIRED,
-     .offset = offsetof(file_config, path), .help = "The file to append to; created if absent."},
+     .offset = offsetof(file_config, path), .help = "The file to append to; it and its directory are created if absent."},
     {.name = "format", .type = SLUICE_OPT_ENUM, .def = "json", .values = sluice_format_names,
      .offset = offsetof(file_config, format), .help = "How each event is written."},
     {.name = "time_key", .type = SLUICE_OPT_STR, .def = "time",
@@ -31,104 +30,54 @@ static const sluice_option file_options[] = {
     SLUICE_OPTIONS_END,
 };
 
-typedef struct file_ctx {
-    sluice_instance *ins;
-    const file_config *cfg;
-    sluice_format_opts fmt;
-    uv_mutex_t lock; /* fd, and whole chunks written one at a time */
-    int fd;
-    atomic_int reopen;
-} file_ctx;
-
 static int
 file_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const file_config *cfg = config;
     if (!*cfg->path) {
-        sluice_error(ins, "path: must not be empty");
+        sluice_option_error(ins, "path", "must not be empty");
         return SLUICE_ERROR;
     }
-    file_ctx *c = calloc(1, sizeof *c);
-    if (!c)
+    /* The directory is made at the first write; say now if it cannot be. */
+    char *dir = strdup(cfg->path);
+    char *slash = strrchr(dir, '/');
+    int bad = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (sluice_dir_creatable(dir) < 0) {
+            sluice_option_error(ins, "path", "cannot create the directory of '%s': %s",
+                                cfg->path, strerror(errno));
+            bad = 1;
+        }
+    }
+    free(dir);
+    if (bad)
         return SLUICE_ERROR;
-    c->ins = ins;
-    c->cfg = cfg;
-    c->fd = -1;
-    c->fmt.format = (sluice_format)cfg->format;
-    c->fmt.time_key = cfg->time_key && *cfg->time_key ? cfg->time_key : NULL;
-    uv_mutex_init(&c->lock);
-    *ctxp = c;
+    line_output *lo = malloc(sizeof *lo);
+    if (!lo)
+        return SLUICE_ERROR;
+    line_output_init(lo, ins, cfg->format, cfg->time_key, cfg->path, (unsigned)cfg->mode);
+    *ctxp = lo;
     return SLUICE_OK;
-}
-
-/* Called with the lock held. */
-static int
-ensure_open(file_ctx *c)
-{
-    if (atomic_exchange(&c->reopen, 0) && c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-        sluice_info(c->ins, "reopening %s", c->cfg->path);
-    }
-    if (c->fd >= 0)
-        return 0;
-    c->fd = open(c->cfg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, (mode_t)c->cfg->mode);
-    return c->fd < 0 ? -errno : 0;
 }
 
 static void
 file_flush(void *ctx, sluice_flush *fl)
 {
-    file_ctx *c = ctx;
-    size_t len;
-    const char *data = sluice_flush_data(fl, &len);
-    sluice_buf out = SLUICE_BUF_INIT;
-    int bad = 0;
-    sluice_format_events(&out, &c->fmt, data, len, &bad);
-    if (bad)
-        sluice_warn(c->ins, "a chunk ended in a malformed event; it was skipped");
-
-    uv_mutex_lock(&c->lock);
-    int err = -ensure_open(c);
-    size_t off = 0;
-    while (!err && off < out.len) {
-        ssize_t n = write(c->fd, out.data + off, out.len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            err = n < 0 ? errno : EIO;
-        else
-            off += (size_t)n;
-    }
-    uv_mutex_unlock(&c->lock);
-    sluice_buf_free(&out);
-    if (!err) {
-        sluice_flush_done(fl, SLUICE_OK, NULL);
-        return;
-    }
-    char reason[512];
-    snprintf(reason, sizeof reason, "%s %s: %s", off ? "writing" : "opening", c->cfg->path,
-             strerror(err));
-    /* A partial write already appended some lines; retrying repeats them,
-     * which beats losing the rest. */
-    sluice_flush_done(fl, SLUICE_RETRY, reason);
+    line_output_flush(ctx, fl);
 }
 
 static void
 file_reopen(void *ctx)
 {
-    file_ctx *c = ctx;
-    atomic_store(&c->reopen, 1);
+    line_output_reopen(ctx);
 }
 
 static void
 file_exit(void *ctx)
 {
-    file_ctx *c = ctx;
-    if (c->fd >= 0)
-        close(c->fd);
-    uv_mutex_destroy(&c->lock);
-    free(c);
+    line_output_close(ctx);
+    free(ctx);
 }
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {

@@ -277,7 +277,8 @@ graphite_init(sluice_instance *ins, const void *config, void **ctxp)
     c->cfg = cfg;
     const char *colon = strrchr(cfg->address, ':');
     if (!colon || colon == cfg->address || !colon[1]) {
-        sluice_error(ins, "address: expected host:port, found '%s'", cfg->address);
+        sluice_option_error(ins, "address", "expected HOST:PORT (e.g. 127.0.0.1:2003), found '%s'",
+                            cfg->address);
         return SLUICE_ERROR;
     }
     const char *h = cfg->address;
@@ -290,7 +291,7 @@ graphite_init(sluice_instance *ins, const void *config, void **ctxp)
     c->port = strdup(colon + 1);
     char err[256];
     if (!(c->path = gr_template_parse(cfg->path, err, sizeof err))) {
-        sluice_error(ins, "path: %s", err);
+        sluice_option_error(ins, "path", "%s", err);
         return SLUICE_ERROR;
     }
     return SLUICE_OK;

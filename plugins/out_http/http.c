@@ -148,8 +148,9 @@ static int
 http_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const http_config *cfg = config;
-    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
-        sluice_error(ins, "url: expected http:// or https://, found '%s'", cfg->url);
+    char err[512];
+    if (sluice_http_url_check(cfg->url, err, sizeof err) < 0) {
+        sluice_option_error(ins, "url", "%s", err);
         return SLUICE_ERROR;
     }
     http_ctx *c = calloc(1, sizeof *c);
@@ -174,7 +175,7 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
         for (uint32_t i = 0; i < up.data.via.map.size; i++) {
             const msgpack_object *k = &up.data.via.map.ptr[i].key, *v = &up.data.via.map.ptr[i].val;
             if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR) {
-                sluice_error(ins, "headers: every header name and value must be a string");
+                sluice_option_error(ins, "headers", "every header name and value must be a string");
                 bad = 1;
                 break;
             }

@@ -222,18 +222,24 @@ influx_init(sluice_instance *ins, const void *config, void **ctxp)
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
-    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
-        sluice_error(ins, "url: expected http:// or https://, found '%s'", cfg->url);
-        return SLUICE_ERROR;
+    char err[512];
+    int bad = 0;
+    if (sluice_http_url_check(cfg->url, err, sizeof err) < 0) {
+        sluice_option_error(ins, "url", "%s", err);
+        bad = 1;
     }
     if (cfg->api == API_V1 && !cfg->database) {
-        sluice_error(ins, "api v1 needs a database");
-        return SLUICE_ERROR;
+        sluice_option_error(ins, NULL, "api v1 needs a `database` (the InfluxDB 1.x database to "
+                                       "write to)");
+        bad = 1;
     }
     if (cfg->api == API_V2 && !cfg->bucket) {
-        sluice_error(ins, "api v2 needs a bucket (and usually an org and a token)");
-        return SLUICE_ERROR;
+        sluice_option_error(ins, NULL, "api v2 needs a `bucket` (and usually an `org` and a "
+                                       "`token`)");
+        bad = 1;
     }
+    if (bad)
+        return SLUICE_ERROR;
     sluice_buf u = SLUICE_BUF_INIT;
     size_t n = strlen(cfg->url);
     while (n && cfg->url[n - 1] == '/')

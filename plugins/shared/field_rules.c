@@ -1,4 +1,5 @@
 /* {field: regex} rules (see field_rules.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ field_rules_compile(field_rules *rs, sluice_instance *ins, const char *what,
     for (uint32_t i = 0; i < m->via.map.size; i++) {
         const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR) {
-            sluice_error(ins, "%s: expected field: regex strings", what);
+            sluice_option_error(ins, what, "expected a map of field: regex strings");
             bad++;
             continue;
         }
@@ -35,9 +36,10 @@ field_rules_compile(field_rules *rs, sluice_instance *ins, const char *what,
         if (!re) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(code, msg, sizeof msg);
-            sluice_error(ins, "%s.%.*s: bad regex '%.*s' at offset %zu: %s", what,
-                         (int)k->via.str.size, k->via.str.ptr, (int)v->via.str.size,
-                         v->via.str.ptr, (size_t)eoff, (char *)msg);
+            char opt[256];
+            snprintf(opt, sizeof opt, "%s.%.*s", what, (int)k->via.str.size, k->via.str.ptr);
+            sluice_option_error(ins, opt, "bad regex '%.*s' at offset %zu: %s",
+                                (int)v->via.str.size, v->via.str.ptr, (size_t)eoff, (char *)msg);
             bad++;
             continue;
         }

@@ -22,8 +22,9 @@ typedef struct field_rules {
     sluice_buf text;
 } field_rules;
 
-/* Compile the map `src` (an SLUICE_OPT_MAP value); `what` names it in
- * errors. Returns the number of bad rules (each logged); the good ones are
+/* Compile the map `src` (an SLUICE_OPT_MAP value); `what` is its option
+ * path ("include", "metrics[0].when"), for errors. Returns the number of
+ * bad rules (each reported with its place); the good ones are
  * kept. Call field_rules_free either way. */
 int field_rules_compile(field_rules *rs, sluice_instance *ins, const char *what,
                         const sluice_bytes *src);

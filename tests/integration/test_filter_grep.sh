@@ -54,5 +54,5 @@ grep -q "missing.grep.0: kept 0 events, dropped 5" "$T/sluice.log" || fail "miss
 printf 'pipelines:\n  p:\n    inputs: [{type: dummy}]\n    filters: [{type: grep, include: {level: "(unclosed"}}]\n    outputs: [{type: null}]\n' >"$T/bad.yaml"
 "$SLUICE_BIN" validate -c "$T/bad.yaml" >/dev/null 2>"$T/err"
 [ $? -eq 1 ] || fail "a bad regex must fail validate"
-grep -q "p.grep.0: include.level: bad regex '(unclosed' at offset 9: missing closing parenthesis" "$T/err" || fail "regex error: $(cat "$T/err")"
+grep -q "bad.yaml:4:45: pipelines.p.filters\[0\].include.level: bad regex '(unclosed' at offset 9: missing closing parenthesis" "$T/err" || fail "regex error: $(cat "$T/err")"
 pass "grep: include and/or, exclude, numbers as text, nested paths, missing fields; bad regexes refused"

@@ -40,7 +40,8 @@ harness_init(harness *h, const char *filters, const char *extra)
     cfg_errors_print(&errs, stderr);
     cfg_errors_free(&errs);
     ck_assert_int_eq(r, 0);
-    r = engine_create(&h->e, &h->cfg);
+    r = engine_create(&h->e, &h->cfg, &h->errs, 0);
+    cfg_errors_print(&h->errs, stderr);
     h->created = 1;
     free(f);
     free(x);
@@ -109,6 +110,7 @@ harness_filter(harness *h, size_t i)
 void
 harness_free(harness *h)
 {
+    cfg_errors_free(&h->errs);
     engine_destroy(&h->e);
     config_free(&h->cfg);
     test_rmdir(h->dir);

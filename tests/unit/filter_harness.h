@@ -9,7 +9,8 @@ typedef struct harness {
     sluice_config cfg;
     engine e;
     char *dir;   /* a temporary directory, removed by harness_free */
-    int created; /* engine_create succeeded */
+    int created; /* engine_create ran */
+    cfg_errors errs; /* what engine_create found, with places */
 } harness;
 
 /* Build pipeline "t" with `filters` (a YAML list) and, when `extra` is not

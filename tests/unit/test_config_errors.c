@@ -44,7 +44,7 @@ static const broken cases[] = {
      "@/t.yaml:3:21: pipelines.p.inputs[0].type: unknown input plugin 'dumy' (searched "
      SLUICE_BUILTIN_PLUGIN_DIR "); did you mean 'dummy'?"},
     {"env_unset", "service:\n  log_level: ${SLUICE_TEST_SURELY_UNSET}\n" DUMMY_OUT, NULL,
-     "@/t.yaml:2:14: environment variable 'SLUICE_TEST_SURELY_UNSET' is not set and has no "
+     "@/t.yaml:2:14: service.log_level: environment variable 'SLUICE_TEST_SURELY_UNSET' is not set and has no "
      "default (write ${SLUICE_TEST_SURELY_UNSET:-value} to give one)"},
     {"include_loop", "includes: [b.yaml]\n" DUMMY_OUT, "includes: [t.yaml]\n",
      "@/b.yaml:1:12: includes: include loop: @/t.yaml -> @/b.yaml -> @/t.yaml"},

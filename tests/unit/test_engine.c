@@ -42,8 +42,8 @@ run_config(const char *yaml, uint64_t want, sluice_config *cfg, engine *e)
     int r = config_load(cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs);
     cfg_errors_print(&errs, stderr);
     ck_assert_int_eq(r, 0);
+    ck_assert_int_eq(engine_create(e, cfg, &errs, 0), 0);
     cfg_errors_free(&errs);
-    ck_assert_int_eq(engine_create(e, cfg), 0);
     uv_timer_t t;
     run_state rs = {e, want, 0};
     uv_timer_init(&e->loop, &t);

@@ -1,0 +1,116 @@
+/* The SDK's view of a plugin instance: its names, its loop, its state
+ * directory, and errors about its options that name their place in the
+ * configuration. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "instance.h"
+#include "pipeline.h"
+#include "sluice/fs.h"
+#include "xalloc.h"
+
+const char *
+sluice_instance_id(const sluice_instance *ins)
+{
+    return ins->id;
+}
+
+const char *
+sluice_instance_pipeline(const sluice_instance *ins)
+{
+    return ins->pipeline->name;
+}
+
+const char *
+sluice_storage_path(const sluice_instance *ins)
+{
+    return ins->cfg->service.storage_path;
+}
+
+uv_loop_t *
+sluice_instance_loop(sluice_instance *ins)
+{
+    return ins->loop;
+}
+
+sluice_emitter *
+sluice_input_emitter(sluice_instance *ins)
+{
+    return ins->emitter;
+}
+
+const char *
+instance_kind_name(const sluice_instance *ins)
+{
+    return plugin_kind_name(ins->plugin->kind);
+}
+
+/* Add "where: msg" at `at` to the errors being collected, or log it with
+ * its place once the engine runs. */
+static void
+report(sluice_instance *ins, const cfg_node *at, const char *where, const char *msg)
+{
+    ins->option_errors++;
+    if (ins->errs) {
+        cfg_error_node(ins->errs, at, "%s: %s", where, msg);
+        return;
+    }
+    if (at)
+        sluice_error(ins, "%s:%d:%d: %s: %s", at->file, at->line, at->col, where, msg);
+    else
+        sluice_error(ins, "%s: %s", where, msg);
+}
+
+void
+sluice_option_error(sluice_instance *ins, const char *option, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *base = ins->where ? ins->where : ins->id;
+    const cfg_node *at = option ? cfg_node_at(ins->node, option) : NULL;
+    char *where = option ? xasprintf("%s.%s", base, option) : xstrdup(base);
+    report(ins, at ? at : ins->node, where, msg);
+    free(where);
+}
+
+char *
+sluice_storage_dir(sluice_instance *ins, const char *name)
+{
+    const char *root = ins->cfg->service.storage_path;
+    char *dir = xasprintf("%s/%s", root, name);
+    int r = ins->dry_run ? sluice_dir_creatable(dir) : sluice_mkdirs(dir, 0750);
+    if (r == 0)
+        return dir;
+    char msg[1024];
+    int err = errno;
+    snprintf(msg, sizeof msg,
+             "%s (%s) keeps its state in '%s', which %s: %s%s", ins->where ? ins->where : ins->id,
+             ins->plugin->name, dir, ins->dry_run ? "cannot be created" : "cannot create",
+             strerror(err),
+             geteuid() != 0 && (err == EACCES || err == EPERM || err == EROFS)
+                 ? "; running as a user other than root, set service.storage.path to a "
+                   "directory you can write"
+                 : "");
+    const cfg_node *at = cfg_node_at(ins->cfg->root, "service.storage.path");
+    report(ins, at, at ? "service.storage.path" : "service.storage.path (default)", msg);
+    free(dir);
+    return NULL;
+}
+
+void
+sluice_input_done(sluice_instance *ins)
+{
+    if (ins->done)
+        return;
+    ins->done = 1;
+    sluice_debug(ins, "input done: nothing more will come from it");
+    pipeline_input_done(ins->pipeline, ins);
+}

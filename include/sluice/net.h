@@ -1,0 +1,16 @@
+/* Network addresses as operators write them in the configuration. */
+#ifndef SLUICE_NET_H
+#define SLUICE_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include "common.h"
+
+/* Parse "HOST:PORT" into a socket address: HOST is an IPv4 address, an
+ * IPv6 address in brackets ("[::1]:5140"), `localhost` (127.0.0.1) or `*`
+ * (every IPv4 interface); PORT is 0 to 65535. Returns 0, or -1 with what
+ * is wrong in `err` ("no port: write HOST:PORT, e.g. 127.0.0.1:5140"). */
+SLUICE_API int sluice_address_parse(const char *text, struct sockaddr_storage *ss, char *err,
+                                    size_t errlen);
+
+#endif
