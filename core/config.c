@@ -2,6 +2,7 @@
  * service section, pipelines, and each plugin instance's options. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "log.h"
@@ -165,10 +166,46 @@ id_taken(const sluice_config *cfg, const pipeline_config *cur, const char *id)
     return 0;
 }
 
+/* Names users bring from Fluent Bit and Vector, and ours for them. */
+static const struct {
+    sluice_plugin_kind kind;
+    const char *theirs, *ours;
+} foreign_names[] = {
+    {SLUICE_PLUGIN_OUTPUT, "es", "elasticsearch"},
+    {SLUICE_PLUGIN_OUTPUT, "opensearch", "elasticsearch"},
+    {SLUICE_PLUGIN_OUTPUT, "console", "stdout"},
+    {SLUICE_PLUGIN_OUTPUT, "blackhole", "null"},
+    {SLUICE_PLUGIN_FILTER, "parser", "regex (or json)"},
+    {SLUICE_PLUGIN_FILTER, "record_modifier", "modify"},
+    {SLUICE_PLUGIN_FILTER, "remap", "modify"},
+    {SLUICE_PLUGIN_FILTER, "filter", "grep"},
+    {SLUICE_PLUGIN_INPUT, "file", "tail"},
+    {SLUICE_PLUGIN_INPUT, "demo_logs", "dummy"},
+    {SLUICE_PLUGIN_INPUT, "fluentbit_metrics", "internal_metrics"},
+};
+
 static void
 unknown_plugin(build_ctx *bx, const cfg_node *type, const char *where, sluice_plugin_kind kind,
                const char *err)
 {
+    /* A plugin of another kind in the wrong list: "regex is a filter". */
+    for (sluice_plugin_kind k = SLUICE_PLUGIN_INPUT; k <= SLUICE_PLUGIN_OUTPUT; k++) {
+        char *other_err = NULL;
+        if (k != kind && registry_find(&bx->cfg->registry, k, type->value, &other_err)) {
+            cfg_error_node(bx->errs, type, "%s.type: %s is %s %s, not %s %s: list it under %ss",
+                           where, type->value, k == SLUICE_PLUGIN_INPUT ? "an" : "a",
+                           plugin_kind_name(k), kind == SLUICE_PLUGIN_INPUT ? "an" : "a",
+                           plugin_kind_name(kind), plugin_kind_name(k));
+            return;
+        }
+        free(other_err);
+    }
+    for (size_t i = 0; i < sizeof foreign_names / sizeof *foreign_names; i++)
+        if (foreign_names[i].kind == kind && strcasecmp(foreign_names[i].theirs, type->value) == 0) {
+            cfg_error_node(bx->errs, type, "%s.type: %s; sluice's name for it is '%s'", where,
+                           err, foreign_names[i].ours);
+            return;
+        }
     size_t n;
     const char **names = registry_names(&bx->cfg->registry, kind, &n);
     const char *hint = option_suggest(type->value, names, n);

@@ -290,6 +290,38 @@ convert(convert_ctx *cx, yaml_document_t *doc, yaml_node_t *yn, int depth, int i
     }
 }
 
+/* Whether the lines from `from` to `to` hold an unquoted ${ inside a flow
+ * collection: `{a: ${X}}` is a YAML error, since `{` opens a map there. */
+static int
+var_in_flow(const char *text, size_t len, const yaml_mark_t *from, const yaml_mark_t *to)
+{
+    size_t start = from->index < len ? from->index : len;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    size_t end = to->index < len ? to->index : len;
+    while (end < len && text[end] != '\n')
+        end++;
+    int depth = 0;
+    char quote = 0;
+    for (size_t i = start; i < end; i++) {
+        char c = text[i];
+        if (quote) {
+            quote = c == quote ? 0 : quote;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '$' && i + 1 < end && text[i + 1] == '{') {
+            if (depth > 0)
+                return 1;
+            i++;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 cfg_node *
 cfg_parse_string(const char *name, const char *text, size_t len, cfg_errors *errs)
 {
@@ -302,13 +334,17 @@ cfg_parse_string(const char *name, const char *text, size_t len, cfg_errors *err
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         const yaml_mark_t *m = &parser.problem_mark;
+        const char *hint = var_in_flow(text, len, parser.context ? &parser.context_mark : m, m)
+                               ? " (a ${VAR} inside {...} or [...] must be quoted: "
+                                 "token: \"${VAR}\")"
+                               : "";
         if (parser.context)
             cfg_error_at(errs, name, (int)m->line + 1, (int)m->column + 1,
-                         "invalid YAML: %s %s", parser.problem ? parser.problem : "error",
-                         parser.context);
+                         "invalid YAML: %s %s%s", parser.problem ? parser.problem : "error",
+                         parser.context, hint);
         else
-            cfg_error_at(errs, name, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s",
-                         parser.problem ? parser.problem : "error");
+            cfg_error_at(errs, name, (int)m->line + 1, (int)m->column + 1, "invalid YAML: %s%s",
+                         parser.problem ? parser.problem : "error", hint);
         yaml_parser_delete(&parser);
         return NULL;
     }

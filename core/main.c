@@ -15,6 +15,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugin_docs.h"
 #include "sluice/version.h"
 
@@ -218,6 +219,7 @@ int
 main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    metrics_process_started();
     /* Chunk buffers are megabytes: keep them mmap-backed so a freed chunk
      * goes back to the kernel. glibc otherwise raises its mmap threshold
      * after the first free and serves later chunks from a heap that only

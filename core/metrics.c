@@ -1,7 +1,9 @@
 /* sluice's own metrics: one table of definitions, rendered as Prometheus
  * text, as JSON, and as metric events (see metrics.h). */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -60,7 +62,7 @@ static const metric_def defs[] = {
     {"bytes_total", "Bytes of events emitted by the input (MessagePack).", 1, SCOPE_INPUT, in_bytes},
     {"paused", "1 while the input is paused by backpressure.", 0, SCOPE_INPUT, in_paused},
     {"events_in_total", "Events that entered the filter.", 1, SCOPE_FILTER, f_in},
-    {"events_out_total", "Events the filter passed on unchanged.", 1, SCOPE_FILTER, f_out},
+    {"events_out_total", "Events the filter passed on (changed or not).", 1, SCOPE_FILTER, f_out},
     {"errors_total", "Batches on which the filter failed (passed on unchanged).", 1, SCOPE_FILTER,
      f_errors},
     {"dropped_total", "Events the filter dropped on purpose.", 1, SCOPE_FILTER, f_dropped},
@@ -130,6 +132,37 @@ sample(sluice_buf *out, const metric_def *d, const char *pipeline_name, const sl
     sluice_buf_printf(out, "\"} %.17g\n", v);
 }
 
+static sluice_time_t process_start;
+
+void
+metrics_process_started(void)
+{
+    process_start = sluice_time_now();
+}
+
+/* A "Name:   value kB" line of /proc/self/status, in bytes; 0 if absent. */
+static double
+status_bytes(const char *status, const char *name)
+{
+    const char *p = strstr(status, name);
+    return p ? strtod(p + strlen(name), NULL) * 1024 : 0;
+}
+
+static size_t
+open_fds(void)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *de; d && (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n ? n - 1 : 0; /* not the one reading the directory */
+}
+
+/* The process metrics Prometheus client libraries export, under their
+ * standard names, and the peak RSS (VmHWM, which the kernel computes as
+ * the larger of the recorded peak and the current RSS). */
 static void
 process_metrics(sluice_buf *out)
 {
@@ -137,28 +170,46 @@ process_metrics(sluice_buf *out)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    long rss_pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
+    char status[4096] = "";
+    FILE *f = fopen("/proc/self/status", "r");
     if (f) {
-        long size_pages;
-        if (fscanf(f, "%ld %ld", &size_pages, &rss_pages) != 2)
-            rss_pages = 0;
+        size_t n = fread(status, 1, sizeof status - 1, f);
+        status[n] = '\0';
         fclose(f);
     }
+    struct rlimit rl = {0};
+    getrlimit(RLIMIT_NOFILE, &rl);
     sluice_buf_printf(out,
-                      "# HELP sluice_process_cpu_seconds_total User and system CPU time.\n"
-                      "# TYPE sluice_process_cpu_seconds_total counter\n"
-                      "sluice_process_cpu_seconds_total %.6f\n"
-                      "# HELP sluice_process_resident_memory_bytes Resident set size.\n"
-                      "# TYPE sluice_process_resident_memory_bytes gauge\n"
-                      "sluice_process_resident_memory_bytes %ld\n"
-                      "# HELP sluice_process_max_resident_memory_bytes Peak resident set size.\n"
-                      "# TYPE sluice_process_max_resident_memory_bytes gauge\n"
-                      "sluice_process_max_resident_memory_bytes %ld\n"
+                      "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
+                      "seconds.\n"
+                      "# TYPE process_cpu_seconds_total counter\n"
+                      "process_cpu_seconds_total %.6f\n"
+                      "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                      "# TYPE process_resident_memory_bytes gauge\n"
+                      "process_resident_memory_bytes %.0f\n"
+                      "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                      "# TYPE process_virtual_memory_bytes gauge\n"
+                      "process_virtual_memory_bytes %.0f\n"
+                      "# HELP process_start_time_seconds Start time of the process since unix "
+                      "epoch in seconds.\n"
+                      "# TYPE process_start_time_seconds gauge\n"
+                      "process_start_time_seconds %.3f\n"
+                      "# HELP process_open_fds Number of open file descriptors.\n"
+                      "# TYPE process_open_fds gauge\n"
+                      "process_open_fds %zu\n"
+                      "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                      "# TYPE process_max_fds gauge\n"
+                      "process_max_fds %llu\n"
+                      "# HELP sluice_resident_memory_peak_bytes Peak resident memory size in "
+                      "bytes (VmHWM).\n"
+                      "# TYPE sluice_resident_memory_peak_bytes gauge\n"
+                      "sluice_resident_memory_peak_bytes %.0f\n"
                       "# HELP sluice_build_info The running version.\n"
                       "# TYPE sluice_build_info gauge\n"
                       "sluice_build_info{version=\"%s\"} 1\n",
-                      cpu, rss_pages * sysconf(_SC_PAGESIZE), ru.ru_maxrss * 1024L, SLUICE_VERSION);
+                      cpu, status_bytes(status, "VmRSS:"), status_bytes(status, "VmSize:"),
+                      (double)process_start / 1e9, open_fds(), (unsigned long long)rl.rlim_cur,
+                      status_bytes(status, "VmHWM:"), SLUICE_VERSION);
 }
 
 void

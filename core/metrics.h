@@ -16,4 +16,7 @@ void metrics_pipelines_json(struct engine *e, sluice_buf *out);
  * 503 with the reasons otherwise. Returns the status. */
 int metrics_health(struct engine *e, sluice_buf *out);
 
+/* Note the process's start time (process_start_time_seconds). */
+void metrics_process_started(void);
+
 #endif

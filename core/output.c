@@ -136,6 +136,10 @@ submit(struct sluice_flush *fl)
 {
     output *o = fl->o;
     worker *w = &o->workers[o->next_worker++ % o->n_workers];
+    sluice_debug(o->ins, "sending a chunk of %u %s events (%zu bytes), attempt %u", fl->c->count,
+                 fl->c->kind == SLUICE_EVENT_LOG ? "log" : "metric", fl->c->buf.size,
+                 fl->attempt + 1);
+    fl->sent_at = uv_now(&o->engine->loop);
     worker_push(w, fl);
 }
 
@@ -470,6 +474,13 @@ output_handle_done(struct sluice_flush *fl)
     const char *why = fl->reason ? fl->reason : "no reason given";
     if (fl->result != SLUICE_OK)
         snprintf(o->last_error, sizeof o->last_error, "%s", why);
+    sluice_debug(o->ins, "chunk of %u events: %s after %llu ms%s%s%s", fl->c->count,
+                 fl->result == SLUICE_OK      ? "delivered"
+                 : fl->result == SLUICE_RETRY ? "failed for now"
+                                              : "failed for good",
+                 (unsigned long long)(uv_now(&e->loop) - fl->sent_at),
+                 fl->n_failed || fl->n_retry ? " (some events refused)" : "",
+                 fl->result != SLUICE_OK ? ": " : "", fl->result != SLUICE_OK ? why : "");
     if (fl->result == SLUICE_OK) {
         if (fl->n_failed || fl->n_retry)
             handle_partial(fl);

@@ -41,6 +41,7 @@ struct sluice_flush {
     int keep_file;                  /* shutting down: leave the file for the next start */
     struct chunk_mark *mark;        /* held until the events are safe, or NULL */
     int abandoned;                  /* shutdown: lost, so never acknowledged */
+    uint64_t sent_at;               /* engine loop ms, for debug lines */
 };
 
 /* A chunk that lives on disk only until the output has room for it. */

@@ -126,6 +126,8 @@ event_written(sluice_emitter *em)
     if (em->owner && em->stage == 0) {
         em->owner->events_in++;
         em->owner->bytes_in += em->target->size - em->start;
+    } else if (em->owner) {
+        em->owner->events_out++; /* a filter's emitter: what it passes on */
     }
     if (em->target_count) {
         (*em->target_count)++;

@@ -62,6 +62,12 @@ plugin_docs_text(FILE *f, const plugin_registry *reg)
             options_text(f, d->options, "");
         }
     }
+    fprintf(f, "every output also takes:\n");
+    options_text(f, output_options, "");
+    fprintf(f, "every filter also takes:\n");
+    options_text(f, filter_options, "");
+    fprintf(f, "every instance takes `type` and an optional `id` (default "
+               "<pipeline>.<type>.<n>, used in logs and metrics)\n");
 }
 
 /* ==== JSON ==== */
@@ -178,8 +184,28 @@ plugin_docs_markdown(FILE *f, const plugin_registry *reg)
                "schemas compiled into sluice and its plugins; do not edit by hand.\n\n"
                "Durations: `500ms`, `1s`, `5m`, `1h`, `1d` (a bare number is seconds). Sizes:\n"
                "`512KiB`, `2MiB`, `1GiB` (`K`/`M`/`G` are powers of 1024, `KB`/`MB`/`GB` of\n"
-               "1000; a bare number is bytes). Values may use `${VAR}` and\n"
-               "`${VAR:-default}`.\n\n"
+               "1000; a bare number is bytes).\n\n"
+               "## The file\n\n"
+               "Top-level keys: `service`, `pipelines` and `includes`.\n\n"
+               "- `${VAR}` and `${VAR:-default}` in any value are taken from the environment\n"
+               "  when the file is loaded; `$$` is a literal `$`. Inside `{...}` or `[...]`\n"
+               "  quote such a value (`token: \"${TOKEN}\"`). Options that take event fields\n"
+               "  write them `%%{field}` (or `$${field}`).\n"
+               "- `includes:` is a list of files or globs, relative to the including file,\n"
+               "  merged into it: their `pipelines` and `service` keys are added one by one,\n"
+               "  and a key defined twice is an error naming both places. Includes may\n"
+               "  include (loops are refused). For example, one file per pipeline:\n\n"
+               "  ```yaml\n"
+               "  # /etc/sluice/sluice.yaml\n"
+               "  service: {log_level: info}\n"
+               "  includes: [pipelines.d/*.yaml]\n"
+               "  pipelines:\n"
+               "    self:\n"
+               "      inputs: [{type: internal_metrics}]\n"
+               "      outputs: [{type: stdout}]\n"
+               "  ```\n\n"
+               "- Unknown keys are errors, with the nearest valid key suggested; every error\n"
+               "  names the file, line and column.\n\n"
                "## service\n\n");
     table_head(f);
     options_markdown(f, service_options, "");

@@ -51,7 +51,7 @@ static const sluice_option es_options[] = {
      .offset = offsetof(es_config, hosts),
      .help = "Base URLs (http://127.0.0.1:9200); bulks go round-robin, skipping a host in "
              "its cool-down."},
-    {.name = "index", .type = SLUICE_OPT_STR, .def = "sluice-%Y.%m.%d",
+    {.name = "index", .type = SLUICE_OPT_STR, .def = "sluice-%Y.%m.%d", .flags = SLUICE_OPT_FIELDS,
      .offset = offsetof(es_config, index),
      .help = "Index (or data stream) name: %Y %m %d %H %M %j %y from the event time (UTC), "
              "%{field} from the event (write $${field} for the ${field} form; plain ${VAR} is an "

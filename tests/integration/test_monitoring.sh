@@ -34,7 +34,7 @@ pass "/api/v1/pipelines reports the topology and exact counters"
 curl -fs "http://127.0.0.1:$MPORT/metrics" >"$T/metrics.txt" || fail "/metrics"
 promtool check metrics <"$T/metrics.txt" >"$T/promtool.log" 2>&1 || fail "promtool: $(cat "$T/promtool.log")"
 grep -q '^sluice_output_events_total{pipeline="app",plugin="null",id="app.null.0"} 1000$' "$T/metrics.txt" || fail "exposition: $(grep output_events "$T/metrics.txt")"
-grep -q '^sluice_process_resident_memory_bytes [0-9]' "$T/metrics.txt" || fail "no RSS"
+grep -q '^process_resident_memory_bytes [0-9]' "$T/metrics.txt" || fail "no RSS"
 pass "/metrics passes promtool check metrics"
 
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/health")" = 200 ] || fail "/health not 200"
