@@ -193,8 +193,8 @@ unknown_plugin(build_ctx *bx, const cfg_node *type, const char *where, sluice_pl
         char *other_err = NULL;
         if (k != kind && registry_find(&bx->cfg->registry, k, type->value, &other_err)) {
             cfg_error_node(bx->errs, type, "%s.type: %s is %s %s, not %s %s: list it under %ss",
-                           where, type->value, k == SLUICE_PLUGIN_INPUT ? "an" : "a",
-                           plugin_kind_name(k), kind == SLUICE_PLUGIN_INPUT ? "an" : "a",
+                           where, type->value, k == SLUICE_PLUGIN_FILTER ? "a" : "an",
+                           plugin_kind_name(k), kind == SLUICE_PLUGIN_FILTER ? "a" : "an",
                            plugin_kind_name(kind), plugin_kind_name(k));
             return;
         }

@@ -111,6 +111,37 @@ static const broken cases[] = {
      "@/t.yaml:4:14: pipelines.p.outputs: expected a non-empty list of outputs, found a map"},
     {"bool_expected", "service:\n  http: {listen: [a]}\n" DUMMY_OUT, NULL,
      "@/t.yaml:2:18: service.http.listen: expected a string, found a list"},
+    {"env_bad_value",
+     "pipelines:\n  p:\n    inputs: [{type: dummy, count: '${SLUICE_TEST_BAD_COUNT}'}]\n"
+     "    outputs: [{type: null}]\n",
+     NULL,
+     "@/t.yaml:3:35: pipelines.p.inputs[0].count: expected an integer, found 'abc' (from "
+     "${SLUICE_TEST_BAD_COUNT})"},
+    {"env_for_a_field",
+     "pipelines:\n  p:\n    inputs: [{type: dummy}]\n"
+     "    outputs: [{type: elasticsearch, hosts: [http://127.0.0.1:9], index: 'a-${service}'}]\n",
+     NULL,
+     "@/t.yaml:4:73: pipelines.p.outputs[0].index: environment variable 'service' is not set; "
+     "to use the event's field 'service' write %{service} (or $${service}), for a default write "
+     "${service:-value}"},
+    {"var_in_flow_map",
+     "pipelines:\n  p:\n    inputs: [{type: dummy}]\n"
+     "    outputs: [{type: http, url: http://x, bearer_token: ${TOKEN}}]\n",
+     NULL,
+     "@/t.yaml:4:58: invalid YAML: did not find expected ',' or '}' while parsing a flow "
+     "mapping (a ${VAR} inside {...} or [...] must be quoted: token: \"${VAR}\")"},
+    {"filter_as_output",
+     "pipelines:\n  p:\n    inputs: [{type: dummy}]\n    outputs: [{type: regex}]\n", NULL,
+     "@/t.yaml:4:22: pipelines.p.outputs[0].type: regex is a filter, not an output: list it "
+     "under filters"},
+    {"fluent_bit_name",
+     "pipelines:\n  p:\n    inputs: [{type: dummy}]\n    outputs: [{type: es}]\n", NULL,
+     "@/t.yaml:4:22: pipelines.p.outputs[0].type: unknown output plugin 'es' (searched "
+     SLUICE_BUILTIN_PLUGIN_DIR "); sluice's name for it is 'elasticsearch'"},
+    {"fluent_bit_key_case",
+     "pipelines:\n  p:\n    inputs: [{type: tail, Path: /x.log}]\n"
+     "    outputs: [{type: null}]\n",
+     NULL, "@/t.yaml:3:27: pipelines.p.inputs[0]: unknown key 'Path' (did you mean 'path'?)"},
 };
 
 #define N_CASES (sizeof cases / sizeof *cases)
@@ -169,6 +200,7 @@ START_TEST(test_config_error_is_exact)
 {
     const broken *b = &cases[_i];
     unsetenv("SLUICE_TEST_SURELY_UNSET");
+    setenv("SLUICE_TEST_BAD_COUNT", "abc", 1);
     loaded l;
     load_text(&l, b->yaml, b->include);
     if (getenv("SLUICE_TEST_PRINT")) {
