@@ -6,15 +6,18 @@
 
 #include "patterns.h"
 
-/* A double-quoted field in which \" is an escaped quote (Apache's %{..}i). */
+/* The inside of a double-quoted field in which \" is an escaped quote and
+ * \\ an escaped backslash (Apache's %r and %{..}i; nginx writes \x22). */
 #define QUOTED "(?:[^\"\\\\]|\\\\.)*"
+/* A request line token: no space, quote or unescaped backslash. */
+#define TOKEN "(?:[^ \"\\\\]|\\\\.)+"
 
 #define COMMON                                                                                     \
     "^(?<host>\\S+) (?<ident>\\S+) (?<user>\\S+) \\[(?<time>[^\\]]+)\\] "                          \
-    "\"(?<method>\\S+)(?: +(?<path>[^ \"]+))?(?: +(?<protocol>[^\"]*))?\" "                        \
+    "\"(?<method>" TOKEN ")(?: +(?<path>" TOKEN "))?(?: +(?<protocol>" QUOTED "))?\" "             \
     "(?<status>\\d{3}) (?<bytes>\\d+|-)"
 
-#define COMBINED COMMON "(?: \"(?<referer>" QUOTED ")\" \"(?<agent>" QUOTED ")\")?"
+#define COMBINED COMMON " \"(?<referer>" QUOTED ")\" \"(?<agent>" QUOTED ")\""
 
 #define ACCESS_TIME "time", "%d/%b/%Y:%H:%M:%S %z", "UTC", "status:int,bytes:int"
 
@@ -22,8 +25,9 @@ const regex_builtin regex_builtins[] = {
     /* LogFormat "%h %l %u %t \"%r\" %>s %b" common */
     {"apache_common", COMMON, ACCESS_TIME},
     /* LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-agent}i\"" combined;
-     * nginx's log_format combined is the same. Not anchored at the end, so
-     * that fields an operator appended (%D, $request_time) can follow. */
+     * nginx's log_format combined is the same. A built-in at the end of a
+     * pattern must reach the end of the line (regex_expand); fields an
+     * operator appended (%D, $request_time) are matched by what follows it. */
     {"apache_combined", COMBINED, ACCESS_TIME},
     {"nginx_combined", COMBINED, ACCESS_TIME},
     /* Apache 2.4 ErrorLogFormat default:
@@ -75,7 +79,12 @@ regex_expand(const char *pattern, const regex_builtin **used, const char **bad)
                 sluice_buf_free(&out);
                 return NULL;
             }
-            sluice_buf_append(&out, b->regex, strlen(b->regex));
+            size_t n = strlen(b->regex);
+            sluice_buf_append(&out, b->regex, n);
+            /* Last in the pattern: the whole line or nothing, so that a
+             * line cut short is not half-matched. */
+            if (end[1] == '\0' && b->regex[n - 1] != '$')
+                sluice_buf_putc(&out, '$');
             *used = b;
             p = end + 1;
             continue;

@@ -152,7 +152,7 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
             if (s->json_errors++ % 10000 == 0)
                 sluice_warn(s->ins, "a message from %s is not a JSON object (%s); kept with "
                                     "parse_error (%llu so far)",
-                            peer, err, (unsigned long long)s->json_errors);
+                            *peer ? peer : "a sender", err, (unsigned long long)s->json_errors);
         }
     }
     uint32_t n = (json ? obj.count : 1) + (m.pri >= 0) * 3 + (m.timestamp.n > 0) +
@@ -200,7 +200,8 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
     if (bad_syslog && s->parse_errors++ % 10000 == 0)
         sluice_warn(s->ins, "a message from %s is not valid syslog; kept with parse_error "
                             "(%llu so far)",
-                    peer, (unsigned long long)s->parse_errors);
+                    *peer ? peer : "a sender (set source_key to name it)",
+                    (unsigned long long)s->parse_errors);
 }
 
 /* Cut a message to max_message_size. */

@@ -216,23 +216,12 @@ typedef struct tz_cache {
 
 static __thread tz_cache tzc = {-1, 0, 0};
 
-/* "Mmm dd hh:mm:ss" (dd may be " 1"), in the local time zone, in the year
- * that puts it nearest to `now` (rolling back across New Year). */
-static sluice_time_t
-parse_3164_date(const char *p, size_t n, sluice_time_t now)
+/* Seconds of a local date and time in the year that puts it nearest to
+ * `now`, when the sender gave no year (rolling back across New Year). */
+static int64_t
+local_secs(int64_t year, int month, int64_t d, int64_t h, int64_t mi, int64_t s,
+           sluice_time_t now)
 {
-    if (n < 15 || p[3] != ' ' || p[6] != ' ' || p[9] != ':' || p[12] != ':')
-        return 0;
-    int month = -1;
-    for (int i = 0; i < 12; i++)
-        if (memcmp(months + 3 * i, p, 3) == 0)
-            month = i;
-    if (month < 0)
-        return 0;
-    int64_t d = p[4] == ' ' ? num(p + 5, 1) : num(p + 4, 2);
-    int64_t h = num(p + 7, 2), mi = num(p + 10, 2), s = num(p + 13, 2);
-    if (d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
-        return 0;
     int64_t now_s = now / SLUICE_NSEC_PER_SEC;
     if (now_s / 60 != tzc.minute) {
         time_t t = (time_t)now_s;
@@ -242,61 +231,162 @@ parse_3164_date(const char *p, size_t n, sluice_time_t now)
         tzc.year = local.tm_year + 1900;
         tzc.gmtoff = local.tm_gmtoff;
     }
-    int64_t secs = sluice_days_from_civil(tzc.year, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
+    int64_t y = year ? year : tzc.year;
+    int64_t secs = sluice_days_from_civil(y, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
                    tzc.gmtoff;
-    /* A date more than a week ahead was written last year (Dec 31 read on
-     * Jan 1). */
-    if (secs > now_s + 7 * 86400)
-        secs = sluice_days_from_civil(tzc.year - 1, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
+    /* Without a year, a date more than a week ahead was written last year
+     * (Dec 31 read on Jan 1). */
+    if (!year && secs > now_s + 7 * 86400)
+        secs = sluice_days_from_civil(y - 1, month + 1, d) * 86400 + h * 3600 + mi * 60 + s -
                tzc.gmtoff;
-    return secs * SLUICE_NSEC_PER_SEC;
+    return secs;
 }
 
+static int
+month_of(const char *p)
+{
+    for (int i = 0; i < 12; i++)
+        if ((p[0] | 0x20) == (months[3 * i] | 0x20) && (p[1] | 0x20) == months[3 * i + 1] &&
+            (p[2] | 0x20) == months[3 * i + 2])
+            return i;
+    return -1;
+}
+
+/* A BSD date as senders write it, in the local time zone: "Mmm dd
+ * hh:mm:ss", the month in any case, the day padded with a space, a zero or
+ * not at all, an optional year before the time ("Oct 16 2009 23:47:31",
+ * Cisco ASA), optional fractions, and an optional ':' after the time
+ * (Cisco). It must end at a space or the end. Returns its length, or 0. */
+static size_t
+parse_bsd_date(const char *p, const char *end, sluice_time_t now, sluice_time_t *out)
+{
+    const char *q = p;
+    int month = end - q >= 3 ? month_of(q) : -1;
+    if (month < 0)
+        return 0;
+    q += 3;
+    if (q >= end || *q != ' ')
+        return 0;
+    while (q < end && *q == ' ')
+        q++;
+    int64_t d = 0, year = 0;
+    int nd = 0;
+    while (q < end && digit(*q) && nd < 2)
+        d = d * 10 + (*q++ - '0'), nd++;
+    if (!nd || q >= end || *q != ' ')
+        return 0;
+    q++;
+    if (end - q >= 5 && digit(q[0]) && digit(q[1]) && digit(q[2]) && digit(q[3]) && q[4] == ' ') {
+        year = num(q, 4);
+        q += 5;
+    }
+    if (end - q < 8 || q[2] != ':' || q[5] != ':')
+        return 0;
+    int64_t h = num(q, 2), mi = num(q + 3, 2), s = num(q + 6, 2);
+    if (d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 ||
+        (year && (year < 1970 || year > 2261)))
+        return 0;
+    q += 8;
+    int64_t frac = 0;
+    if (q + 1 < end && *q == '.' && digit(q[1])) {
+        int digits = 0;
+        for (q++; q < end && digit(*q); q++)
+            if (digits < 9)
+                frac = frac * 10 + (*q - '0'), digits++;
+        while (digits++ < 9)
+            frac *= 10;
+    }
+    if (q < end && *q == ':')
+        q++;
+    if (q < end && *q != ' ')
+        return 0;
+    *out = local_secs(year, month, d, h, mi, s, now) * SLUICE_NSEC_PER_SEC + frac;
+    return (size_t)(q - p);
+}
+
+/* An RFC 3339 timestamp ending at a space or the end (rsyslog's
+ * forwarding format, VMware ESXi). Returns its length, or 0. */
+static size_t
+parse_iso_date(const char *p, const char *end, sluice_time_t *out)
+{
+    if (end - p < 20 || !digit(p[0]))
+        return 0;
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    size_t n = sp ? (size_t)(sp - p) : (size_t)(end - p);
+    *out = syslog_parse_rfc3339(p, n);
+    return *out ? n : 0;
+}
+
+/* A host name as rsyslog takes one: letters, digits, '.', '_', '-', or an
+ * IPv6 address; a word with '@', '/', '#', '[' or a final ':' is a tag. */
+static int
+hostname_ok(const char *p, const char *e)
+{
+    int colons = 0, hexish = 1, plain = 1;
+    for (const char *q = p; q < e; q++) {
+        char c = *q;
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || digit(c);
+        plain &= alnum || c == '.' || c == '_' || c == '-';
+        hexish &= digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') || c == ':' || c == '.';
+        colons += c == ':';
+    }
+    return e > p && e - p <= 255 && (plain || (hexish && colons >= 2 && e[-1] != ':'));
+}
+
+/* RFC 3164 as real senders write it, taking what rsyslog takes:
+ *   [SP] TIMESTAMP SP [HOSTNAME SP] TAG[PID](: | SP) MSG
+ * TIMESTAMP is a BSD date (see parse_bsd_date) or RFC 3339. TAG ends at
+ * ':' or a space (`tag msg`), and may hold '/' (docker/ID, postfix/smtpd).
+ * Without a timestamp there is no host name, and a tag only in the form
+ * "tag: msg"; a message that has neither a timestamp nor such a tag keeps
+ * its whole text with parse_error, rather than a host or tag guessed from
+ * its first words. */
 static void
 parse_3164(const char *p, const char *end, sluice_time_t now, syslog_msg *m)
 {
-    if (end - p >= 15 && (m->time = parse_3164_date(p, (size_t)(end - p), now))) {
-        m->timestamp.p = p;
-        m->timestamp.n = 15;
-        p += 15;
-        if (p < end && *p == ' ')
-            p++;
-        /* HOSTNAME: a token not ending in ':' and without '['. */
-        const char *e = p;
-        while (e < end && *e != ' ' && *e != ':' && *e != '[')
-            e++;
-        if (e < end && *e == ' ' && e > p) {
-            m->hostname.p = p;
-            m->hostname.n = (size_t)(e - p);
-            p = e + 1;
+    const char *text = p;
+    if (p < end && *p == ' ') /* "<13> Mar  7 ..." */
+        p++;
+    size_t tlen = parse_iso_date(p, end, &m->time);
+    if (!tlen)
+        tlen = parse_bsd_date(p, end, now, &m->time);
+    if (tlen) {
+        m->timestamp = (sl_span){p, tlen};
+        p += tlen;
+        if (p < end)
+            p++; /* the space after it */
+        const char *e = p < end ? memchr(p, ' ', (size_t)(end - p)) : NULL;
+        e = e ? e : end;
+        if (hostname_ok(p, e)) {
+            m->hostname = (sl_span){p, (size_t)(e - p)};
+            p = e < end ? e + 1 : e;
         }
     }
-    /* TAG[PID]: */
     const char *e = p;
-    while (e < end && e - p <= 48 && *e != ':' && *e != '[' && *e != ' ')
+    while (e < end && *e != ' ' && *e != ':')
         e++;
-    if (e > p && e < end && (*e == ':' || *e == '[')) {
-        sl_span tag = {p, (size_t)(e - p)};
-        const char *q = e;
-        sl_span pid = {0};
-        if (*q == '[') {
-            const char *close = memchr(q, ']', (size_t)(end - q));
-            if (close && close + 1 < end && close[1] == ':') {
-                pid.p = q + 1;
-                pid.n = (size_t)(close - q - 1);
-                q = close + 1;
+    int colon = e < end && *e == ':';
+    int tag = e - p <= 256 && (tlen ? e > p || colon : colon && (e + 1 == end || e[1] == ' '));
+    if (tag) {
+        const char *name_end = e;
+        if (e - p >= 3 && e[-1] == ']') {
+            const char *open = memchr(p, '[', (size_t)(e - p));
+            if (open && open > p) {
+                m->procid = (sl_span){open + 1, (size_t)(e - 1 - open - 1)};
+                name_end = open;
             }
         }
-        if (q < end && *q == ':') {
-            m->appname = tag;
-            m->procid = pid;
-            p = q + 1;
-            if (p < end && *p == ' ')
-                p++;
-        }
+        m->appname = (sl_span){p, (size_t)(name_end - p)};
+        p = e + colon;
     }
-    m->message.p = p;
-    m->message.n = (size_t)(end - p);
+    if (tag || tlen) {
+        if (p < end && *p == ' ')
+            p++;
+        m->message = (sl_span){p, (size_t)(end - p)};
+        return;
+    }
+    m->parse_error = 1;
+    m->message = (sl_span){text, (size_t)(end - text)};
 }
 
 void

@@ -156,6 +156,56 @@ START_TEST(test_regex_apache_combined)
 }
 END_TEST
 
+/* %{apache_combined} alone: lines as Apache and nginx write them match
+ * whole (IPv6 clients, "-" bytes, an empty user agent, \" inside the
+ * request); a line cut short matches nothing and is kept whole, tagged. */
+START_TEST(test_regex_builtin_matches_whole_lines)
+{
+    harness h;
+    ck_assert_int_eq(harness_init(&h,
+                                  "[{type: regex, pattern: '%{apache_combined}', on_no_match: tag,"
+                                  " tag_key: unparsed, time_keep: true}]",
+                                  NULL),
+                     0);
+    const char *in[] = {
+        /* Apache: IPv6 client, %b "-", empty User-Agent. */
+        "{\"message\":\"2001:db8::1 - - [10/Oct/2000:13:55:36 -0700] \\\"HEAD / HTTP/1.1\\\" "
+        "304 - \\\"-\\\" \\\"\\\"\"}",
+        /* Apache escapes a quote inside the request line as \". */
+        "{\"message\":\"10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \\\"GET /q?a=\\\\\\\"b\\\\\\\" "
+        "HTTP/1.1\\\" 404 209 \\\"-\\\" \\\"Mozilla/5.0\\\"\"}",
+        /* nginx: $remote_user set, \x22 for a quote in the user agent. */
+        "{\"message\":\"203.0.113.7 - bob [05/Jan/2023:10:11:12 +0000] \\\"POST /api HTTP/2.0\\\" "
+        "201 15 \\\"https://example.com/\\\" \\\"curl/8.0 \\\\x22x\\\\x22\\\"\"}",
+        /* Cut short: the user agent's closing quote is missing. */
+        "{\"message\":\"66.249.66.1 - - [10/Oct/2000:13:55:36 -0700] \\\"GET / HTTP/1.1\\\" 200 "
+        "235 \\\"-\\\" \\\"Mozilla/5.0 (compatible; Googlebot/2.1; "
+        "+http://www.google.com/bot.html\"}",
+        /* Referer and user agent missing: common, not combined. */
+        "{\"message\":\"10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \\\"GET / HTTP/1.1\\\" 200 5\"}",
+        NULL};
+    harness_feed(&h, T0, in);
+    expect_output(
+        &h, "t",
+        "{\"agent\":\"\",\"host\":\"2001:db8::1\",\"ident\":\"-\",\"method\":\"HEAD\",\"path\":\"/\","
+        "\"protocol\":\"HTTP/1.1\",\"referer\":\"-\",\"status\":304,"
+        "\"time\":\"10/Oct/2000:13:55:36 -0700\",\"user\":\"-\"}\n"
+        "{\"agent\":\"Mozilla/5.0\",\"bytes\":209,\"host\":\"10.0.0.1\",\"ident\":\"-\","
+        "\"method\":\"GET\",\"path\":\"/q?a=\\\\\\\"b\\\\\\\"\",\"protocol\":\"HTTP/1.1\","
+        "\"referer\":\"-\",\"status\":404,\"time\":\"10/Oct/2000:13:55:36 -0700\",\"user\":\"-\"}\n"
+        "{\"agent\":\"curl/8.0 \\\\x22x\\\\x22\",\"bytes\":15,\"host\":\"203.0.113.7\","
+        "\"ident\":\"-\",\"method\":\"POST\",\"path\":\"/api\",\"protocol\":\"HTTP/2.0\","
+        "\"referer\":\"https://example.com/\",\"status\":201,"
+        "\"time\":\"05/Jan/2023:10:11:12 +0000\",\"user\":\"bob\"}\n"
+        "{\"message\":\"66.249.66.1 - - [10/Oct/2000:13:55:36 -0700] \\\"GET / HTTP/1.1\\\" 200 235 "
+        "\\\"-\\\" \\\"Mozilla/5.0 (compatible; Googlebot/2.1; "
+        "+http://www.google.com/bot.html\",\"unparsed\":true}\n"
+        "{\"message\":\"10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \\\"GET / HTTP/1.1\\\" 200 5\","
+        "\"unparsed\":true}\n");
+    harness_free(&h);
+}
+END_TEST
+
 START_TEST(test_regex_patterns_no_match_and_time)
 {
     harness h;
@@ -427,6 +477,7 @@ main(void)
     tcase_add_test(tc, test_json_invalid_utf8_and_huge);
     tcase_add_test(tc, test_json_on_error_drop_and_dead_letter);
     tcase_add_test(tc, test_regex_apache_combined);
+    tcase_add_test(tc, test_regex_builtin_matches_whole_lines);
     tcase_add_test(tc, test_regex_patterns_no_match_and_time);
     tcase_add_test(tc, test_regex_invalid_utf8_and_huge);
     tcase_add_test(tc, test_regex_bad_configs);

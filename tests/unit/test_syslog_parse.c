@@ -145,20 +145,23 @@ START_TEST(test_rfc3164_examples)
     ck_assert_int_eq(m.pri, -1);
     SPAN_EQ(m.message, "Use the BFG!");
 
-    /* Example 3: a timestamp followed by a zone and a year. */
+    /* Example 3: a timestamp followed by a zone and a year: the zone is
+     * taken as the host and the year as a tag ended by a space, as rsyslog
+     * takes them. */
     parse("<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the "
           "do-nuts.",
           SYSLOG_AUTO);
     ck_assert_int_eq(m.parse_error, 0);
     SPAN_EQ(m.hostname, "CST");
-    ck_assert_uint_eq(m.appname.n, 0);
-    SPAN_EQ(m.message, "1987 mymachine myproc[10]: %% It's time to make the do-nuts.");
+    SPAN_EQ(m.appname, "1987");
+    SPAN_EQ(m.message, "mymachine myproc[10]: %% It's time to make the do-nuts.");
 
-    /* Example 4: no valid timestamp: the rest is the message. */
+    /* Example 4: no timestamp sluice can read and no "tag:": the whole
+     * text is kept, flagged, rather than a host guessed from it. */
     parse("<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's "
           "All Folks!",
           SYSLOG_AUTO);
-    ck_assert_int_eq(m.parse_error, 0);
+    ck_assert_int_eq(m.parse_error, 1);
     ck_assert_int_eq(m.pri, 0);
     ck_assert_int_eq(m.time, 0);
     SPAN_EQ(m.message, "1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 "
@@ -186,6 +189,70 @@ START_TEST(test_rfc3164_tag_pid_and_new_year)
     struct tm dec31 = {.tm_year = 125, .tm_mon = 11, .tm_mday = 31, .tm_hour = 23, .tm_min = 59,
                        .tm_sec = 58};
     ck_assert_int_eq(m.time, (sluice_time_t)timegm(&dec31) * SLUICE_NSEC_PER_SEC);
+}
+END_TEST
+
+/* What real senders write, field by field as rsyslog takes it. */
+START_TEST(test_rfc3164_as_senders_write_it)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    /* VMware ESXi and rsyslog's RSYSLOG_ForwardFormat: RFC 3339 in a BSD header. */
+    parse("<14>2017-05-21T00:00:01.123Z esx01.example Hostd: verbose hostd[81480B70] started",
+          SYSLOG_AUTO);
+    ck_assert_int_eq(m.parse_error, 0);
+    ck_assert_int_eq(m.time, INT64_C(1495324801123000000));
+    SPAN_EQ(m.timestamp, "2017-05-21T00:00:01.123Z");
+    SPAN_EQ(m.hostname, "esx01.example");
+    SPAN_EQ(m.appname, "Hostd");
+    ck_assert_uint_eq(m.procid.n, 0);
+    SPAN_EQ(m.message, "verbose hostd[81480B70] started");
+
+    /* An unpadded day, a year inside the date, a ':' after the time. */
+    parse("<167>Mar 7 2008 19:06:53: example tag: text", SYSLOG_AUTO);
+    ck_assert_int_eq(m.time, INT64_C(1204916813) * SLUICE_NSEC_PER_SEC);
+    SPAN_EQ(m.hostname, "example");
+    SPAN_EQ(m.appname, "tag");
+    SPAN_EQ(m.message, "text");
+
+    /* Upper- and lower-case months, a space after the PRI, a tag ended by
+     * a space. */
+    parse("<167> AUG 10 22:18:24 host tag This msg", SYSLOG_AUTO);
+    SPAN_EQ(m.timestamp, "AUG 10 22:18:24");
+    SPAN_EQ(m.hostname, "host");
+    SPAN_EQ(m.appname, "tag");
+    SPAN_EQ(m.message, "This msg");
+    parse("<38>mar  7 19:06:53 example tag[42] text", SYSLOG_AUTO);
+    SPAN_EQ(m.appname, "tag");
+    SPAN_EQ(m.procid, "42");
+    SPAN_EQ(m.message, "text");
+
+    /* Docker's syslog driver: no host, a tag with '/'. */
+    parse("<30>Apr  6 13:21:09 docker/6defd258da22[6128]: NEXT_MSG", SYSLOG_AUTO);
+    ck_assert_uint_eq(m.hostname.n, 0);
+    SPAN_EQ(m.appname, "docker/6defd258da22");
+    SPAN_EQ(m.procid, "6128");
+    SPAN_EQ(m.message, "NEXT_MSG");
+
+    /* Cisco ASA: a device name, then ':' as the tag. */
+    parse("<166>Mar 06 2016 12:53:10 DEVICENAME : %ASA-6-302013: Built inbound", SYSLOG_AUTO);
+    SPAN_EQ(m.hostname, "DEVICENAME");
+    ck_assert_uint_eq(m.appname.n, 0);
+    SPAN_EQ(m.message, "%ASA-6-302013: Built inbound");
+
+    /* Cisco IOS: a sequence number where the header would be. */
+    parse("<186>1541800: Feb 27 06:08:59.485: %HARDWARE-2-FAN_ERROR: Fan Failure", SYSLOG_AUTO);
+    ck_assert_int_eq(m.parse_error, 0);
+    ck_assert_int_eq(m.time, 0);
+    SPAN_EQ(m.appname, "1541800");
+    SPAN_EQ(m.message, "Feb 27 06:08:59.485: %HARDWARE-2-FAN_ERROR: Fan Failure");
+
+    /* A date sluice cannot read is not taken apart into a host and a tag. */
+    parse("<14> 05/21/2017:00:00:00 GMT HOSTNAME 1-ABC-2 : default SSLLOG", SYSLOG_AUTO);
+    ck_assert_int_eq(m.parse_error, 1);
+    ck_assert_uint_eq(m.hostname.n, 0);
+    ck_assert_uint_eq(m.appname.n, 0);
+    SPAN_EQ(m.message, " 05/21/2017:00:00:00 GMT HOSTNAME 1-ABC-2 : default SSLLOG");
 }
 END_TEST
 
@@ -217,6 +284,7 @@ main(void)
     Suite *s = suite_create("syslog_parse");
     TCase *tc = tcase_create("syslog_parse");
     tcase_add_test(tc, test_rfc5424_example_1);
+    tcase_add_test(tc, test_rfc3164_as_senders_write_it);
     tcase_add_test(tc, test_rfc5424_example_2);
     tcase_add_test(tc, test_rfc5424_examples_3_and_4_structured_data);
     tcase_add_test(tc, test_rfc5424_sd_escapes);
