@@ -1,4 +1,5 @@
 /* Acknowledgements (see ack.h). */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "ack.h"
@@ -12,6 +13,7 @@ ack_mark_new(pipeline *p)
     m->p = p;
     m->seq = ++p->chunk_seq;
     m->holds = 1;
+    m->open = 1;
     m->prev = p->marks_tail;
     if (p->marks_tail)
         p->marks_tail->next = m;
@@ -27,12 +29,29 @@ ack_mark_hold(chunk_mark *m)
     m->holds++;
 }
 
+/* Whether every chunk the token covers is safe: released, or open and
+ * written past what the token needs. */
+static int
+token_safe(const pipeline *p, const ack_token *t)
+{
+    for (const chunk_mark *m = p->marks_head; m && m->seq <= t->needs; m = m->next) {
+        if (!m->open || m->holds > 1)
+            return 0;
+        size_t need = SIZE_MAX;
+        for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
+            if (t->open_seq[k] == m->seq)
+                need = t->open_bytes[k];
+        if (m->written < need)
+            return 0;
+    }
+    return 1;
+}
+
 /* Acknowledge the tokens whose chunks are all safe, in order. */
 static void
 deliver_acks(pipeline *p)
 {
-    uint64_t safe = p->marks_head ? p->marks_head->seq - 1 : p->chunk_seq;
-    while (p->tokens_head && p->tokens_head->needs <= safe) {
+    while (p->tokens_head && token_safe(p, p->tokens_head)) {
         ack_token *t = p->tokens_head;
         p->tokens_head = t->next;
         if (!p->tokens_head)
@@ -41,6 +60,16 @@ deliver_acks(pipeline *p)
             t->ins->plugin->ack(t->ins->ctx, t->token);
         free(t);
     }
+}
+
+void
+ack_mark_written(chunk_mark *m, size_t bytes)
+{
+    if (bytes <= m->written)
+        return;
+    m->written = bytes;
+    if (m == m->p->marks_head)
+        deliver_acks(m->p);
 }
 
 void
@@ -68,6 +97,11 @@ ack_token_add(pipeline *p, sluice_instance *ins, uint64_t token)
     t->ins = ins;
     t->token = token;
     t->needs = p->chunk_seq;
+    for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
+        if (p->open[k]) {
+            t->open_seq[k] = p->open[k]->mark->seq;
+            t->open_bytes[k] = p->open[k]->buf.size;
+        }
     if (p->tokens_tail)
         p->tokens_tail->next = t;
     else

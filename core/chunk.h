@@ -19,6 +19,7 @@ typedef struct chunk {
     struct chunk_mark *mark;  /* acknowledgements; NULL for recovered chunks */
     struct chunk_file *files; /* filesystem-buffered copies, one per such output */
     size_t n_files;
+    int all_on_disk;          /* every output that takes it has a file of it */
 } chunk;
 
 /* A new empty chunk with room for `reserve` bytes. Pages are touched only as

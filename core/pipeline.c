@@ -58,6 +58,7 @@ close_chunk(pipeline *p, sluice_event_kind kind)
     if (!c)
         return;
     p->open[kind] = NULL;
+    c->mark->open = 0;
     uv_timer_stop(&p->age_timer[kind]);
     if (c->count == 0) {
         storage_chunk_discard(c);

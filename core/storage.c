@@ -65,8 +65,10 @@ file_failed(chunk_file *f, const char *what)
 void
 storage_chunk_open(pipeline *p, chunk *c)
 {
+    size_t takers = 0;
     for (size_t i = 0; i < p->n_outputs; i++) {
         output *o = p->outputs[i].output;
+        takers += (o->ins->plugin->accepts & (1u << c->kind)) != 0;
         if (!o->fs || !(o->ins->plugin->accepts & (1u << c->kind)))
             continue;
         c->files = xrealloc(c->files, (c->n_files + 1) * sizeof *c->files);
@@ -83,6 +85,7 @@ storage_chunk_open(pipeline *p, chunk *c)
         }
         o->disk_bytes += CHUNK_HEADER_SIZE;
     }
+    c->all_on_disk = takers && c->n_files == takers;
 }
 
 void
@@ -106,6 +109,14 @@ storage_chunk_sync(chunk *c)
             f->dirty = 0;
         }
     }
+    /* Every taker has these bytes in its file (fdatasync'ed with fsync:
+     * always; with interval or never, safe from a crash of sluice but not
+     * of the machine): inputs may commit past them. */
+    int safe = c->all_on_disk && c->mark;
+    for (size_t i = 0; safe && i < c->n_files; i++)
+        safe = c->files[i].fd >= 0 && c->files[i].written == c->buf.size;
+    if (safe)
+        ack_mark_written(c->mark, c->buf.size);
 }
 
 void

@@ -9,13 +9,9 @@
  * (watch: poll). A rotated or deleted file is read to its end and kept for
  * rotate_wait; a truncated one is read again from the start. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tail.h"
@@ -95,10 +91,19 @@ static const sluice_option tail_options[] = {
     SLUICE_OPTIONS_END,
 };
 
+static void on_refresh(uv_timer_t *h);
+
 /* ==== Acknowledgements ==== */
 
+static void
+on_save_soon(uv_idle_t *h)
+{
+    (void)h; /* being active is its job: the loop's next poll does not block */
+}
+
+
 void
-tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset)
+tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset, uint64_t check)
 {
     if (t->acks_len == t->acks_cap) {
         size_t cap = t->acks_cap ? t->acks_cap * 2 : 64;
@@ -111,13 +116,28 @@ tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset)
         t->acks_head = 0;
     }
     uint64_t token = ++t->next_token;
-    t->acks[(t->acks_head + t->acks_len++) % t->acks_cap] = (pending_ack){token, f, offset};
+    t->acks[(t->acks_head + t->acks_len++) % t->acks_cap] =
+        (pending_ack){token, f, offset, check, f->epoch};
     f->pending++;
     sluice_emit_token(t->em, token);
 }
 
-static void
-forget_if_done(tail_ctx *t, tail_file *f)
+void
+tail_move_acks(tail_ctx *t, tail_file *from, tail_file *to)
+{
+    for (size_t i = 0; i < t->acks_len; i++) {
+        pending_ack *a = &t->acks[(t->acks_head + i) % t->acks_cap];
+        if (a->file == from && a->epoch != from->epoch) {
+            a->file = to;
+            a->epoch = to->epoch;
+            from->pending--;
+            to->pending++;
+        }
+    }
+}
+
+void
+tail_forget_if_done(tail_ctx *t, tail_file *f)
 {
     if (!f->closed || f->pending)
         return;
@@ -132,6 +152,32 @@ forget_if_done(tail_ctx *t, tail_file *f)
     tail_file_free(f);
 }
 
+/* A token is safe: commit its offset. One emitted before the file's last
+ * truncation belongs to what the file held before: it moves that retired
+ * stream's offset (for a copy found later), not the file's. */
+static void
+commit(tail_ctx *t, const pending_ack *a)
+{
+    tail_file *f = a->file;
+    f->pending--;
+    if (a->epoch != f->epoch) {
+        tail_db_entry *r = tail_db_find_retired(&t->db, f->dev, f->ino);
+        if (r && a->epoch + 1 == f->epoch && a->offset > r->offset) {
+            r->offset = a->offset;
+            r->check = a->check;
+            t->db_dirty = 1;
+        }
+        return;
+    }
+    f->committed = a->offset;
+    if (f->fp_len < TAIL_FP_MAX && !f->closed && !f->gz)
+        tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
+    tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, f->committed, a->check, f->path);
+    t->db_dirty = 1;
+    if (!t->stopping)
+        uv_idle_start(&t->save_soon, on_save_soon);
+}
+
 static void
 tail_ack(void *ctx, uint64_t token)
 {
@@ -140,22 +186,27 @@ tail_ack(void *ctx, uint64_t token)
         pending_ack a = t->acks[t->acks_head];
         t->acks_head = (t->acks_head + 1) % t->acks_cap;
         t->acks_len--;
-        tail_file *f = a.file;
-        f->committed = a.offset;
-        f->pending--;
-        if (f->fp_len < 256 && !f->closed)
-            tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
-        tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, f->committed, f->path);
-        t->db_dirty = 1;
-        forget_if_done(t, f);
+        commit(t, &a);
+        tail_forget_if_done(t, a.file);
     }
 }
 
-/* Save the offsets once per loop iteration in which some were committed. */
+void
+tail_rescan_soon(tail_ctx *t)
+{
+    if (!t->stopping)
+        uv_timer_start(&t->refresh, on_refresh, 0,
+                       (uint64_t)(t->cfg->refresh_interval / SLUICE_NSEC_PER_MSEC));
+}
+
+/* Save the offsets once per loop iteration in which some were committed,
+ * right after it, not when the loop next wakes up: a kill -9 meanwhile
+ * would send what was acknowledged again. */
 static void
 on_save(uv_check_t *h)
 {
     tail_ctx *t = h->data;
+    uv_idle_stop(&t->save_soon);
     if (!t->db_dirty)
         return;
     t->db_dirty = 0;
@@ -194,187 +245,7 @@ on_read(uv_idle_t *h)
         uv_idle_stop(h);
 }
 
-/* ==== Discovery ==== */
-
-static tail_file *
-find_open(tail_ctx *t, uint64_t dev, uint64_t ino)
-{
-    for (tail_file *f = t->files; f; f = f->next)
-        if (!f->closed && f->dev == dev && f->ino == ino)
-            return f;
-    return NULL;
-}
-
-/* Where to start in a file: its acknowledged offset if the offsets table
- * knows it (same inode and same first bytes), else its end for files found
- * at the first start without read_from_head, else 0. */
-enum { START_HEAD, START_END, START_SAVED };
-
-static uint64_t
-start_offset(tail_ctx *t, int fd, const struct stat *st, int *how)
-{
-    *how = START_HEAD;
-    tail_db_entry *e = tail_db_find(&t->db, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
-    if (e) {
-        e->gen = t->gen;
-        uint64_t h;
-        uint32_t len;
-        tail_fingerprint(fd, &h, &len);
-        int same = len >= e->fp_len && (e->fp_len == 0 || h == e->fp_hash ||
-                                         /* it grew past the old fingerprint */ len > e->fp_len);
-        if (len > e->fp_len && e->fp_len) {
-            ssize_t n;
-            same = tail_hash_prefix(fd, e->fp_len, &n) == e->fp_hash;
-        }
-        if (same && e->offset <= (uint64_t)st->st_size) {
-            *how = START_SAVED;
-            return e->offset;
-        }
-        return 0; /* a new file in an old inode, or truncated */
-    }
-    /* Only at the very first start do existing files begin at their end;
-     * a file that appeared while sluice was down is read from its head. */
-    if (!t->first_scan_done && t->first_start && !t->cfg->read_from_head) {
-        *how = START_END;
-        return (uint64_t)st->st_size;
-    }
-    return 0;
-}
-
-/* Say where a file is read from; at the first scan, at info level for the
- * first few (an offset resumed from an earlier run surprises users who set
- * read_from_head), then counted in the start-up summary. */
-static void
-log_start(tail_ctx *t, const char *path, uint64_t off, uint64_t size, int how)
-{
-    static const char *const hows[] = {"from its start", "from its end (read_from_head: false)",
-                                       "at the offset an earlier run acknowledged"};
-    size_t *count = how == START_SAVED ? &t->started_resumed
-                    : how == START_END ? &t->started_at_end
-                                       : &t->started_at_head;
-    int first = !t->first_scan_done;
-    if (first)
-        (*count)++;
-    if (first && t->n_files <= 20)
-        sluice_info(t->ins, "reading %s %s: offset %llu of %llu", path, hows[how],
-                    (unsigned long long)off, (unsigned long long)size);
-    else
-        sluice_debug(t->ins, "reading %s %s: offset %llu of %llu", path, hows[how],
-                     (unsigned long long)off, (unsigned long long)size);
-}
-
-static void
-found(void *arg, const char *path)
-{
-    tail_ctx *t = arg;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return;
-    tail_db_entry *known = tail_db_find(&t->db, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-    if (known)
-        known->gen = t->gen;
-    if (find_open(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
-        return;
-    /* Read to its end before and not grown since: nothing to do. */
-    if (known && known->offset == (uint64_t)st.st_size && t->first_scan_done)
-        return;
-    if (t->cfg->ignore_older &&
-        (sluice_time_t)st.st_mtime * SLUICE_NSEC_PER_SEC < sluice_time_now() - t->cfg->ignore_older)
-        return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        sluice_warn(t->ins, "cannot open %s: %s", path, strerror(errno));
-        return;
-    }
-    int how;
-    uint64_t off = start_offset(t, fd, &st, &how);
-    tail_file *f = tail_file_open(t, path, fd, (uint64_t)st.st_dev, (uint64_t)st.st_ino, off);
-    log_start(t, path, off, (uint64_t)st.st_size, how);
-    tail_mark_readable(f);
-}
-
-/* After a crash, a file whose lines were not all acknowledged may have been
- * rotated away from the globs: look for its inode next to its old path and
- * finish it. */
-static void
-recover_rotated(tail_ctx *t)
-{
-    for (size_t i = 0; i < t->db.n; i++) {
-        tail_db_entry *e = &t->db.v[i];
-        if (e->gen == t->gen || find_open(t, e->dev, e->ino))
-            continue;
-        char *copy = strdup(e->path);
-        DIR *d = opendir(dirname(copy));
-        int resumed = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d)) && !resumed) {
-            if ((uint64_t)de->d_ino != e->ino)
-                continue;
-            char full[4096];
-            snprintf(full, sizeof full, "%s/%s", copy, de->d_name);
-            struct stat st;
-            int fd = stat(full, &st) == 0 && (uint64_t)st.st_dev == e->dev
-                         ? open(full, O_RDONLY | O_CLOEXEC)
-                         : -1;
-            if (fd < 0)
-                continue;
-            int how;
-            uint64_t off = start_offset(t, fd, &st, &how);
-            if (off == 0 && e->offset) {
-                close(fd);
-                continue; /* not the same file */
-            }
-            char *was = strdup(e->path);
-            tail_file *f = tail_file_open(t, full, fd, e->dev, e->ino, off);
-            f->rotated = 1;
-            f->rotated_at = uv_now(t->loop);
-            sluice_info(t->ins, "resuming %s (was %s) at offset %llu: its lines were not all "
-                                "acknowledged",
-                        full, was, (unsigned long long)off);
-            free(was);
-            tail_mark_readable(f);
-            resumed = 1;
-        }
-        if (d)
-            closedir(d);
-        free(copy);
-    }
-}
-
-/* Forget the offsets of files that no glob matched in this rescan and that
- * are not being read. */
-static void
-prune(tail_ctx *t)
-{
-    for (size_t i = 0; i < t->db.n;) {
-        tail_db_entry *e = &t->db.v[i];
-        if (e->gen != t->gen && !find_open(t, e->dev, e->ino)) {
-            int pending = 0;
-            for (tail_file *f = t->files; f; f = f->next)
-                pending |= f->dev == e->dev && f->ino == e->ino;
-            if (!pending) {
-                tail_db_remove(&t->db, e->dev, e->ino);
-                t->db_dirty = 1;
-                continue;
-            }
-        }
-        i++;
-    }
-}
-
-static void
-rescan(tail_ctx *t)
-{
-    const tail_config *cfg = t->cfg;
-    t->gen++;
-    for (size_t i = 0; i < cfg->path.n; i++)
-        tail_glob(cfg->path.v[i], cfg->exclude_path.v, cfg->exclude_path.n, found, t);
-    if (!t->first_scan_done) {
-        t->first_scan_done = 1;
-        recover_rotated(t);
-    }
-    prune(t);
-}
+/* ==== Discovery (tail_scan.c) ==== */
 
 /* A file appeared in a watched directory: rescan now rather than at the
  * next refresh, so a file rotated away quickly is still caught. */
@@ -383,7 +254,7 @@ on_dir_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
     tail_ctx *t = h->data;
     if (!t->stopping)
-        rescan(t);
+        tail_rescan(t);
 }
 
 /* Watch the directory of every pattern whose wildcards are all in its last
@@ -420,9 +291,9 @@ on_refresh(uv_timer_t *h)
         tail_file_check(f);
         if (!f->closed)
             tail_mark_readable(f); /* poll mode, and missed inotify events */
-        forget_if_done(t, f);
+        tail_forget_if_done(t, f);
     }
-    rescan(t);
+    tail_rescan(t);
 }
 
 static void
@@ -482,6 +353,7 @@ tail_start(void *ctx)
     uv_check_init(t->loop, &t->saver);
     t->saver.data = t;
     uv_check_start(&t->saver, on_save);
+    uv_idle_init(t->loop, &t->save_soon);
     uv_timer_init(t->loop, &t->refresh);
     t->refresh.data = t;
     uint64_t ms = (uint64_t)(t->cfg->refresh_interval / SLUICE_NSEC_PER_MSEC);
@@ -494,7 +366,7 @@ tail_start(void *ctx)
     }
     if (t->cfg->watch == WATCH_INOTIFY)
         watch_dirs(t);
-    rescan(t);
+    tail_rescan(t);
     sluice_info(t->ins, "following %zu files: %zu resumed at offsets saved by an earlier run, "
                         "%zu from their end (existing files at the first start, "
                         "read_from_head: false), %zu from their start",
@@ -531,6 +403,7 @@ tail_stop(void *ctx)
     uv_close((uv_handle_t *)&t->refresh, NULL);
     uv_close((uv_handle_t *)&t->ml_timer, NULL);
     uv_close((uv_handle_t *)&t->saver, NULL);
+    uv_close((uv_handle_t *)&t->save_soon, NULL);
     for (size_t i = 0; i < t->n_dir_watches; i++)
         uv_close((uv_handle_t *)&t->dir_watches[i], NULL);
     for (tail_file *f = t->files; f; f = f->next)

@@ -1,5 +1,6 @@
-/* The tail offsets table (see tail_db.h). One line per file:
- *   dev ino fingerprint-hash fingerprint-length offset path */
+/* The tail offsets table (see tail_db.h). After a header line, one line
+ * per entry:
+ *   dev ino fingerprint-hash fingerprint-length offset check flags path */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,6 +9,95 @@
 #include <unistd.h>
 
 #include "tail_db.h"
+
+#define DB_HEADER "# sluice tail offsets 2\n"
+
+static tail_db_entry *
+find(tail_db *db, uint64_t dev, uint64_t ino, unsigned retired)
+{
+    for (size_t i = 0; i < db->n; i++)
+        if (db->v[i].dev == dev && db->v[i].ino == ino &&
+            (db->v[i].flags & DB_RETIRED) == retired)
+            return &db->v[i];
+    return NULL;
+}
+
+tail_db_entry *
+tail_db_find(tail_db *db, uint64_t dev, uint64_t ino)
+{
+    return find(db, dev, ino, 0);
+}
+
+tail_db_entry *
+tail_db_find_retired(tail_db *db, uint64_t dev, uint64_t ino)
+{
+    return find(db, dev, ino, DB_RETIRED);
+}
+
+static tail_db_entry *
+add(tail_db *db, uint64_t dev, uint64_t ino, unsigned flags)
+{
+    if (db->n == db->cap) {
+        db->cap = db->cap ? db->cap * 2 : 16;
+        db->v = realloc(db->v, db->cap * sizeof *db->v);
+    }
+    tail_db_entry *e = &db->v[db->n++];
+    memset(e, 0, sizeof *e);
+    e->dev = dev;
+    e->ino = ino;
+    e->flags = flags;
+    return e;
+}
+
+static void
+set_path(tail_db_entry *e, const char *path)
+{
+    if (!e->path || strcmp(e->path, path) != 0) {
+        free(e->path);
+        e->path = strdup(path);
+    }
+}
+
+tail_db_entry *
+tail_db_set(tail_db *db, uint64_t dev, uint64_t ino, uint64_t fp_hash, uint32_t fp_len,
+            uint64_t offset, uint64_t check, const char *path)
+{
+    tail_db_entry *e = tail_db_find(db, dev, ino);
+    if (!e)
+        e = add(db, dev, ino, 0);
+    e->fp_hash = fp_hash;
+    e->fp_len = fp_len;
+    e->offset = offset;
+    e->check = check;
+    set_path(e, path);
+    return e;
+}
+
+void
+tail_db_drop(tail_db *db, tail_db_entry *e)
+{
+    free(e->path);
+    *e = db->v[--db->n];
+}
+
+void
+tail_db_retire(tail_db *db, uint64_t dev, uint64_t ino)
+{
+    tail_db_entry *old = tail_db_find_retired(db, dev, ino);
+    if (old)
+        tail_db_drop(db, old);
+    tail_db_entry *e = tail_db_find(db, dev, ino);
+    if (e)
+        e->flags = DB_RETIRED;
+}
+
+void
+tail_db_remove(tail_db *db, uint64_t dev, uint64_t ino)
+{
+    tail_db_entry *e;
+    while ((e = find(db, dev, ino, 0)) || (e = find(db, dev, ino, DB_RETIRED)))
+        tail_db_drop(db, e);
+}
 
 int
 tail_db_load(tail_db *db, const char *path)
@@ -18,61 +108,32 @@ tail_db_load(tail_db *db, const char *path)
     if (!f)
         return errno == ENOENT ? 0 : -1;
     char line[8192];
+    int v2 = fgets(line, sizeof line, f) && strcmp(line, DB_HEADER) == 0;
+    if (!v2)
+        rewind(f);
     while (fgets(line, sizeof line, f)) {
         tail_db_entry e = {0};
-        int pos = 0;
-        if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNx64 " %" SCNu32 " %" SCNu64 " %n", &e.dev,
-                   &e.ino, &e.fp_hash, &e.fp_len, &e.offset, &pos) != 5)
+        int pos = 0, got;
+        if (v2)
+            got = sscanf(line,
+                         "%" SCNu64 " %" SCNu64 " %" SCNx64 " %" SCNu32 " %" SCNu64 " %" SCNx64
+                         " %u %n",
+                         &e.dev, &e.ino, &e.fp_hash, &e.fp_len, &e.offset, &e.check, &e.flags,
+                         &pos) == 7;
+        else
+            got = sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNx64 " %" SCNu32 " %" SCNu64 " %n",
+                         &e.dev, &e.ino, &e.fp_hash, &e.fp_len, &e.offset, &pos) == 5;
+        if (!got || find(db, e.dev, e.ino, e.flags & DB_RETIRED))
             continue; /* a damaged line loses one file's offset, not the table */
         char *p = line + pos;
         p[strcspn(p, "\n")] = '\0';
-        tail_db_set(db, e.dev, e.ino, e.fp_hash, e.fp_len, e.offset, p);
+        tail_db_entry *n = add(db, e.dev, e.ino, e.flags);
+        char *keep_path = strdup(p);
+        *n = e;
+        n->path = keep_path;
     }
     fclose(f);
     return 0;
-}
-
-tail_db_entry *
-tail_db_find(tail_db *db, uint64_t dev, uint64_t ino)
-{
-    for (size_t i = 0; i < db->n; i++)
-        if (db->v[i].dev == dev && db->v[i].ino == ino)
-            return &db->v[i];
-    return NULL;
-}
-
-void
-tail_db_set(tail_db *db, uint64_t dev, uint64_t ino, uint64_t fp_hash, uint32_t fp_len,
-            uint64_t offset, const char *path)
-{
-    tail_db_entry *e = tail_db_find(db, dev, ino);
-    if (!e) {
-        if (db->n == db->cap) {
-            db->cap = db->cap ? db->cap * 2 : 16;
-            db->v = realloc(db->v, db->cap * sizeof *db->v);
-        }
-        e = &db->v[db->n++];
-        memset(e, 0, sizeof *e);
-        e->dev = dev;
-        e->ino = ino;
-    }
-    e->fp_hash = fp_hash;
-    e->fp_len = fp_len;
-    e->offset = offset;
-    if (!e->path || strcmp(e->path, path) != 0) {
-        free(e->path);
-        e->path = strdup(path);
-    }
-}
-
-void
-tail_db_remove(tail_db *db, uint64_t dev, uint64_t ino)
-{
-    tail_db_entry *e = tail_db_find(db, dev, ino);
-    if (!e)
-        return;
-    free(e->path);
-    *e = db->v[--db->n];
 }
 
 int
@@ -87,12 +148,14 @@ tail_db_save(const tail_db *db)
         free(tmp);
         return -1;
     }
+    fputs(DB_HEADER, f);
     for (size_t i = 0; i < db->n; i++) {
         const tail_db_entry *e = &db->v[i];
         if (strchr(e->path, '\n'))
             continue;
-        fprintf(f, "%" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32 " %" PRIu64 " %s\n", e->dev,
-                e->ino, e->fp_hash, e->fp_len, e->offset, e->path);
+        fprintf(f, "%" PRIu64 " %" PRIu64 " %016" PRIx64 " %" PRIu32 " %" PRIu64 " %016" PRIx64
+                   " %u %s\n",
+                e->dev, e->ino, e->fp_hash, e->fp_len, e->offset, e->check, e->flags, e->path);
     }
     int bad = fflush(f) != 0 || ferror(f);
     bad |= fclose(f) != 0;

@@ -1,18 +1,30 @@
 /* Tail offsets: for every file, identified by device, inode and a
  * fingerprint of its first bytes, the offset up to which its lines are
- * acknowledged. Saved whole, write-new-then-rename, so a crash leaves the
- * old or the new table, never half of one. */
+ * acknowledged, with a hash of the bytes just before that offset (so that
+ * a copy of the file, or the file refilled after a truncation, can be told
+ * apart). An inode may also have one retired entry: what it held before it
+ * was truncated (copytruncate), kept so that the copy can be resumed where
+ * its lines stopped being acknowledged. Saved whole, write-new-then-rename,
+ * so a crash leaves the old or the new table, never half of one. */
 #ifndef TAIL_DB_H
 #define TAIL_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+enum {
+    DB_RETIRED = 1,    /* what the inode held before a truncation */
+    DB_COMPRESSED = 2, /* a compressed file, offsets in uncompressed bytes */
+    DB_DONE = 4,       /* compressed and read to its end: nothing more */
+};
+
 typedef struct tail_db_entry {
     uint64_t dev, ino;
     uint64_t fp_hash;
     uint32_t fp_len;
     uint64_t offset;
+    uint64_t check; /* tail_check of the bytes before offset */
+    unsigned flags;
     char *path;
     uint64_t gen; /* the rescan that last matched or opened it */
 } tail_db_entry;
@@ -23,11 +35,22 @@ typedef struct tail_db {
     size_t n, cap;
 } tail_db;
 
-/* Load `path` (a missing file is an empty table). Returns 0 or -1. */
+/* Load `path` (a missing file is an empty table; the one-line-per-file
+ * format of earlier versions is read too). Returns 0 or -1. */
 int tail_db_load(tail_db *db, const char *path);
+/* The entry for what the inode holds now, or NULL. */
 tail_db_entry *tail_db_find(tail_db *db, uint64_t dev, uint64_t ino);
-void tail_db_set(tail_db *db, uint64_t dev, uint64_t ino, uint64_t fp_hash, uint32_t fp_len,
-                 uint64_t offset, const char *path);
+/* Its retired entry (see above), or NULL. */
+tail_db_entry *tail_db_find_retired(tail_db *db, uint64_t dev, uint64_t ino);
+/* Set the current entry of an inode (flags other than DB_RETIRED kept). */
+tail_db_entry *tail_db_set(tail_db *db, uint64_t dev, uint64_t ino, uint64_t fp_hash,
+                           uint32_t fp_len, uint64_t offset, uint64_t check, const char *path);
+/* The inode's content is gone (truncated, or replaced): its entry becomes
+ * its retired one, replacing an older one. */
+void tail_db_retire(tail_db *db, uint64_t dev, uint64_t ino);
+/* Remove one entry (pointers into the table are then invalid). */
+void tail_db_drop(tail_db *db, tail_db_entry *e);
+/* Remove every entry of the inode. */
 void tail_db_remove(tail_db *db, uint64_t dev, uint64_t ino);
 int tail_db_save(const tail_db *db);
 void tail_db_free(tail_db *db);

@@ -9,28 +9,6 @@
 
 #include "tail.h"
 
-#define FP_MAX 256
-
-uint64_t
-tail_hash_prefix(int fd, uint32_t len, ssize_t *got)
-{
-    unsigned char buf[FP_MAX];
-    ssize_t n = pread(fd, buf, len < FP_MAX ? len : FP_MAX, 0);
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (ssize_t i = 0; i < n; i++)
-        h = (h ^ buf[i]) * 1099511628211ULL;
-    *got = n;
-    return h;
-}
-
-void
-tail_fingerprint(int fd, uint64_t *hash, uint32_t *len)
-{
-    ssize_t n;
-    *hash = tail_hash_prefix(fd, FP_MAX, &n);
-    *len = n > 0 ? (uint32_t)n : 0;
-}
-
 static void
 on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
@@ -42,18 +20,31 @@ on_fs_event(uv_fs_event_t *h, const char *name, int events, int status)
 }
 
 tail_file *
-tail_file_open(tail_ctx *t, const char *path, int fd, uint64_t dev, uint64_t ino, uint64_t offset)
+tail_file_open(tail_ctx *t, const char *path, int fd, gzFile gz, uint64_t dev, uint64_t ino,
+               uint64_t offset, uint64_t committed, uint64_t check)
 {
     tail_file *f = calloc(1, sizeof *f);
     f->t = t;
     f->path = strdup(path);
     f->fd = fd;
+    f->gz = gz;
     f->dev = dev;
     f->ino = ino;
-    f->read_off = f->token_off = f->committed = offset;
-    lseek(fd, (off_t)offset, SEEK_SET);
-    tail_fingerprint(fd, &f->fp_hash, &f->fp_len);
-    if (t->cfg->watch == WATCH_INOTIFY) {
+    f->read_off = f->token_off = offset;
+    f->committed = committed;
+    if (gz) {
+        /* A compressed rotation: read once, to its end, never followed. */
+        tail_gz_fingerprint(gz, &f->fp_hash, &f->fp_len);
+        f->check = tail_gz_check(gz, offset);
+        gzseek(gz, (z_off_t)offset, SEEK_SET);
+        f->rotated = 1;
+        f->rotated_at = uv_now(t->loop);
+    } else {
+        lseek(fd, (off_t)offset, SEEK_SET);
+        tail_fingerprint(fd, &f->fp_hash, &f->fp_len);
+        f->check = tail_check(fd, offset);
+    }
+    if (t->cfg->watch == WATCH_INOTIFY && !gz) {
         uv_fs_event_init(t->loop, &f->watch);
         f->watch.data = f;
         f->watching = uv_fs_event_start(&f->watch, on_fs_event, path, 0) == 0;
@@ -63,8 +54,11 @@ tail_file_open(tail_ctx *t, const char *path, int fd, uint64_t dev, uint64_t ino
     f->next = t->files;
     t->files = f;
     t->n_files++;
-    tail_db_set(&t->db, dev, ino, f->fp_hash, f->fp_len, offset, path);
-    tail_db_find(&t->db, dev, ino)->gen = t->gen;
+    tail_db_entry *e = tail_db_set(&t->db, dev, ino, f->fp_hash, f->fp_len, committed,
+                                   committed == offset ? f->check : check, path);
+    e->gen = t->gen;
+    if (gz)
+        e->flags |= DB_COMPRESSED;
     t->db_dirty = 1;
     return f;
 }
@@ -213,8 +207,12 @@ maybe_token(tail_file *f)
 {
     uint64_t off = safe_offset(f);
     if (off != f->token_off) {
+        /* A short file's fingerprint grows with it, until it is full. */
+        if (f->fp_len < TAIL_FP_MAX && !f->gz && f->read_off > f->fp_len)
+            tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
         f->token_off = off;
-        tail_queue_ack(f->t, f, off);
+        f->check = f->gz ? f->check : tail_check(f->fd, off);
+        tail_queue_ack(f->t, f, off, f->check);
     }
 }
 
@@ -232,11 +230,14 @@ tail_file_ml_expire(tail_file *f, uint64_t now_ms)
 static void restart_at_zero(tail_file *f, const char *why);
 
 /* Truncated in place (copytruncate), perhaps already refilled past our
- * offset: the size is smaller than what we read, or the first bytes are no
- * longer the ones we fingerprinted. */
-static void
-check_truncation(tail_file *f)
+ * offset: the size is smaller than what we read, the first bytes are no
+ * longer the ones we fingerprinted, or the bytes before our offset are no
+ * longer the ones we read there. */
+void
+tail_file_check_truncation(tail_file *f)
 {
+    if (f->closed || f->rotated || f->gz)
+        return;
     struct stat st;
     if (fstat(f->fd, &st) == 0 && (uint64_t)st.st_size < f->read_off) {
         restart_at_zero(f, "was truncated (copytruncate?)");
@@ -245,9 +246,64 @@ check_truncation(tail_file *f)
     if (f->fp_len) {
         ssize_t n;
         uint64_t h = tail_hash_prefix(f->fd, f->fp_len, &n);
-        if (n != (ssize_t)f->fp_len || h != f->fp_hash)
+        if (n != (ssize_t)f->fp_len || h != f->fp_hash) {
             restart_at_zero(f, "was truncated and rewritten");
+            return;
+        }
     }
+    if (f->token_off && tail_check(f->fd, f->token_off) != f->check)
+        restart_at_zero(f, "was truncated and rewritten");
+}
+
+/* A file found empty gets its first bytes: if they are a copy being made
+ * of a file still followed, stop following it (the next rescan judges it
+ * again). Returns 1 when it may be read. */
+static int
+still_unproven(tail_file *f)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) != 0 || st.st_size == 0)
+        return 0;
+    tail_db_entry *from;
+    if (tail_copy_kind(f->t, f->fd, (uint64_t)st.st_size, f, &from) != COPY_NONE) {
+        /* A copy: the next rescan decides where to read it from. */
+        sluice_debug(f->t->ins, "%s is a copy being made; looking again", f->path);
+        tail_db_remove(&f->t->db, f->dev, f->ino);
+        tail_file_close(f);
+        tail_rescan_soon(f->t);
+        return 0;
+    }
+    f->unproven = 0;
+    return 1;
+}
+
+/* Read up to `want` bytes at the file's position (decompressing a
+ * compressed rotation). */
+static ssize_t
+read_some(tail_file *f, char *buf, size_t want)
+{
+    ssize_t n;
+    if (f->gz) {
+        n = gzread(f->gz, buf, (unsigned)want);
+        if (n > 0)
+            return n;
+        int err;
+        const char *msg = gzerror(f->gz, &err);
+        if (err == Z_BUF_ERROR) {
+            gzclearerr(f->gz); /* cut short: still being written; try again later */
+        } else if (err != Z_OK) {
+            sluice_error(f->t->ins, "%s: cannot decompress: %s; its remaining lines are not read",
+                         f->path, msg);
+            f->gz_ended = 1;
+        } else {
+            f->gz_ended = gzeof(f->gz);
+        }
+        return 0;
+    }
+    do
+        n = read(f->fd, buf, want);
+    while (n < 0 && errno == EINTR);
+    return n;
 }
 
 size_t
@@ -257,8 +313,9 @@ tail_file_read(tail_file *f)
     const tail_config *cfg = t->cfg;
     if (f->closed)
         return 0;
-    if (!f->rotated)
-        check_truncation(f);
+    if (f->unproven && !still_unproven(f))
+        return 0;
+    tail_file_check_truncation(f);
     size_t want = (size_t)cfg->read_size;
     if (t->rcap < f->partial_len + want) {
         t->rcap = f->partial_len + want;
@@ -266,10 +323,7 @@ tail_file_read(tail_file *f)
     }
     if (f->partial_len)
         memcpy(t->rbuf, f->partial, f->partial_len);
-    ssize_t n;
-    do
-        n = read(f->fd, t->rbuf + f->partial_len, want);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = read_some(f, t->rbuf + f->partial_len, want);
     if (n <= 0)
         return 0;
     sluice_time_t now = sluice_time_now();
@@ -308,19 +362,29 @@ tail_file_read(tail_file *f)
 
 /* ==== Rotation ==== */
 
+/* The file's content is gone: what was read of it becomes the retired
+ * stream (its copy, if one turns up, goes on from there), and the file
+ * is read again from the start as a new epoch. */
 static void
 restart_at_zero(tail_file *f, const char *why)
 {
     tail_ctx *t = f->t;
     sluice_info(t->ins, "%s %s; reading it again from the start", f->path, why);
     t->truncations++;
+    f->retired = (retired_stream){1, f->fp_hash, f->fp_len, f->token_off, f->check};
+    tail_db_retire(&t->db, f->dev, f->ino);
+    f->epoch++;
     lseek(f->fd, 0, SEEK_SET);
-    f->read_off = f->token_off = 0;
+    f->read_off = f->token_off = f->committed = 0;
+    f->check = 0;
     f->partial_len = 0;
     f->skipping = 0;
     sluice_buf_reset(&f->ml);
     f->ml_lines = 0;
     tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
+    tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, 0, 0, f->path)->gen = t->gen;
+    t->db_dirty = 1;
+    tail_rescan_soon(t); /* a copy of what it held may be in the globs */
 }
 
 void
@@ -330,7 +394,7 @@ tail_file_check(tail_file *f)
     if (f->closed)
         return;
     struct stat now_st, path_st;
-    if (fstat(f->fd, &now_st) == 0 && (uint64_t)now_st.st_size < f->read_off)
+    if (!f->gz && fstat(f->fd, &now_st) == 0 && (uint64_t)now_st.st_size < f->read_off)
         restart_at_zero(f, "was truncated (copytruncate?)");
     if (!f->rotated) {
         int gone = stat(f->path, &path_st) != 0;
@@ -346,7 +410,8 @@ tail_file_check(tail_file *f)
         return;
     /* Drained and past rotate_wait: the final unterminated line and any
      * pending record are complete now. */
-    if (fstat(f->fd, &now_st) == 0 && (uint64_t)now_st.st_size > f->read_off)
+    if (f->gz ? !f->gz_ended
+              : fstat(f->fd, &now_st) == 0 && (uint64_t)now_st.st_size > f->read_off)
         return;
     if (uv_now(t->loop) - f->rotated_at < (uint64_t)(t->cfg->rotate_wait / 1000000))
         return;
@@ -391,7 +456,15 @@ tail_file_close(tail_file *f)
         uv_close((uv_handle_t *)&f->watch, on_watch_closed);
     }
     f->watching = 0;
-    close(f->fd);
+    if (f->gz) {
+        gzclose(f->gz); /* and its fd */
+        f->gz = NULL;
+        tail_db_entry *e = tail_db_find(&f->t->db, f->dev, f->ino);
+        if (e)
+            e->flags |= DB_DONE;
+    } else {
+        close(f->fd);
+    }
     f->fd = -1;
 }
 

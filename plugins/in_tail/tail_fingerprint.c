@@ -1,0 +1,84 @@
+/* Fingerprints, checks and compression magic (see tail_fingerprint.h). */
+#include <string.h>
+#include <unistd.h>
+
+#include "tail_fingerprint.h"
+
+static uint64_t
+fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t
+tail_hash_prefix(int fd, uint32_t len, ssize_t *got)
+{
+    unsigned char buf[TAIL_FP_MAX];
+    ssize_t n = pread(fd, buf, len < TAIL_FP_MAX ? len : TAIL_FP_MAX, 0);
+    *got = n > 0 ? n : 0;
+    return fnv1a(buf, (size_t)*got);
+}
+
+void
+tail_fingerprint(int fd, uint64_t *hash, uint32_t *len)
+{
+    ssize_t n;
+    *hash = tail_hash_prefix(fd, TAIL_FP_MAX, &n);
+    *len = (uint32_t)n;
+}
+
+uint64_t
+tail_check(int fd, uint64_t off)
+{
+    unsigned char buf[TAIL_CHECK_LEN];
+    uint64_t start = off > TAIL_CHECK_LEN ? off - TAIL_CHECK_LEN : 0;
+    size_t want = (size_t)(off - start);
+    ssize_t n = pread(fd, buf, want, (off_t)start);
+    return n == (ssize_t)want ? fnv1a(buf, want) : 0;
+}
+
+const char *
+tail_compression(int fd)
+{
+    unsigned char m[6];
+    ssize_t n = pread(fd, m, sizeof m, 0);
+    if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+        return "gzip";
+    if (n >= 3 && memcmp(m, "BZh", 3) == 0)
+        return "bzip2";
+    if (n >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
+        return "xz";
+    if (n >= 4 && memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0)
+        return "zstd";
+    if (n >= 4 && memcmp(m, "\x04\x22\x4d\x18", 4) == 0)
+        return "lz4";
+    return NULL;
+}
+
+void
+tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len)
+{
+    unsigned char buf[TAIL_FP_MAX];
+    gzrewind(gz);
+    int n = gzread(gz, buf, sizeof buf);
+    *len = n > 0 ? (uint32_t)n : 0;
+    *hash = fnv1a(buf, *len);
+    gzrewind(gz);
+}
+
+uint64_t
+tail_gz_check(gzFile gz, uint64_t off)
+{
+    unsigned char buf[TAIL_CHECK_LEN];
+    uint64_t start = off > TAIL_CHECK_LEN ? off - TAIL_CHECK_LEN : 0;
+    size_t want = (size_t)(off - start);
+    gzrewind(gz);
+    int n = gzseek(gz, (z_off_t)start, SEEK_SET) == (z_off_t)start
+                ? gzread(gz, buf, (unsigned)want)
+                : -1;
+    gzrewind(gz);
+    return n == (int)want ? fnv1a(buf, want) : 0;
+}

@@ -1,0 +1,33 @@
+/* Telling files apart by their content: a fingerprint of the first bytes
+ * (a rename keeps it; a new file in a reused inode does not), a check of
+ * the bytes just before an offset (a copy agrees with its original up to
+ * where the copy was made; a file refilled after a truncation does not),
+ * and the magic bytes of compressed rotations. */
+#ifndef TAIL_FINGERPRINT_H
+#define TAIL_FINGERPRINT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <zlib.h>
+
+#define TAIL_FP_MAX 256    /* bytes of a full fingerprint */
+#define TAIL_CHECK_LEN 256 /* bytes before an offset that a check covers */
+
+/* FNV-1a of `len` bytes starting at 0 (at most TAIL_FP_MAX); *got: how
+ * many there were. */
+uint64_t tail_hash_prefix(int fd, uint32_t len, ssize_t *got);
+/* The fingerprint: the hash of the first TAIL_FP_MAX bytes, or of all of
+ * a shorter file (*len says how many). */
+void tail_fingerprint(int fd, uint64_t *hash, uint32_t *len);
+/* The hash of the TAIL_CHECK_LEN bytes before `off` (fewer near the
+ * start); 0 when `off` is past the end. */
+uint64_t tail_check(int fd, uint64_t off);
+
+/* "gzip", "bzip2", "xz", "zstd" or "lz4" when the file starts with that
+ * format's magic bytes, else NULL. */
+const char *tail_compression(int fd);
+/* gzip: the same three, of the uncompressed content; `gz` is rewound. */
+void tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len);
+uint64_t tail_gz_check(gzFile gz, uint64_t off);
+
+#endif

@@ -1,0 +1,485 @@
+/* Finding files and deciding where to read each from.
+ *
+ * A rescan globs the patterns, then looks at what it found in three
+ * rounds, so that what is known settles before what is new is judged:
+ *   1. files whose inode the offsets table knows: resumed at the
+ *      acknowledged offset if their first bytes and the bytes before that
+ *      offset are still the ones read (else the old content is retired and
+ *      the file is read from its start);
+ *   2. new plain files: a copy of a stream already read (copytruncate's
+ *      rotated copy) goes on where that stream stopped, and one being
+ *      copied from a file still followed waits; anything else is read from
+ *      its start (or its end, at the very first start without
+ *      read_from_head);
+ *   3. compressed files: read, decompressed, only when they hold the rest
+ *      of a stream whose file is gone (rotated and compressed while sluice
+ *      was down); otherwise skipped with one log line.
+ * Then, at the first scan after a start, files rotated away from the
+ * patterns with lines not yet acknowledged are found next to their old
+ * path, and offsets of files no pattern matches any more are forgotten. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tail.h"
+#include "tail_glob.h"
+
+enum { START_HEAD, START_END, START_SAVED, START_COPY, START_COMPRESSED };
+
+typedef struct found_file {
+    char *path;
+    struct stat st;
+    int round; /* 1, 2 or 3 */
+} found_file;
+
+typedef struct found_list {
+    found_file *v;
+    size_t n, cap;
+} found_list;
+
+/* ==== Saying where a file is read from ==== */
+
+/* At the first scan, at info level for the first few files (an offset
+ * resumed from an earlier run surprises users who set read_from_head),
+ * then counted in the start-up summary; later, at debug level. */
+static void
+log_start(tail_ctx *t, const char *path, uint64_t off, uint64_t size, int how)
+{
+    static const char *const hows[] = {
+        "from its start", "from its end (read_from_head: false)",
+        "at the offset an earlier run acknowledged", "as a copy of a stream already read",
+        "decompressed, as the rest of a stream whose file is gone"};
+    size_t *count = how == START_SAVED || how == START_COPY ? &t->started_resumed
+                    : how == START_END                     ? &t->started_at_end
+                                                           : &t->started_at_head;
+    int first = !t->first_scan_done;
+    if (first)
+        (*count)++;
+    if (first && t->n_files <= 20 && how != START_COPY && how != START_COMPRESSED)
+        sluice_info(t->ins, "reading %s %s: offset %llu of %llu", path, hows[how],
+                    (unsigned long long)off, (unsigned long long)size);
+    else
+        sluice_debug(t->ins, "reading %s %s: offset %llu of %llu", path, hows[how],
+                     (unsigned long long)off, (unsigned long long)size);
+}
+
+static tail_file *
+find_open(tail_ctx *t, uint64_t dev, uint64_t ino)
+{
+    for (tail_file *f = t->files; f; f = f->next)
+        if (!f->closed && f->dev == dev && f->ino == ino)
+            return f;
+    return NULL;
+}
+
+static int
+too_old(const tail_ctx *t, const struct stat *st)
+{
+    return t->cfg->ignore_older &&
+           (sluice_time_t)st->st_mtime * SLUICE_NSEC_PER_SEC < sluice_time_now() - t->cfg->ignore_older;
+}
+
+static int
+open_file(tail_ctx *t, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        sluice_warn(t->ins, "cannot open %s: %s", path, strerror(errno));
+    return fd;
+}
+
+/* ==== Round 1: inodes the table knows ==== */
+
+/* Whether `fd` still holds the stream of `e`: the same first bytes (or more
+ * of them, grown past a short fingerprint) and the same bytes before the
+ * acknowledged offset. */
+static int
+same_stream(int fd, const struct stat *st, const tail_db_entry *e)
+{
+    uint64_t h;
+    uint32_t len;
+    tail_fingerprint(fd, &h, &len);
+    if (len < e->fp_len || (uint64_t)st->st_size < e->offset)
+        return 0;
+    if (e->fp_len && len > e->fp_len) {
+        ssize_t n;
+        h = tail_hash_prefix(fd, e->fp_len, &n);
+    }
+    if (e->fp_len && h != e->fp_hash)
+        return 0;
+    return e->offset == 0 || e->check == 0 || tail_check(fd, e->offset) == e->check;
+}
+
+static void
+open_known(tail_ctx *t, const found_file *ff, tail_db_entry *e)
+{
+    e->gen = t->gen;
+    tail_db_entry *r = tail_db_find_retired(&t->db, e->dev, e->ino);
+    if (r)
+        r->gen = t->gen;
+    if (find_open(t, e->dev, e->ino) || (e->flags & DB_DONE))
+        return;
+    /* Read to its end before and not grown since: nothing to do. */
+    if (e->offset == (uint64_t)ff->st.st_size && t->first_scan_done)
+        return;
+    if (too_old(t, &ff->st))
+        return;
+    int fd = open_file(t, ff->path);
+    if (fd < 0)
+        return;
+    uint64_t dev = e->dev, ino = e->ino, off = e->offset, check = e->check;
+    int how = START_SAVED;
+    gzFile gz = NULL;
+    if (e->flags & DB_COMPRESSED) {
+        gz = gzdopen(fd, "rb");
+    } else if (!same_stream(fd, &ff->st, e)) {
+        /* A new file in an old inode, or truncated and refilled while
+         * sluice was down: what it held may have a copy to resume. */
+        tail_db_retire(&t->db, dev, ino);
+        off = check = 0;
+        how = START_HEAD;
+    }
+    tail_file *f = tail_file_open(t, ff->path, fd, gz, dev, ino, off, off, check);
+    log_start(t, ff->path, off, (uint64_t)ff->st.st_size, how);
+    tail_mark_readable(f);
+}
+
+/* ==== Round 2: new plain files ==== */
+
+/* An open file that `fd` (of `size` bytes, first bytes h/len) is a copy of,
+ * or, shorter than a fingerprint, may be becoming one. */
+static tail_file *
+copy_of_open(tail_ctx *t, int fd, uint64_t size, uint64_t h, uint32_t len, const tail_file *self)
+{
+    for (tail_file *g = t->files; g; g = g->next) {
+        if (g == self || g->closed || g->gz || g->fp_len < len)
+            continue;
+        ssize_t n;
+        if ((g->fp_len == len ? g->fp_hash : tail_hash_prefix(g->fd, len, &n)) != h)
+            continue;
+        if (len < TAIL_FP_MAX) /* still being written, or a copy of a short file */
+            return g;
+        uint64_t x = size < g->token_off ? size : g->token_off;
+        if (x > 0 && tail_check(fd, x) == tail_check(g->fd, x))
+            return g;
+    }
+    return NULL;
+}
+
+tail_copy
+tail_copy_kind(tail_ctx *t, int fd, uint64_t size, const tail_file *self, tail_db_entry **from)
+{
+    uint64_t h;
+    uint32_t len;
+    tail_fingerprint(fd, &h, &len);
+    if (len == 0)
+        return COPY_NONE;
+    /* A truncation not noticed yet would hide that this is its copy. */
+    for (tail_file *g = t->files; g; g = g->next)
+        if (g != self)
+            tail_file_check_truncation(g);
+    /* A copy of what a file still followed held before copytruncate
+     * truncated it: the same first bytes, and the same bytes before the
+     * offset up to which the pipeline has that stream; shorter than that,
+     * still being written (or older than what was read): wait. */
+    for (tail_file *g = t->files; len == TAIL_FP_MAX && g; g = g->next) {
+        const retired_stream *r = &g->retired;
+        if (g->closed || !r->have || r->fp_len != TAIL_FP_MAX || r->fp_hash != h)
+            continue;
+        if (size < r->emitted)
+            return COPY_WAIT;
+        tail_db_entry *e = tail_db_find_retired(&t->db, g->dev, g->ino);
+        if (e && tail_check(fd, r->emitted) == r->check) {
+            *from = e;
+            return COPY_RETIRED;
+        }
+    }
+    /* After a restart: the same, against the offset acknowledged. */
+    for (size_t i = 0; len == TAIL_FP_MAX && i < t->db.n; i++) {
+        tail_db_entry *e = &t->db.v[i];
+        if (!(e->flags & DB_RETIRED) || e->fp_len != TAIL_FP_MAX || e->fp_hash != h ||
+            e->offset == 0)
+            continue;
+        if (size < e->offset)
+            return COPY_WAIT;
+        if (tail_check(fd, e->offset) == e->check) {
+            *from = e;
+            return COPY_RETIRED;
+        }
+    }
+    return copy_of_open(t, fd, size, h, len, self) ? COPY_WAIT : COPY_NONE;
+}
+
+/* Open the copy `fd` of the retired stream `r`, from where it stopped:
+ * the offset the pipeline has everything before, when its file is still
+ * followed (and then that file's pending acknowledgements move to the
+ * copy), or the acknowledged offset. */
+static void
+open_copy(tail_ctx *t, const found_file *ff, int fd, tail_db_entry *r)
+{
+    uint64_t committed = r->offset, check = r->check, off = committed;
+    tail_file *g = find_open(t, r->dev, r->ino);
+    int live = g && g->retired.have && g->retired.fp_hash == r->fp_hash;
+    if (live && g->retired.emitted <= (uint64_t)ff->st.st_size &&
+        tail_check(fd, g->retired.emitted) == g->retired.check)
+        off = g->retired.emitted;
+    char *was = strdup(r->path);
+    tail_db_drop(&t->db, r); /* the copy carries the stream now */
+    tail_file *f = tail_file_open(t, ff->path, fd, NULL, (uint64_t)ff->st.st_dev,
+                                  (uint64_t)ff->st.st_ino, off, committed, check);
+    if (live) {
+        tail_move_acks(t, g, f);
+        g->retired.have = 0;
+    }
+    t->copies++;
+    sluice_info(t->ins, "%s is a copy of what %s held before it was truncated (copytruncate): "
+                        "reading it from offset %llu, where that stream stopped",
+                ff->path, was, (unsigned long long)off);
+    free(was);
+    log_start(t, ff->path, off, (uint64_t)ff->st.st_size, START_COPY);
+    tail_mark_readable(f);
+}
+
+static void
+open_new(tail_ctx *t, const found_file *ff)
+{
+    if (too_old(t, &ff->st))
+        return;
+    int fd = open_file(t, ff->path);
+    if (fd < 0)
+        return;
+    uint64_t size = (uint64_t)ff->st.st_size;
+    tail_db_entry *r = NULL;
+    switch (tail_copy_kind(t, fd, size, NULL, &r)) {
+    case COPY_RETIRED:
+        open_copy(t, ff, fd, r);
+        return;
+    case COPY_WAIT:
+        /* Being copied from a file still followed (its lines come from that
+         * file; once the original is truncated, the copy is resumed where
+         * it stopped), or from one truncated already, not finished yet. */
+        sluice_debug(t->ins, "%s looks like a copy being made; waiting", ff->path);
+        close(fd);
+        return;
+    case COPY_NONE:
+        break;
+    }
+    /* Only at the very first start do existing files begin at their end;
+     * a file that appeared while sluice was down is read from its head. */
+    int at_end = !t->first_scan_done && t->first_start && !t->cfg->read_from_head;
+    uint64_t off = at_end ? size : 0;
+    tail_file *f = tail_file_open(t, ff->path, fd, NULL, (uint64_t)ff->st.st_dev,
+                                  (uint64_t)ff->st.st_ino, off, off, 0);
+    f->unproven = size == 0 && t->first_scan_done;
+    log_start(t, ff->path, off, size, at_end ? START_END : START_HEAD);
+    tail_mark_readable(f);
+}
+
+/* ==== Round 3: compressed files ==== */
+
+/* The stream a compressed rotation holds the rest of: an offsets entry
+ * whose file is gone, with the same uncompressed first bytes and the same
+ * bytes before its acknowledged offset. */
+static tail_db_entry *
+compressed_source(tail_ctx *t, gzFile gz)
+{
+    uint64_t h;
+    uint32_t len;
+    tail_gz_fingerprint(gz, &h, &len);
+    for (size_t i = 0; len && i < t->db.n; i++) {
+        tail_db_entry *e = &t->db.v[i];
+        if (e->gen == t->gen || (e->flags & DB_COMPRESSED) || find_open(t, e->dev, e->ino) ||
+            e->fp_len != len || e->fp_hash != h || e->offset == 0)
+            continue;
+        if (tail_gz_check(gz, e->offset) == e->check)
+            return e;
+    }
+    return NULL;
+}
+
+static void
+open_compressed(tail_ctx *t, const found_file *ff, const char *format)
+{
+    uint64_t dev = (uint64_t)ff->st.st_dev, ino = (uint64_t)ff->st.st_ino;
+    int fd = strcmp(format, "gzip") == 0 ? open_file(t, ff->path) : -1;
+    gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
+    tail_db_entry *src = gz ? compressed_source(t, gz) : NULL;
+    if (!src) {
+        if (gz)
+            gzclose(gz);
+        else if (fd >= 0)
+            close(fd);
+        t->compressed_skipped++;
+        sluice_info(t->ins, "not reading %s: it is %s-compressed and holds no lines sluice left "
+                            "unread (add it to exclude_path to silence this)",
+                    ff->path, format);
+        tail_db_entry *e = tail_db_set(&t->db, dev, ino, 0, 0, 0, 0, ff->path);
+        e->flags |= DB_COMPRESSED | DB_DONE;
+        e->gen = t->gen;
+        t->db_dirty = 1;
+        return;
+    }
+    uint64_t off = src->offset, check = src->check;
+    char *was = strdup(src->path);
+    tail_db_drop(&t->db, src);
+    tail_file *f = tail_file_open(t, ff->path, fd, gz, dev, ino, off, off, check);
+    t->compressed_read++;
+    sluice_info(t->ins, "%s is a compressed rotation of %s, whose lines from offset %llu were "
+                        "never read: reading them decompressed",
+                ff->path, was, (unsigned long long)off);
+    free(was);
+    log_start(t, ff->path, off, (uint64_t)ff->st.st_size, START_COMPRESSED);
+    tail_mark_readable(f);
+}
+
+/* ==== The rescan ==== */
+
+static void
+collect(void *arg, const char *path)
+{
+    found_list *l = arg;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 32;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = (found_file){strdup(path), st, 0};
+}
+
+/* After a crash, a file whose lines were not all acknowledged may have been
+ * rotated away from the globs: look for its inode next to its old path and
+ * finish it. */
+static void
+recover_rotated(tail_ctx *t)
+{
+    for (size_t i = 0; i < t->db.n; i++) {
+        tail_db_entry *e = &t->db.v[i];
+        if (e->gen == t->gen || (e->flags & (DB_RETIRED | DB_COMPRESSED)) ||
+            find_open(t, e->dev, e->ino))
+            continue;
+        char *copy = strdup(e->path);
+        DIR *d = opendir(dirname(copy));
+        int resumed = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)) && !resumed) {
+            if ((uint64_t)de->d_ino != e->ino)
+                continue;
+            char full[4096];
+            snprintf(full, sizeof full, "%s/%s", copy, de->d_name);
+            struct stat st;
+            int fd = stat(full, &st) == 0 && (uint64_t)st.st_dev == e->dev
+                         ? open(full, O_RDONLY | O_CLOEXEC)
+                         : -1;
+            if (fd < 0)
+                continue;
+            if (!same_stream(fd, &st, e)) {
+                close(fd);
+                continue; /* not the same file */
+            }
+            char *was = strdup(e->path);
+            tail_file *f = tail_file_open(t, full, fd, NULL, e->dev, e->ino, e->offset,
+                                          e->offset, e->check);
+            f->rotated = 1;
+            f->rotated_at = uv_now(t->loop);
+            sluice_info(t->ins, "resuming %s (was %s) at offset %llu: its lines were not all "
+                                "acknowledged",
+                        full, was, (unsigned long long)f->read_off);
+            free(was);
+            tail_mark_readable(f);
+            resumed = 1;
+            e = NULL; /* the table may have moved */
+        }
+        if (d)
+            closedir(d);
+        free(copy);
+    }
+}
+
+/* Forget the offsets of files that no glob matched in this rescan and that
+ * are not being read. */
+static void
+prune(tail_ctx *t)
+{
+    for (size_t i = 0; i < t->db.n;) {
+        tail_db_entry *e = &t->db.v[i];
+        if (e->gen != t->gen) {
+            int held = 0;
+            for (tail_file *f = t->files; f; f = f->next)
+                held |= f->dev == e->dev && f->ino == e->ino;
+            if (!held) {
+                tail_db_drop(&t->db, e);
+                t->db_dirty = 1;
+                continue;
+            }
+        }
+        i++;
+    }
+}
+
+void
+tail_rescan(tail_ctx *t)
+{
+    const tail_config *cfg = t->cfg;
+    t->gen++;
+    found_list l = {0};
+    for (size_t i = 0; i < cfg->path.n; i++)
+        tail_glob(cfg->path.v[i], cfg->exclude_path.v, cfg->exclude_path.n, collect, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        found_file *ff = &l.v[i];
+        tail_db_entry *e = tail_db_find(&t->db, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino);
+        if (e || find_open(t, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino)) {
+            ff->round = 1;
+            if (e)
+                e->gen = t->gen;
+            tail_db_entry *r = tail_db_find_retired(&t->db, (uint64_t)ff->st.st_dev,
+                                                    (uint64_t)ff->st.st_ino);
+            if (r)
+                r->gen = t->gen;
+        }
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        found_file *ff = &l.v[i];
+        if (ff->round)
+            continue;
+        int fd = open(ff->path, O_RDONLY | O_CLOEXEC);
+        ff->round = fd >= 0 && tail_compression(fd) ? 3 : 2;
+        if (fd >= 0)
+            close(fd);
+    }
+    for (int round = 1; round <= 3; round++)
+        for (size_t i = 0; i < l.n; i++) {
+            found_file *ff = &l.v[i];
+            if (ff->round != round)
+                continue;
+            uint64_t dev = (uint64_t)ff->st.st_dev, ino = (uint64_t)ff->st.st_ino;
+            tail_db_entry *e = tail_db_find(&t->db, dev, ino);
+            if (round == 1 && e)
+                open_known(t, ff, e);
+            else if (round == 2 && !find_open(t, dev, ino))
+                open_new(t, ff);
+            else if (round == 3) {
+                int fd = open(ff->path, O_RDONLY | O_CLOEXEC);
+                const char *format = fd >= 0 ? tail_compression(fd) : NULL;
+                if (fd >= 0)
+                    close(fd);
+                if (format)
+                    open_compressed(t, ff, format);
+            }
+        }
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i].path);
+    free(l.v);
+    if (!t->first_scan_done) {
+        t->first_scan_done = 1;
+        recover_rotated(t);
+    }
+    prune(t);
+}
