@@ -78,7 +78,10 @@ static const sluice_option buffer_options[] = {
     {.name = "fsync", .type = SLUICE_OPT_ENUM, .def = "interval", .values = fsync_values,
      .offset = offsetof(output_settings, fsync),
      .help = "Filesystem buffer: fsync after every write, once a second and at every chunk "
-             "close, or never (the kernel's page cache still survives a crash of sluice)."},
+             "close, or never (the kernel's page cache still survives a crash of sluice). Inputs "
+             "that acknowledge (tail) commit past events once they are written to the chunk "
+             "files, which survives kill -9; with always, once they are fsynced, which also "
+             "survives a power loss."},
     SLUICE_OPTIONS_END,
 };
 

@@ -103,9 +103,10 @@ struct sluice_plugin {
 
     /* ABI 1.1. Inputs: called on the engine thread, in the order the tokens
      * were emitted (sluice_emit_token), once every event emitted before the
-     * token is safe: delivered by every output, dead-lettered, or in a
-     * filesystem buffer with fsync. Never called for events lost at
-     * shutdown from a memory buffer. */
+     * token is safe: delivered by every output, dead-lettered, or written
+     * to a filesystem buffer's chunk file (fdatasync'ed first with fsync:
+     * always). Never called for events lost at shutdown from a memory
+     * buffer. */
     void (*ack)(void *ctx, uint64_t token);
 
     /* ABI 1.3. Inputs: the kinds of events they emit (SLUICE_ACCEPTS_*);
