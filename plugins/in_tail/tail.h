@@ -127,8 +127,8 @@ typedef enum tail_copy {
     COPY_WAIT,    /* a copy being made, or one of a file still followed */
     COPY_RETIRED, /* the copy of a retired stream (*from), past where it stopped */
 } tail_copy;
-tail_copy tail_copy_kind(tail_ctx *t, int fd, uint64_t size, const tail_file *self,
-                         tail_db_entry **from);
+tail_copy tail_copy_kind(tail_ctx *t, const char *path, int fd, uint64_t size,
+                         const tail_file *self, tail_db_entry **from);
 
 /* tail_file.c */
 /* Follow `path` (open as `fd`, and as `gz` when compressed) from

@@ -255,9 +255,9 @@ tail_file_check_truncation(tail_file *f)
         restart_at_zero(f, "was truncated and rewritten");
 }
 
-/* A file found empty gets its first bytes: if they are a copy being made
- * of a file still followed, stop following it (the next rescan judges it
- * again). Returns 1 when it may be read. */
+/* A file found empty gets its first bytes: if they are compressed, or a
+ * copy being made of a file sluice reads, stop following it (the next
+ * rescan judges it again). Returns 1 when it may be read. */
 static int
 still_unproven(tail_file *f)
 {
@@ -265,8 +265,10 @@ still_unproven(tail_file *f)
     if (fstat(f->fd, &st) != 0 || st.st_size == 0)
         return 0;
     tail_db_entry *from;
-    if (tail_copy_kind(f->t, f->fd, (uint64_t)st.st_size, f, &from) != COPY_NONE) {
-        /* A copy: the next rescan decides where to read it from. */
+    if (tail_compression(f->fd) ||
+        tail_copy_kind(f->t, f->path, f->fd, (uint64_t)st.st_size, f, &from) != COPY_NONE) {
+        /* Compressed, or a copy: the next rescan decides where to read it
+         * from, if at all. */
         sluice_debug(f->t->ins, "%s is a copy being made; looking again", f->path);
         tail_db_remove(&f->t->db, f->dev, f->ino);
         tail_file_close(f);

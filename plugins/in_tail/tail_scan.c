@@ -152,13 +152,29 @@ open_known(tail_ctx *t, const found_file *ff, tail_db_entry *e)
 
 /* ==== Round 2: new plain files ==== */
 
+/* Whether the file at `copy` is named as a rotation of the one at
+ * `orig`: its name is the original's, perhaps with a suffix after '.',
+ * '-' or '_' (app.log.1, app.log-20261201, app.log.2.gz), in any
+ * directory (logrotate's olddir). Only such a file is taken for a copy:
+ * two different files may well hold the same lines. */
+static int
+named_as_rotation(const char *copy, const char *orig)
+{
+    const char *c = strrchr(copy, '/'), *o = strrchr(orig, '/');
+    c = c ? c + 1 : copy;
+    o = o ? o + 1 : orig;
+    size_t n = strlen(o);
+    return strncmp(c, o, n) == 0 && (c[n] == '\0' || c[n] == '.' || c[n] == '-' || c[n] == '_');
+}
+
 /* An open file that `fd` (of `size` bytes, first bytes h/len) is a copy of,
  * or, shorter than a fingerprint, may be becoming one. */
 static tail_file *
-copy_of_open(tail_ctx *t, int fd, uint64_t size, uint64_t h, uint32_t len, const tail_file *self)
+copy_of_open(tail_ctx *t, const char *path, int fd, uint64_t size, uint64_t h, uint32_t len,
+             const tail_file *self)
 {
     for (tail_file *g = t->files; g; g = g->next) {
-        if (g == self || g->closed || g->gz || g->fp_len < len)
+        if (g == self || g->closed || g->gz || g->fp_len < len || !named_as_rotation(path, g->path))
             continue;
         ssize_t n;
         if ((g->fp_len == len ? g->fp_hash : tail_hash_prefix(g->fd, len, &n)) != h)
@@ -173,7 +189,8 @@ copy_of_open(tail_ctx *t, int fd, uint64_t size, uint64_t h, uint32_t len, const
 }
 
 tail_copy
-tail_copy_kind(tail_ctx *t, int fd, uint64_t size, const tail_file *self, tail_db_entry **from)
+tail_copy_kind(tail_ctx *t, const char *path, int fd, uint64_t size, const tail_file *self,
+               tail_db_entry **from)
 {
     uint64_t h;
     uint32_t len;
@@ -190,7 +207,8 @@ tail_copy_kind(tail_ctx *t, int fd, uint64_t size, const tail_file *self, tail_d
      * still being written (or older than what was read): wait. */
     for (tail_file *g = t->files; len == TAIL_FP_MAX && g; g = g->next) {
         const retired_stream *r = &g->retired;
-        if (g->closed || !r->have || r->fp_len != TAIL_FP_MAX || r->fp_hash != h)
+        if (g->closed || !r->have || r->fp_len != TAIL_FP_MAX || r->fp_hash != h ||
+            !named_as_rotation(path, g->path))
             continue;
         if (size < r->emitted)
             return COPY_WAIT;
@@ -204,7 +222,7 @@ tail_copy_kind(tail_ctx *t, int fd, uint64_t size, const tail_file *self, tail_d
     for (size_t i = 0; len == TAIL_FP_MAX && i < t->db.n; i++) {
         tail_db_entry *e = &t->db.v[i];
         if (!(e->flags & DB_RETIRED) || e->fp_len != TAIL_FP_MAX || e->fp_hash != h ||
-            e->offset == 0)
+            e->offset == 0 || !named_as_rotation(path, e->path))
             continue;
         if (size < e->offset)
             return COPY_WAIT;
@@ -213,7 +231,7 @@ tail_copy_kind(tail_ctx *t, int fd, uint64_t size, const tail_file *self, tail_d
             return COPY_RETIRED;
         }
     }
-    return copy_of_open(t, fd, size, h, len, self) ? COPY_WAIT : COPY_NONE;
+    return copy_of_open(t, path, fd, size, h, len, self) ? COPY_WAIT : COPY_NONE;
 }
 
 /* Open the copy `fd` of the retired stream `r`, from where it stopped:
@@ -256,7 +274,7 @@ open_new(tail_ctx *t, const found_file *ff)
         return;
     uint64_t size = (uint64_t)ff->st.st_size;
     tail_db_entry *r = NULL;
-    switch (tail_copy_kind(t, fd, size, NULL, &r)) {
+    switch (tail_copy_kind(t, ff->path, fd, size, NULL, &r)) {
     case COPY_RETIRED:
         open_copy(t, ff, fd, r);
         return;
@@ -276,31 +294,59 @@ open_new(tail_ctx *t, const found_file *ff)
     uint64_t off = at_end ? size : 0;
     tail_file *f = tail_file_open(t, ff->path, fd, NULL, (uint64_t)ff->st.st_dev,
                                   (uint64_t)ff->st.st_ino, off, off, 0);
-    f->unproven = size == 0 && t->first_scan_done;
+    f->unproven = size == 0;
     log_start(t, ff->path, off, size, at_end ? START_END : START_HEAD);
     tail_mark_readable(f);
 }
 
 /* ==== Round 3: compressed files ==== */
 
-/* The stream a compressed rotation holds the rest of: an offsets entry
- * whose file is gone, with the same uncompressed first bytes and the same
- * bytes before its acknowledged offset. */
-static tail_db_entry *
-compressed_source(tail_ctx *t, gzFile gz)
+typedef enum gz_verdict { GZ_SKIP, GZ_WAIT, GZ_READ } gz_verdict;
+
+/* Whether a compressed rotation holds lines never read, and from where:
+ *   - its first bytes are those of a file still here: a compressed copy of
+ *     what is followed (delaycompress's app.log.2.gz next to app.log.2):
+ *     skip;
+ *   - those of a stream whose file is gone (rotated and compressed while
+ *     sluice was down): read from where that stream was acknowledged;
+ *   - nothing known: written and rotated while sluice was down, so read
+ *     from its start, except for archives already there at the very first
+ *     start, which are skipped.
+ * A file still being compressed, too short to tell, waits. */
+static gz_verdict
+judge_compressed(tail_ctx *t, const char *path, gzFile gz, uint64_t *off, uint64_t *check,
+                 char **was)
 {
     uint64_t h;
     uint32_t len;
     tail_gz_fingerprint(gz, &h, &len);
-    for (size_t i = 0; len && i < t->db.n; i++) {
+    if (len == 0)
+        return GZ_WAIT;
+    for (size_t i = 0; i < t->db.n; i++) {
         tail_db_entry *e = &t->db.v[i];
-        if (e->gen == t->gen || (e->flags & DB_COMPRESSED) || find_open(t, e->dev, e->ino) ||
-            e->fp_len != len || e->fp_hash != h || e->offset == 0)
+        if ((e->flags & DB_COMPRESSED) || !e->fp_len || e->fp_hash != h ||
+            (e->fp_len != len && e->fp_len != TAIL_FP_MAX) || !named_as_rotation(path, e->path))
             continue;
-        if (tail_gz_check(gz, e->offset) == e->check)
-            return e;
+        if (e->gen == t->gen && !(e->flags & DB_RETIRED))
+            return GZ_SKIP; /* the file it copies is here */
+        if (e->offset && tail_gz_check(gz, e->offset) != e->check) {
+            int err;
+            gzerror(gz, &err);
+            if (err == Z_BUF_ERROR)
+                return GZ_WAIT; /* not all written yet */
+            continue;
+        }
+        *off = e->offset;
+        *check = e->check;
+        *was = strdup(e->path);
+        tail_db_drop(&t->db, e); /* the compressed file carries the stream now */
+        return GZ_READ;
     }
-    return NULL;
+    if (!t->first_scan_done && t->first_start)
+        return GZ_SKIP;
+    *off = *check = 0;
+    *was = NULL;
+    return GZ_READ;
 }
 
 static void
@@ -309,12 +355,16 @@ open_compressed(tail_ctx *t, const found_file *ff, const char *format)
     uint64_t dev = (uint64_t)ff->st.st_dev, ino = (uint64_t)ff->st.st_ino;
     int fd = strcmp(format, "gzip") == 0 ? open_file(t, ff->path) : -1;
     gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
-    tail_db_entry *src = gz ? compressed_source(t, gz) : NULL;
-    if (!src) {
+    uint64_t off = 0, check = 0;
+    char *was = NULL;
+    gz_verdict v = gz ? judge_compressed(t, ff->path, gz, &off, &check, &was) : GZ_SKIP;
+    if (v != GZ_READ) {
         if (gz)
             gzclose(gz);
         else if (fd >= 0)
             close(fd);
+        if (v == GZ_WAIT)
+            return;
         t->compressed_skipped++;
         sluice_info(t->ins, "not reading %s: it is %s-compressed and holds no lines sluice left "
                             "unread (add it to exclude_path to silence this)",
@@ -325,14 +375,16 @@ open_compressed(tail_ctx *t, const found_file *ff, const char *format)
         t->db_dirty = 1;
         return;
     }
-    uint64_t off = src->offset, check = src->check;
-    char *was = strdup(src->path);
-    tail_db_drop(&t->db, src);
     tail_file *f = tail_file_open(t, ff->path, fd, gz, dev, ino, off, off, check);
     t->compressed_read++;
-    sluice_info(t->ins, "%s is a compressed rotation of %s, whose lines from offset %llu were "
-                        "never read: reading them decompressed",
-                ff->path, was, (unsigned long long)off);
+    if (was)
+        sluice_info(t->ins, "%s is a compressed rotation of %s, whose lines from offset %llu were "
+                            "never read: reading them decompressed",
+                    ff->path, was, (unsigned long long)off);
+    else
+        sluice_info(t->ins, "%s is a compressed rotation of lines never read (written and "
+                            "rotated while sluice was down): reading it decompressed",
+                    ff->path);
     free(was);
     log_start(t, ff->path, off, (uint64_t)ff->st.st_size, START_COMPRESSED);
     tail_mark_readable(f);

@@ -86,3 +86,41 @@ recognised=$(grep -c "is a copy of what" "$T/sluice.log")
     fail "copies in the glob: $missing missing, $dups duplicated, $junk unexpected"
 [ "$recognised" -eq "$copies" ] || fail "$recognised of $copies copies recognised"
 pass "copytruncate with app.log*: $copies copies recognised, each of $N lines delivered exactly once"
+
+# ==== 3. Files that only look alike are read whole ====
+# Two CSV files with the same 300-byte header, and a rename rotation whose
+# new file starts with the same 300-byte banner as the old one: same first
+# bytes, different streams.
+rm -rf "$T/state"
+mkdir -p "$T/alike"
+header=$(python3 -c "print('col_' + ','.join(f'c{i:03d}' for i in range(60)))")
+banner=$(python3 -c "print('=' * 100 + ' app 1.2.3 starting; config /etc/app.conf; ' + '=' * 160)")
+{ echo "$header"; for i in $(seq 1 100); do echo "a,$i"; done; } >"$T/alike/a.csv"
+{ echo "$header"; for i in $(seq 1 100); do echo "b,$i"; done; } >"$T/alike/b.csv"
+{ echo "$banner"; for i in $(seq 1 100); do echo "old $i"; done; } >"$T/alike/app.log"
+cat >"$T/alike.yaml" <<YAML
+service: {flush_interval: 50ms, http: off, storage: {path: $T/state}}
+pipelines:
+  it:
+    inputs: [{type: tail, path: ["$T/alike/*"], read_from_head: true, refresh_interval: 200ms}]
+    outputs: [{type: file, path: $T/out3.json}]
+YAML
+start_sluice -c "$T/alike.yaml"
+wait_for 10 lines_at_least "$T/out3.json" 303 || fail "alike: $(line_count "$T/out3.json") of 303"
+mv "$T/alike/app.log" "$T/alike/app.log.1"
+{ echo "$banner"; for i in $(seq 1 100); do echo "new $i"; done; } >"$T/alike/app.log"
+wait_for 10 lines_at_least "$T/out3.json" 404 || fail "banner: $(line_count "$T/out3.json") of 404"
+sleep 1
+stop_sluice || fail "exit $?"
+python3 - "$T/out3.json" <<'PY' || fail "look-alikes"
+import collections, json, sys
+c = collections.Counter(json.loads(l)["message"] for l in open(sys.argv[1]))
+for p in ("a", "b"):
+    assert all(c[f"{p},{i}"] == 1 for i in range(1, 101)), p
+assert all(c[f"old {i}"] == 1 and c[f"new {i}"] == 1 for i in range(1, 101))
+header = [k for k in c if k.startswith("col_")][0]
+banner = [k for k in c if k.startswith("====")][0]
+assert c[header] == 2 and c[banner] == 2, (c[header], c[banner])
+assert sum(c.values()) == 404, sum(c.values())
+PY
+pass "files with the same header, and a new file with the old one's banner, are each read whole"
