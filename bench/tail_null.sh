@@ -51,7 +51,7 @@ YAML
     pid=$!
     # Done when the offsets table says the whole file is acknowledged.
     for _ in $(seq 6000); do
-        off=$(awk '{print $5}' "$T/state/tail/w1.tail.0.offsets" 2>/dev/null || echo 0)
+        off=$(awk '!/^#/ {print $5}' "$T/state/tail/w1.tail.0.offsets" 2>/dev/null || echo 0)
         [ "${off:-0}" -ge "$BYTES" ] && break
         sleep 0.01
     done

@@ -8,9 +8,11 @@
 
 /* The inside of a double-quoted field in which \" is an escaped quote and
  * \\ an escaped backslash (Apache's %r and %{..}i; nginx writes \x22). */
-#define QUOTED "(?:[^\"\\\\]|\\\\.)*"
-/* A request line token: no space, quote or unescaped backslash. */
-#define TOKEN "(?:[^ \"\\\\]|\\\\.)+"
+#define QUOTED "(?:[^\"\\\\]++|\\\\.)*+"
+/* A request line token: no space, quote or unescaped backslash. Both are
+ * possessive: nothing before a quote or a space can match otherwise, so
+ * backtracking into them would only cost time. */
+#define TOKEN "(?:[^ \"\\\\]++|\\\\.)++"
 
 #define COMMON                                                                                     \
     "^(?<host>\\S+) (?<ident>\\S+) (?<user>\\S+) \\[(?<time>[^\\]]+)\\] "                          \
