@@ -68,8 +68,7 @@ ack_mark_written(chunk_mark *m, size_t bytes)
     if (bytes <= m->written)
         return;
     m->written = bytes;
-    if (m == m->p->marks_head)
-        deliver_acks(m->p);
+    deliver_acks(m->p);
 }
 
 void

@@ -82,7 +82,6 @@ dead_letter_write(dead_letter *dl, const sluice_event *ev, const char *reason)
 
     if (dl->fd < 0 && sluice_mkdirs_for(dl->path, 0755) == 0)
         dl->fd = open(dl->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    errno = 0;
     if (dl->fd < 0 || sluice_write_all(dl->fd, line.data, line.len) < 0) {
         dl->write_errors++;
         sluice_buf_putc(&line, '\0');

@@ -160,8 +160,8 @@ monitor_start(engine *e, const char *listen)
                                  fd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
                                  MHD_OPTION_END);
     if (!m->daemon) {
+        /* The socket is libmicrohttpd's now, whatever became of it. */
         sluice_error(NULL, "cannot start the self-monitoring server on %s", listen);
-        close(fd);
         uv_close((uv_handle_t *)&m->wake, NULL);
         uv_run(&e->loop, UV_RUN_NOWAIT);
         uv_cond_destroy(&m->cond);

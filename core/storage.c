@@ -46,18 +46,22 @@ storage_chunk_file(chunk *c, const output *o)
     return NULL;
 }
 
-/* A file that cannot be written is dropped: the chunk then lives in memory
- * only for that output, which is logged once per failure. */
+/* A file that cannot be written is let go: the chunk then lives in memory
+ * only for that output, which is logged once per failure. What it already
+ * holds stays on disk (inputs may have committed past it) and is recovered
+ * at the next start. */
 static void
 file_failed(chunk_file *f, const char *what)
 {
-    sluice_error(f->o->ins, "%s %s: %s; this chunk is buffered in memory only", what, f->path,
-                 strerror(errno));
+    int err = errno;
+    sluice_error(f->o->ins, "%s %s: %s; this chunk is buffered in memory only%s", what, f->path,
+                 strerror(err), f->written ? " (what the file holds is kept for the next start)" : "");
     f->o->storage_errors++;
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
-    unlink(f->path);
+    if (!f->written)
+        unlink(f->path);
     free(f->path);
     f->path = NULL;
 }

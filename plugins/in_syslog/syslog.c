@@ -78,6 +78,7 @@ typedef struct listener {
     int fd;         /* unix datagram */
     char *dgram;    /* datagram receive buffer */
     int open;
+    int bound;      /* unix: the path is ours to remove at stop */
 } listener;
 
 typedef struct conn {
@@ -430,6 +431,31 @@ on_unix_dgram(uv_poll_t *h, int status, int events)
 
 /* ==== Listeners ==== */
 
+/* A socket file left at `path` by a process that is gone is removed; one
+ * that something still serves (journald's /dev/log, another sluice) is
+ * refused, as a TCP port in use is; anything else is not ours to remove. */
+static int
+clear_stale_socket(const char *path, int type)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISSOCK(st.st_mode))
+        return UV_EEXIST;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path)
+        return UV_ENAMETOOLONG;
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int live = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+    close(fd);
+    if (live)
+        return UV_EADDRINUSE;
+    return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
 static int
 open_listener(syslog_ctx *s, listener *l)
 {
@@ -461,12 +487,14 @@ open_listener(syslog_ctx *s, listener *l)
             return r;
         return uv_listen((uv_stream_t *)&l->h.tcp, 511, on_connection);
     case L_UNIX:
-        unlink(l->path);
+        if ((r = clear_stale_socket(l->path, SOCK_STREAM)) != 0)
+            return r;
         uv_pipe_init(s->loop, &l->h.pipe, 0);
         l->h.handle.data = l;
         l->open = 1;
         if ((r = uv_pipe_bind(&l->h.pipe, l->path)) != 0)
             return r;
+        l->bound = 1;
         chmod(l->path, (mode_t)s->cfg->socket_mode);
         return uv_listen((uv_stream_t *)&l->h.pipe, 511, on_connection);
     case L_UNIX_DGRAM: {
@@ -474,7 +502,8 @@ open_listener(syslog_ctx *s, listener *l)
         if (strlen(l->path) >= sizeof sun.sun_path)
             return UV_ENAMETOOLONG;
         strcpy(sun.sun_path, l->path);
-        unlink(l->path);
+        if ((r = clear_stale_socket(l->path, SOCK_DGRAM)) != 0)
+            return r;
         l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (l->fd < 0)
             return -errno;
@@ -484,6 +513,7 @@ open_listener(syslog_ctx *s, listener *l)
             l->fd = -1;
             return r;
         }
+        l->bound = 1;
         chmod(l->path, (mode_t)s->cfg->socket_mode);
         l->dgram = malloc(65536);
         uv_poll_init(s->loop, &l->h.poll, l->fd);
@@ -604,8 +634,9 @@ syslog_stop(void *ctx)
         l->open = 0;
         if (l->fd >= 0)
             close(l->fd);
-        if (l->path)
+        if (l->path && l->bound)
             unlink(l->path);
+        l->bound = 0;
     }
 }
 

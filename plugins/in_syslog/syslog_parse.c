@@ -452,16 +452,20 @@ void
 syslog_pack_sd(msgpack_packer *pk, sl_span sd)
 {
     const char *p = sd.p, *end = sd.p + sd.n;
+    /* Count elements by the walk that packs them: an SD-ID or a name may
+     * hold '[' (RFC 5424 forbids only '=', ' ', ']' and '"' there). */
     uint32_t elements = 0;
-    for (const char *q = p; q < end; q++) {
-        if (*q == '"') { /* skip quoted values, which may hold '[' */
-            for (q++; q < end && *q != '"'; q++) {
-                if (*q == '\\')
-                    q++;
+    for (const char *q = p; q < end && *q == '[';) {
+        elements++;
+        for (q++; *q != ']';) {
+            if (*q == '"') {
+                for (q++; *q != '"'; q++)
+                    if (*q == '\\')
+                        q++;
             }
-        } else if (*q == '[') {
-            elements++;
+            q++;
         }
+        q++;
     }
     msgpack_pack_map(pk, elements);
     while (p < end && *p == '[') {

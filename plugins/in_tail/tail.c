@@ -123,11 +123,11 @@ tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset, uint64_t check)
 }
 
 void
-tail_move_acks(tail_ctx *t, tail_file *from, tail_file *to)
+tail_move_acks(tail_ctx *t, tail_file *from, uint32_t epoch, tail_file *to)
 {
     for (size_t i = 0; i < t->acks_len; i++) {
         pending_ack *a = &t->acks[(t->acks_head + i) % t->acks_cap];
-        if (a->file == from && a->epoch != from->epoch) {
+        if (a->file == from && a->epoch == epoch) {
             a->file = to;
             a->epoch = to->epoch;
             from->pending--;
@@ -161,8 +161,8 @@ commit(tail_ctx *t, const pending_ack *a)
     tail_file *f = a->file;
     f->pending--;
     if (a->epoch != f->epoch) {
-        tail_db_entry *r = tail_db_find_retired(&t->db, f->dev, f->ino);
-        if (r && a->epoch + 1 == f->epoch && a->offset > r->offset) {
+        tail_db_entry *r = tail_db_find_retired(&t->db, f->dev, f->ino, a->epoch);
+        if (r && a->offset > r->offset) {
             r->offset = a->offset;
             r->check = a->check;
             t->db_dirty = 1;
@@ -170,10 +170,11 @@ commit(tail_ctx *t, const pending_ack *a)
         return;
     }
     f->committed = a->offset;
-    if (f->fp_len < TAIL_FP_MAX && !f->closed && !f->gz)
+    if (f->fp_len < TAIL_FP_MAX && !f->closed && !f->compressed)
         tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
     tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, f->committed, a->check, f->path);
     t->db_dirty = 1;
+    tail_file_mark_done(f);
     if (!t->stopping)
         uv_idle_start(&t->save_soon, on_save_soon);
 }
@@ -186,8 +187,9 @@ tail_ack(void *ctx, uint64_t token)
         pending_ack a = t->acks[t->acks_head];
         t->acks_head = (t->acks_head + 1) % t->acks_cap;
         t->acks_len--;
+        /* Files are forgotten in on_refresh, never here: acks arrive in
+         * the middle of reads that walk the list of files. */
         commit(t, &a);
-        tail_forget_if_done(t, a.file);
     }
 }
 

@@ -81,6 +81,7 @@ typedef struct tail_ctx {
  * retired entry. */
 typedef struct retired_stream {
     int have;
+    uint32_t epoch;   /* the file's epoch that held it */
     uint64_t fp_hash;
     uint32_t fp_len;
     uint64_t emitted; /* everything before it is in the pipeline */
@@ -93,7 +94,9 @@ struct tail_file {
     char *path;
     int fd;
     gzFile gz;            /* a compressed rotation being read, or NULL */
-    int gz_ended;         /* ...and read to its end (or found damaged) */
+    int compressed;       /* it is (or was) one */
+    int gz_ended;         /* ...read to its end (or found damaged) */
+    uint64_t progress_at; /* ...loop ms when it last gave bytes */
     uint64_t dev, ino;
     uint64_t fp_hash;
     uint32_t fp_len;
@@ -102,7 +105,7 @@ struct tail_file {
     uint64_t check;       /* tail_check at token_off */
     uint64_t committed;   /* acknowledged offset */
     uint32_t epoch;       /* truncations seen; acks of older epochs are retired */
-    retired_stream retired;
+    retired_stream retired[TAIL_RETIRED_MAX]; /* the last ones, by epoch % max */
     char *partial;        /* an incomplete last line */
     size_t partial_len, partial_cap;
     int skipping;         /* long_lines: skip, until the next newline */
@@ -149,13 +152,16 @@ void tail_file_check(tail_file *f);
 void tail_file_ml_expire(tail_file *f, uint64_t now_ms);
 void tail_file_close(tail_file *f);
 void tail_file_free(tail_file *f);
+/* A compressed rotation read to its end with every line acknowledged is
+ * marked done in the offsets table. */
+void tail_file_mark_done(tail_file *f);
 
 /* tail.c */
 void tail_mark_readable(tail_file *f);
 void tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset, uint64_t check);
-/* Hand `from`'s acknowledgements still pending for its retired stream to
- * `to`, which reads that stream now (a copy). */
-void tail_move_acks(tail_ctx *t, tail_file *from, tail_file *to);
+/* Hand `from`'s acknowledgements still pending for its retired stream of
+ * `epoch` to `to`, which reads that stream now (a copy). */
+void tail_move_acks(tail_ctx *t, tail_file *from, uint32_t epoch, tail_file *to);
 /* Rescan the globs at the next loop iteration. */
 void tail_rescan_soon(tail_ctx *t);
 /* Forget a closed file once its lines are all acknowledged. */

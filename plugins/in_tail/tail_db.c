@@ -29,9 +29,22 @@ tail_db_find(tail_db *db, uint64_t dev, uint64_t ino)
 }
 
 tail_db_entry *
-tail_db_find_retired(tail_db *db, uint64_t dev, uint64_t ino)
+tail_db_find_retired(tail_db *db, uint64_t dev, uint64_t ino, uint32_t epoch)
 {
-    return find(db, dev, ino, DB_RETIRED);
+    for (size_t i = 0; i < db->n; i++) {
+        tail_db_entry *e = &db->v[i];
+        if (e->dev == dev && e->ino == ino && (e->flags & DB_RETIRED) && e->epoch == epoch)
+            return e;
+    }
+    return NULL;
+}
+
+void
+tail_db_touch(tail_db *db, uint64_t dev, uint64_t ino, uint64_t gen)
+{
+    for (size_t i = 0; i < db->n; i++)
+        if (db->v[i].dev == dev && db->v[i].ino == ino)
+            db->v[i].gen = gen;
 }
 
 static tail_db_entry *
@@ -81,14 +94,27 @@ tail_db_drop(tail_db *db, tail_db_entry *e)
 }
 
 void
-tail_db_retire(tail_db *db, uint64_t dev, uint64_t ino)
+tail_db_retire(tail_db *db, uint64_t dev, uint64_t ino, uint32_t epoch)
 {
-    tail_db_entry *old = tail_db_find_retired(db, dev, ino);
-    if (old)
-        tail_db_drop(db, old);
+    size_t n = 0;
+    tail_db_entry *oldest = NULL;
+    for (size_t i = 0; i < db->n; i++) {
+        tail_db_entry *e = &db->v[i];
+        if (e->dev != dev || e->ino != ino || !(e->flags & DB_RETIRED))
+            continue;
+        n++;
+        /* Loaded entries (TAIL_EPOCH_NONE) are older than this run's. */
+        uint32_t age = e->epoch == TAIL_EPOCH_NONE ? 0 : e->epoch + 1;
+        if (!oldest || age < (oldest->epoch == TAIL_EPOCH_NONE ? 0 : oldest->epoch + 1))
+            oldest = e;
+    }
+    if (n >= TAIL_RETIRED_MAX)
+        tail_db_drop(db, oldest);
     tail_db_entry *e = tail_db_find(db, dev, ino);
-    if (e)
+    if (e) {
         e->flags = DB_RETIRED;
+        e->epoch = epoch;
+    }
 }
 
 void
@@ -123,8 +149,9 @@ tail_db_load(tail_db *db, const char *path)
         else
             got = sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNx64 " %" SCNu32 " %" SCNu64 " %n",
                          &e.dev, &e.ino, &e.fp_hash, &e.fp_len, &e.offset, &pos) == 5;
-        if (!got || find(db, e.dev, e.ino, e.flags & DB_RETIRED))
+        if (!got || (!(e.flags & DB_RETIRED) && find(db, e.dev, e.ino, 0)))
             continue; /* a damaged line loses one file's offset, not the table */
+        e.epoch = TAIL_EPOCH_NONE;
         char *p = line + pos;
         p[strcspn(p, "\n")] = '\0';
         tail_db_entry *n = add(db, e.dev, e.ino, e.flags);

@@ -33,12 +33,15 @@ tail_file_open(tail_ctx *t, const char *path, int fd, gzFile gz, uint64_t dev, u
     f->read_off = f->token_off = offset;
     f->committed = committed;
     if (gz) {
-        /* A compressed rotation: read once, to its end, never followed. */
-        tail_gz_fingerprint(gz, &f->fp_hash, &f->fp_len);
-        f->check = tail_gz_check(gz, offset);
+        /* A compressed rotation: read once, to its end, never followed. Its
+         * entry keeps the fingerprint of its compressed bytes, so that an
+         * inode reused by another file is told apart. */
+        f->compressed = 1;
+        tail_fingerprint(fd, &f->fp_hash, &f->fp_len);
+        tail_gz_check(gz, offset, &f->check);
         gzseek(gz, (z_off_t)offset, SEEK_SET);
         f->rotated = 1;
-        f->rotated_at = uv_now(t->loop);
+        f->rotated_at = f->progress_at = uv_now(t->loop);
     } else {
         lseek(fd, (off_t)offset, SEEK_SET);
         tail_fingerprint(fd, &f->fp_hash, &f->fp_len);
@@ -192,6 +195,20 @@ long_line(tail_file *f, const char *data, size_t len, uint64_t start, uint64_t e
     return used;
 }
 
+/* A compressed rotation read to its end, its lines all acknowledged: it
+ * is done for good (not decompressed again at the next start). */
+void
+tail_file_mark_done(tail_file *f)
+{
+    if (!f->compressed || !f->gz_ended || f->pending)
+        return;
+    tail_db_entry *e = tail_db_find(&f->t->db, f->dev, f->ino);
+    if (e && !(e->flags & DB_DONE)) {
+        e->flags |= DB_DONE;
+        f->t->db_dirty = 1;
+    }
+}
+
 /* The offset up to which everything is emitted: not past a multiline
  * record still being built, nor a partial line. */
 static uint64_t
@@ -202,18 +219,27 @@ safe_offset(const tail_file *f)
     return f->read_off - f->partial_len;
 }
 
+/* Queue a token for what is emitted so far. Its check is taken from the
+ * bytes just read (`buf` holds the file from offset `base`, `len` bytes)
+ * when they reach back far enough: the file may change under us. */
 static void
-maybe_token(tail_file *f)
+maybe_token(tail_file *f, const char *buf, uint64_t base, size_t len)
 {
     uint64_t off = safe_offset(f);
-    if (off != f->token_off) {
-        /* A short file's fingerprint grows with it, until it is full. */
-        if (f->fp_len < TAIL_FP_MAX && !f->gz && f->read_off > f->fp_len)
-            tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
-        f->token_off = off;
-        f->check = f->gz ? f->check : tail_check(f->fd, off);
-        tail_queue_ack(f->t, f, off, f->check);
-    }
+    if (off == f->token_off)
+        return;
+    /* A short file's fingerprint grows with it, until it is full. */
+    if (f->fp_len < TAIL_FP_MAX && !f->gz && f->read_off > f->fp_len)
+        tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
+    f->token_off = off;
+    uint64_t from = off > TAIL_CHECK_LEN ? off - TAIL_CHECK_LEN : 0;
+    if (buf && from >= base && off <= base + len)
+        f->check = tail_hash(buf + (from - base), (size_t)(off - from));
+    else if (f->gz)
+        f->check = 0; /* only its start matters: its stream never grows */
+    else
+        f->check = tail_check(f->fd, off);
+    tail_queue_ack(f->t, f, off, f->check);
 }
 
 void
@@ -221,7 +247,7 @@ tail_file_ml_expire(tail_file *f, uint64_t now_ms)
 {
     if (f->ml_lines && now_ms - f->ml_touched >= (uint64_t)(f->t->cfg->ml_timeout / 1000000)) {
         ml_flush(f, f->read_off - f->partial_len, sluice_time_now());
-        maybe_token(f);
+        maybe_token(f, NULL, 0, 0);
     }
 }
 
@@ -287,12 +313,21 @@ read_some(tail_file *f, char *buf, size_t want)
     ssize_t n;
     if (f->gz) {
         n = gzread(f->gz, buf, (unsigned)want);
-        if (n > 0)
+        if (n > 0) {
+            f->progress_at = uv_now(f->t->loop);
             return n;
+        }
         int err;
         const char *msg = gzerror(f->gz, &err);
-        if (err == Z_BUF_ERROR) {
+        if (err == Z_BUF_ERROR &&
+            uv_now(f->t->loop) - f->progress_at < (uint64_t)(f->t->cfg->rotate_wait / 1000000) + 10000) {
             gzclearerr(f->gz); /* cut short: still being written; try again later */
+        } else if (err == Z_BUF_ERROR) {
+            sluice_warn(f->t->ins, "%s ends in the middle of its gzip stream and has not grown "
+                                   "for %llu s: what follows offset %llu is not read",
+                        f->path, (unsigned long long)(f->t->cfg->rotate_wait / SLUICE_NSEC_PER_SEC + 10),
+                        (unsigned long long)f->read_off);
+            f->gz_ended = 1;
         } else if (err != Z_OK) {
             sluice_error(f->t->ins, "%s: cannot decompress: %s; its remaining lines are not read",
                          f->path, msg);
@@ -358,7 +393,7 @@ tail_file_read(tail_file *f)
     if (rest)
         memmove(f->partial, p, rest);
     f->partial_len = rest;
-    maybe_token(f);
+    maybe_token(f, t->rbuf, base, (size_t)(end - t->rbuf));
     return (size_t)n;
 }
 
@@ -373,8 +408,9 @@ restart_at_zero(tail_file *f, const char *why)
     tail_ctx *t = f->t;
     sluice_info(t->ins, "%s %s; reading it again from the start", f->path, why);
     t->truncations++;
-    f->retired = (retired_stream){1, f->fp_hash, f->fp_len, f->token_off, f->check};
-    tail_db_retire(&t->db, f->dev, f->ino);
+    f->retired[f->epoch % TAIL_RETIRED_MAX] =
+        (retired_stream){1, f->epoch, f->fp_hash, f->fp_len, f->token_off, f->check};
+    tail_db_retire(&t->db, f->dev, f->ino, f->epoch);
     f->epoch++;
     lseek(f->fd, 0, SEEK_SET);
     f->read_off = f->token_off = f->committed = 0;
@@ -425,7 +461,7 @@ tail_file_check(tail_file *f)
     }
     f->partial_len = 0;
     ml_flush(f, f->read_off, ts);
-    maybe_token(f);
+    maybe_token(f, NULL, 0, 0);
     tail_file_close(f);
 }
 
@@ -461,9 +497,7 @@ tail_file_close(tail_file *f)
     if (f->gz) {
         gzclose(f->gz); /* and its fd */
         f->gz = NULL;
-        tail_db_entry *e = tail_db_find(&f->t->db, f->dev, f->ino);
-        if (e)
-            e->flags |= DB_DONE;
+        tail_file_mark_done(f);
     } else {
         close(f->fd);
     }

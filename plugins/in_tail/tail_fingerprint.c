@@ -4,9 +4,10 @@
 
 #include "tail_fingerprint.h"
 
-static uint64_t
-fnv1a(const unsigned char *p, size_t n)
+uint64_t
+tail_hash(const void *data, size_t n)
 {
+    const unsigned char *p = data;
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 1099511628211ULL;
@@ -19,7 +20,7 @@ tail_hash_prefix(int fd, uint32_t len, ssize_t *got)
     unsigned char buf[TAIL_FP_MAX];
     ssize_t n = pread(fd, buf, len < TAIL_FP_MAX ? len : TAIL_FP_MAX, 0);
     *got = n > 0 ? n : 0;
-    return fnv1a(buf, (size_t)*got);
+    return tail_hash(buf, (size_t)*got);
 }
 
 void
@@ -37,7 +38,7 @@ tail_check(int fd, uint64_t off)
     uint64_t start = off > TAIL_CHECK_LEN ? off - TAIL_CHECK_LEN : 0;
     size_t want = (size_t)(off - start);
     ssize_t n = pread(fd, buf, want, (off_t)start);
-    return n == (ssize_t)want ? fnv1a(buf, want) : 0;
+    return n == (ssize_t)want ? tail_hash(buf, want) : 0;
 }
 
 const char *
@@ -58,19 +59,31 @@ tail_compression(int fd)
     return NULL;
 }
 
-void
+/* Whether the last read stopped in the middle of the gzip stream; read
+ * before gzrewind, which clears it. */
+static int
+cut_short(gzFile gz)
+{
+    int err;
+    gzerror(gz, &err);
+    return err == Z_BUF_ERROR;
+}
+
+int
 tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len)
 {
     unsigned char buf[TAIL_FP_MAX];
     gzrewind(gz);
     int n = gzread(gz, buf, sizeof buf);
     *len = n > 0 ? (uint32_t)n : 0;
-    *hash = fnv1a(buf, *len);
+    *hash = tail_hash(buf, *len);
+    int short_ = *len < TAIL_FP_MAX && cut_short(gz);
     gzrewind(gz);
+    return short_;
 }
 
-uint64_t
-tail_gz_check(gzFile gz, uint64_t off)
+int
+tail_gz_check(gzFile gz, uint64_t off, uint64_t *check)
 {
     unsigned char buf[TAIL_CHECK_LEN];
     uint64_t start = off > TAIL_CHECK_LEN ? off - TAIL_CHECK_LEN : 0;
@@ -79,6 +92,8 @@ tail_gz_check(gzFile gz, uint64_t off)
     int n = gzseek(gz, (z_off_t)start, SEEK_SET) == (z_off_t)start
                 ? gzread(gz, buf, (unsigned)want)
                 : -1;
+    *check = n == (int)want ? tail_hash(buf, want) : 0;
+    int short_ = n != (int)want && cut_short(gz);
     gzrewind(gz);
-    return n == (int)want ? fnv1a(buf, want) : 0;
+    return short_;
 }

@@ -13,6 +13,8 @@
 #define TAIL_FP_MAX 256    /* bytes of a full fingerprint */
 #define TAIL_CHECK_LEN 256 /* bytes before an offset that a check covers */
 
+/* FNV-1a of `n` bytes: what fingerprints and checks are made of. */
+uint64_t tail_hash(const void *data, size_t n);
 /* FNV-1a of `len` bytes starting at 0 (at most TAIL_FP_MAX); *got: how
  * many there were. */
 uint64_t tail_hash_prefix(int fd, uint32_t len, ssize_t *got);
@@ -26,8 +28,10 @@ uint64_t tail_check(int fd, uint64_t off);
 /* "gzip", "bzip2", "xz", "zstd" or "lz4" when the file starts with that
  * format's magic bytes, else NULL. */
 const char *tail_compression(int fd);
-/* gzip: the same three, of the uncompressed content; `gz` is rewound. */
-void tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len);
-uint64_t tail_gz_check(gzFile gz, uint64_t off);
+/* gzip: the fingerprint and the check of the uncompressed content; `gz`
+ * is rewound. Each returns 1 when the file ends in the middle of its gzip
+ * stream (still being written), else 0. A check past the end is 0. */
+int tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len);
+int tail_gz_check(gzFile gz, uint64_t off, uint64_t *check);
 
 #endif

@@ -94,6 +94,9 @@ open_file(tail_ctx *t, const char *path)
     return fd;
 }
 
+static void open_new(tail_ctx *t, const found_file *ff);
+static void open_compressed(tail_ctx *t, const found_file *ff, const char *format);
+
 /* ==== Round 1: inodes the table knows ==== */
 
 /* Whether `fd` still holds the stream of `e`: the same first bytes (or more
@@ -119,29 +122,56 @@ same_stream(int fd, const struct stat *st, const tail_db_entry *e)
 static void
 open_known(tail_ctx *t, const found_file *ff, tail_db_entry *e)
 {
-    e->gen = t->gen;
-    tail_db_entry *r = tail_db_find_retired(&t->db, e->dev, e->ino);
-    if (r)
-        r->gen = t->gen;
-    if (find_open(t, e->dev, e->ino) || (e->flags & DB_DONE))
+    tail_db_touch(&t->db, e->dev, e->ino, t->gen);
+    if (find_open(t, e->dev, e->ino))
         return;
     /* Read to its end before and not grown since: nothing to do. */
-    if (e->offset == (uint64_t)ff->st.st_size && t->first_scan_done)
+    if (e->offset == (uint64_t)ff->st.st_size && t->first_scan_done && !(e->flags & DB_COMPRESSED))
         return;
     if (too_old(t, &ff->st))
         return;
     int fd = open_file(t, ff->path);
     if (fd < 0)
         return;
+    const char *format = tail_compression(fd);
+    if (e->flags & DB_COMPRESSED) {
+        /* The same compressed file (its compressed bytes' fingerprint), or
+         * a new file in the inode it left: then it is judged anew. */
+        uint64_t h;
+        uint32_t len;
+        tail_fingerprint(fd, &h, &len);
+        if (!format || len != e->fp_len || h != e->fp_hash) {
+            tail_db_remove(&t->db, e->dev, e->ino);
+            close(fd);
+            if (format)
+                open_compressed(t, ff, format);
+            else
+                open_new(t, ff);
+            return;
+        }
+        if (e->flags & DB_DONE) {
+            close(fd);
+            return;
+        }
+    } else if (format) {
+        tail_db_remove(&t->db, e->dev, e->ino); /* a compressed file in a reused inode */
+        close(fd);
+        open_compressed(t, ff, format);
+        return;
+    }
     uint64_t dev = e->dev, ino = e->ino, off = e->offset, check = e->check;
     int how = START_SAVED;
     gzFile gz = NULL;
     if (e->flags & DB_COMPRESSED) {
         gz = gzdopen(fd, "rb");
+        if (!gz) {
+            close(fd);
+            return;
+        }
     } else if (!same_stream(fd, &ff->st, e)) {
         /* A new file in an old inode, or truncated and refilled while
          * sluice was down: what it held may have a copy to resume. */
-        tail_db_retire(&t->db, dev, ino);
+        tail_db_retire(&t->db, dev, ino, TAIL_EPOCH_NONE);
         off = check = 0;
         how = START_HEAD;
     }
@@ -206,16 +236,19 @@ tail_copy_kind(tail_ctx *t, const char *path, int fd, uint64_t size, const tail_
      * offset up to which the pipeline has that stream; shorter than that,
      * still being written (or older than what was read): wait. */
     for (tail_file *g = t->files; len == TAIL_FP_MAX && g; g = g->next) {
-        const retired_stream *r = &g->retired;
-        if (g->closed || !r->have || r->fp_len != TAIL_FP_MAX || r->fp_hash != h ||
-            !named_as_rotation(path, g->path))
+        if (g->closed || !named_as_rotation(path, g->path))
             continue;
-        if (size < r->emitted)
-            return COPY_WAIT;
-        tail_db_entry *e = tail_db_find_retired(&t->db, g->dev, g->ino);
-        if (e && tail_check(fd, r->emitted) == r->check) {
-            *from = e;
-            return COPY_RETIRED;
+        for (int k = 0; k < TAIL_RETIRED_MAX; k++) {
+            const retired_stream *r = &g->retired[k];
+            if (!r->have || r->fp_len != TAIL_FP_MAX || r->fp_hash != h)
+                continue;
+            if (size < r->emitted)
+                return COPY_WAIT;
+            tail_db_entry *e = tail_db_find_retired(&t->db, g->dev, g->ino, r->epoch);
+            if (e && tail_check(fd, r->emitted) == r->check) {
+                *from = e;
+                return COPY_RETIRED;
+            }
         }
     }
     /* After a restart: the same, against the offset acknowledged. */
@@ -238,22 +271,36 @@ tail_copy_kind(tail_ctx *t, const char *path, int fd, uint64_t size, const tail_
  * the offset the pipeline has everything before, when its file is still
  * followed (and then that file's pending acknowledgements move to the
  * copy), or the acknowledged offset. */
+/* The retired stream of a followed file that the retired entry `r` is, if
+ * that file is still followed. */
+static retired_stream *
+live_retired(tail_ctx *t, const tail_db_entry *r, tail_file **g)
+{
+    *g = r->epoch == TAIL_EPOCH_NONE ? NULL : find_open(t, r->dev, r->ino);
+    retired_stream *rs = *g ? &(*g)->retired[r->epoch % TAIL_RETIRED_MAX] : NULL;
+    return rs && rs->have && rs->epoch == r->epoch ? rs : NULL;
+}
+
+/* Open the copy `fd` of the retired stream `r`, from where it stopped:
+ * the offset the pipeline has everything before, when its file is still
+ * followed (and then that file's pending acknowledgements of it move to
+ * the copy), or the acknowledged offset. */
 static void
 open_copy(tail_ctx *t, const found_file *ff, int fd, tail_db_entry *r)
 {
     uint64_t committed = r->offset, check = r->check, off = committed;
-    tail_file *g = find_open(t, r->dev, r->ino);
-    int live = g && g->retired.have && g->retired.fp_hash == r->fp_hash;
-    if (live && g->retired.emitted <= (uint64_t)ff->st.st_size &&
-        tail_check(fd, g->retired.emitted) == g->retired.check)
-        off = g->retired.emitted;
+    tail_file *g;
+    retired_stream *rs = live_retired(t, r, &g);
+    uint32_t epoch = r->epoch;
+    if (rs && rs->emitted <= (uint64_t)ff->st.st_size && tail_check(fd, rs->emitted) == rs->check)
+        off = rs->emitted;
     char *was = strdup(r->path);
     tail_db_drop(&t->db, r); /* the copy carries the stream now */
     tail_file *f = tail_file_open(t, ff->path, fd, NULL, (uint64_t)ff->st.st_dev,
                                   (uint64_t)ff->st.st_ino, off, committed, check);
-    if (live) {
-        tail_move_acks(t, g, f);
-        g->retired.have = 0;
+    if (rs) {
+        tail_move_acks(t, g, epoch, f);
+        rs->have = 0;
     }
     t->copies++;
     sluice_info(t->ins, "%s is a copy of what %s held before it was truncated (copytruncate): "
@@ -303,43 +350,71 @@ open_new(tail_ctx *t, const found_file *ff)
 
 typedef enum gz_verdict { GZ_SKIP, GZ_WAIT, GZ_READ } gz_verdict;
 
+/* Any file being read (or with acknowledgements pending) of that inode. */
+static tail_file *
+held(tail_ctx *t, uint64_t dev, uint64_t ino)
+{
+    for (tail_file *f = t->files; f; f = f->next)
+        if (f->dev == dev && f->ino == ino)
+            return f;
+    return NULL;
+}
+
 /* Whether a compressed rotation holds lines never read, and from where:
- *   - its first bytes are those of a file still here: a compressed copy of
- *     what is followed (delaycompress's app.log.2.gz next to app.log.2):
- *     skip;
+ *   - its first bytes are those of a stream still read (the file is here
+ *     or still open): a compressed copy of it: skip;
+ *   - those of what a followed file held before copytruncate truncated it:
+ *     read from where the pipeline has that stream, taking over its
+ *     pending acknowledgements (*g set);
  *   - those of a stream whose file is gone (rotated and compressed while
- *     sluice was down): read from where that stream was acknowledged;
+ *     sluice was down): read from where it was acknowledged;
  *   - nothing known: written and rotated while sluice was down, so read
  *     from its start, except for archives already there at the very first
  *     start, which are skipped.
- * A file still being compressed, too short to tell, waits. */
+ * One still being compressed, too short to tell, waits. */
 static gz_verdict
 judge_compressed(tail_ctx *t, const char *path, gzFile gz, uint64_t *off, uint64_t *check,
-                 char **was)
+                 char **was, tail_file **g, uint32_t *epoch)
 {
-    uint64_t h;
+    uint64_t h, c;
     uint32_t len;
-    tail_gz_fingerprint(gz, &h, &len);
-    if (len == 0)
+    if (tail_gz_fingerprint(gz, &h, &len) || len == 0)
         return GZ_WAIT;
+    /* A truncation not noticed yet would hide that this is its copy. */
+    for (tail_file *f = t->files; f; f = f->next)
+        tail_file_check_truncation(f);
+    *g = NULL;
     for (size_t i = 0; i < t->db.n; i++) {
         tail_db_entry *e = &t->db.v[i];
         if ((e->flags & DB_COMPRESSED) || !e->fp_len || e->fp_hash != h ||
             (e->fp_len != len && e->fp_len != TAIL_FP_MAX) || !named_as_rotation(path, e->path))
             continue;
-        if (e->gen == t->gen && !(e->flags & DB_RETIRED))
-            return GZ_SKIP; /* the file it copies is here */
-        if (e->offset && tail_gz_check(gz, e->offset) != e->check) {
-            int err;
-            gzerror(gz, &err);
-            if (err == Z_BUF_ERROR)
-                return GZ_WAIT; /* not all written yet */
-            continue;
+        uint64_t from = e->offset, from_check = e->check;
+        if (e->flags & DB_RETIRED) {
+            retired_stream *rs = live_retired(t, e, g);
+            if (rs) {
+                from = rs->emitted;
+                from_check = rs->check;
+                *epoch = rs->epoch;
+            } else {
+                *g = NULL;
+            }
+        } else if (held(t, e->dev, e->ino) || e->gen == t->gen) {
+            return GZ_SKIP; /* the stream it copies is still read */
         }
-        *off = e->offset;
-        *check = e->check;
+        if (from) {
+            if (tail_gz_check(gz, from, &c))
+                return GZ_WAIT; /* not all written yet */
+            if (c != from_check) {
+                *g = NULL;
+                continue;
+            }
+        }
+        *off = from;
+        *check = from_check;
         *was = strdup(e->path);
-        tail_db_drop(&t->db, e); /* the compressed file carries the stream now */
+        if (!*g)
+            tail_db_drop(&t->db, e); /* the compressed file carries the stream now */
         return GZ_READ;
     }
     if (!t->first_scan_done && t->first_start)
@@ -353,15 +428,23 @@ static void
 open_compressed(tail_ctx *t, const found_file *ff, const char *format)
 {
     uint64_t dev = (uint64_t)ff->st.st_dev, ino = (uint64_t)ff->st.st_ino;
-    int fd = strcmp(format, "gzip") == 0 ? open_file(t, ff->path) : -1;
-    gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
+    int fd = open_file(t, ff->path);
+    if (fd < 0)
+        return;
+    gzFile gz = strcmp(format, "gzip") == 0 ? gzdopen(fd, "rb") : NULL;
     uint64_t off = 0, check = 0;
     char *was = NULL;
-    gz_verdict v = gz ? judge_compressed(t, ff->path, gz, &off, &check, &was) : GZ_SKIP;
+    tail_file *g = NULL;
+    uint32_t epoch = 0;
+    gz_verdict v =
+        gz ? judge_compressed(t, ff->path, gz, &off, &check, &was, &g, &epoch) : GZ_SKIP;
     if (v != GZ_READ) {
+        uint64_t h;
+        uint32_t len;
+        tail_fingerprint(fd, &h, &len);
         if (gz)
             gzclose(gz);
-        else if (fd >= 0)
+        else
             close(fd);
         if (v == GZ_WAIT)
             return;
@@ -369,13 +452,28 @@ open_compressed(tail_ctx *t, const found_file *ff, const char *format)
         sluice_info(t->ins, "not reading %s: it is %s-compressed and holds no lines sluice left "
                             "unread (add it to exclude_path to silence this)",
                     ff->path, format);
-        tail_db_entry *e = tail_db_set(&t->db, dev, ino, 0, 0, 0, 0, ff->path);
+        tail_db_entry *e = tail_db_set(&t->db, dev, ino, h, len, 0, 0, ff->path);
         e->flags |= DB_COMPRESSED | DB_DONE;
         e->gen = t->gen;
         t->db_dirty = 1;
         return;
     }
-    tail_file *f = tail_file_open(t, ff->path, fd, gz, dev, ino, off, off, check);
+    /* The committed offset of a retired stream taken over stays where it
+     * was acknowledged; what the pipeline holds past it is acknowledged
+     * through the acks moved below. */
+    uint64_t committed = off;
+    if (g) {
+        tail_db_entry *r = tail_db_find_retired(&t->db, g->dev, g->ino, epoch);
+        committed = r ? r->offset : 0;
+        check = r ? r->check : 0;
+        if (r)
+            tail_db_drop(&t->db, r);
+    }
+    tail_file *f = tail_file_open(t, ff->path, fd, gz, dev, ino, off, committed, check);
+    if (g) {
+        tail_move_acks(t, g, epoch, f);
+        g->retired[epoch % TAIL_RETIRED_MAX].have = 0;
+    }
     t->compressed_read++;
     if (was)
         sluice_info(t->ins, "%s is a compressed rotation of %s, whose lines from offset %llu were "
@@ -399,6 +497,9 @@ collect(void *arg, const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         return;
+    for (size_t i = 0; i < l->n; i++) /* matched by two patterns */
+        if (l->v[i].st.st_ino == st.st_ino && l->v[i].st.st_dev == st.st_dev)
+            return;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 32;
         l->v = realloc(l->v, l->cap * sizeof *l->v);
@@ -489,12 +590,7 @@ tail_rescan(tail_ctx *t)
         tail_db_entry *e = tail_db_find(&t->db, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino);
         if (e || find_open(t, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino)) {
             ff->round = 1;
-            if (e)
-                e->gen = t->gen;
-            tail_db_entry *r = tail_db_find_retired(&t->db, (uint64_t)ff->st.st_dev,
-                                                    (uint64_t)ff->st.st_ino);
-            if (r)
-                r->gen = t->gen;
+            tail_db_touch(&t->db, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino, t->gen);
         }
     }
     for (size_t i = 0; i < l.n; i++) {
@@ -517,7 +613,7 @@ tail_rescan(tail_ctx *t)
                 open_known(t, ff, e);
             else if (round == 2 && !find_open(t, dev, ino))
                 open_new(t, ff);
-            else if (round == 3) {
+            else if (round == 3 && !held(t, dev, ino) && !tail_db_find(&t->db, dev, ino)) {
                 int fd = open(ff->path, O_RDONLY | O_CLOEXEC);
                 const char *format = fd >= 0 ? tail_compression(fd) : NULL;
                 if (fd >= 0)

@@ -104,6 +104,14 @@ START_TEST(test_rfc5424_examples_3_and_4_structured_data)
                            "\"Application\",\"eventID\":\"1011\"},"
                            "\"examplePriority@32473\":{\"class\":\"high\"}}");
     free(json);
+
+    /* '[' may be part of an SD-ID; ']' inside a value is escaped. The map
+     * has as many entries as its header says. */
+    parse("<13>1 - - - - - [a[b x=\"1\"][c y=\"\\]\"] m", SYSLOG_AUTO);
+    ck_assert_int_eq(m.parse_error, 0);
+    json = sd_json();
+    ck_assert_str_eq(json, "{\"a[b\":{\"x\":\"1\"},\"c\":{\"y\":\"]\"}}");
+    free(json);
 }
 END_TEST
 
