@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collector.h"
 #include "engine.h"
 #include "log.h"
 #include "monitor.h"
@@ -358,6 +359,7 @@ static void
 stop_instances(sluice_instance *v, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
+        collectors_stop(&v[j]);
         if (v[j].started && v[j].plugin->stop)
             v[j].plugin->stop(v[j].ctx);
         v[j].started = 0;
@@ -444,6 +446,7 @@ start_instances(sluice_instance *v, size_t n)
             return 1;
         }
         v[j].started = 1;
+        collectors_start(&v[j]);
     }
     return 0;
 }
@@ -556,6 +559,7 @@ exit_instances(sluice_instance *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (v[i].inited && v[i].plugin->exit)
             v[i].plugin->exit(v[i].ctx);
+        collectors_free(&v[i]);
         free(v[i].emitter);
         if (v[i].dead) {
             dead_letter_close(v[i].dead);

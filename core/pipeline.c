@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector.h"
 #include "engine.h"
 #include "output.h"
 #include "pipeline.h"
@@ -256,9 +257,11 @@ pipeline_update_backpressure(pipeline *p)
         p->pauses++;
         for (size_t i = 0; i < p->n_inputs; i++) {
             sluice_instance *in = &p->inputs[i];
-            if (in->started && !in->paused && in->plugin->pause) {
+            if (in->started && !in->paused && (in->plugin->pause || in->collectors)) {
                 in->paused = 1;
-                in->plugin->pause(in->ctx);
+                if (in->plugin->pause)
+                    in->plugin->pause(in->ctx);
+                collectors_pause(in);
             }
         }
         sluice_debug(NULL, "pipeline %s: outputs full, inputs paused", p->name);
@@ -266,9 +269,11 @@ pipeline_update_backpressure(pipeline *p)
         p->paused = 0;
         for (size_t i = 0; i < p->n_inputs; i++) {
             sluice_instance *in = &p->inputs[i];
-            if (in->paused && in->plugin->resume) {
+            if (in->paused) {
                 in->paused = 0;
-                in->plugin->resume(in->ctx);
+                if (in->plugin->resume)
+                    in->plugin->resume(in->ctx);
+                collectors_resume(in);
             }
         }
         sluice_debug(NULL, "pipeline %s: outputs drained, inputs resumed", p->name);

@@ -171,6 +171,27 @@ SLUICE_API sluice_emitter *sluice_pipeline_emitter(sluice_instance *ins, const c
 SLUICE_API sluice_emitter *sluice_pipeline_route(sluice_instance *ins, const char *option,
                                                  const char *name);
 
+/* ==== Periodic collection (ABI 1.3) ====
+ * What collectd's plugin_register_read and Fluent Bit's
+ * flb_input_set_collector_time give: the core runs a callback on a timer,
+ * pauses it while the input is paused by backpressure, and stops it before
+ * the instance stops. A polling input needs nothing but init and this. */
+
+typedef struct sluice_collector sluice_collector;
+typedef void (*sluice_collect_fn)(sluice_instance *ins, void *arg);
+
+/* Call `fn(ins, arg)` on the engine thread every `interval` nanoseconds,
+ * the first time one interval after the instance starts; with `interval`
+ * 0, only when woken (sluice_collector_wake). Call from init or start. The
+ * core owns the returned handle until the instance exits. */
+SLUICE_API sluice_collector *sluice_collector_add(sluice_instance *ins, sluice_time_t interval,
+                                                  sluice_collect_fn fn, void *arg);
+/* Run it at the next loop iteration (at start, if not started yet; on
+ * resume, if paused), then every interval again. */
+SLUICE_API void sluice_collector_wake(sluice_collector *c);
+/* Never run it again (an input that is done). */
+SLUICE_API void sluice_collector_stop(sluice_collector *c);
+
 /* ==== Filters' accounting (ABI 1.2) ==== */
 
 /* Events a filter dropped on purpose (grep, on_no_match: drop...). */

@@ -111,8 +111,6 @@ typedef struct l2m_ctx {
     size_t n_metrics;
     series_table table;
     sluice_emitter *to;
-    uv_timer_t timer;
-    int timer_live;
     sluice_buf key, text;
     sluice_time_t now; /* of the batch being observed */
     uint64_t expired;
@@ -205,6 +203,8 @@ l2m_exit(void *ctx)
     free(c);
 }
 
+static void collect(sluice_instance *ins, void *arg);
+
 static int
 l2m_init(sluice_instance *ins, const void *config, void **ctxp)
 {
@@ -236,6 +236,7 @@ l2m_init(sluice_instance *ins, const void *config, void **ctxp)
     c->to = cfg->emit_to ? sluice_pipeline_route(ins, "emit_to", cfg->emit_to)
                          : sluice_input_emitter(ins);
     bad |= !c->to;
+    sluice_collector_add(ins, cfg->interval, collect, c);
     return bad ? SLUICE_ERROR : SLUICE_OK;
 }
 
@@ -437,31 +438,18 @@ emit_all(l2m_ctx *c)
 }
 
 static void
-on_interval(uv_timer_t *t)
+collect(sluice_instance *ins, void *arg)
 {
-    emit_all(t->data);
+    (void)ins;
+    emit_all(arg);
 }
 
-static int
-l2m_start(void *ctx)
-{
-    l2m_ctx *c = ctx;
-    uint64_t ms = (uint64_t)(c->cfg->interval / SLUICE_NSEC_PER_MSEC);
-    uv_timer_init(sluice_instance_loop(c->ins), &c->timer);
-    c->timer.data = c;
-    c->timer_live = 1;
-    uv_timer_start(&c->timer, on_interval, ms, ms);
-    return SLUICE_OK;
-}
-
+/* After every input has stopped and every event has passed: the last
+ * aggregates. */
 static void
 l2m_stop(void *ctx)
 {
-    l2m_ctx *c = ctx;
-    emit_all(c);
-    if (c->timer_live)
-        uv_close((uv_handle_t *)&c->timer, NULL);
-    c->timer_live = 0;
+    emit_all(ctx);
 }
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
@@ -474,7 +462,6 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .emits = SLUICE_ACCEPTS_METRICS,
     .init = l2m_init,
     .exit = l2m_exit,
-    .start = l2m_start,
     .stop = l2m_stop,
     .filter = l2m_filter,
 };

@@ -38,11 +38,13 @@ typedef struct dummy_ctx {
     uint32_t n_entries;
     uint64_t seq;
     uv_idle_t idle;    /* rate 0 */
-    uv_timer_t timer;  /* rate > 0 */
+    sluice_collector *tick; /* rate > 0 */
     uint64_t epoch_ms; /* rate > 0: when seq was epoch_seq */
     uint64_t epoch_seq;
     int running;
 } dummy_ctx;
+
+static void on_tick(sluice_instance *ins, void *arg);
 
 static int
 dummy_init(sluice_instance *ins, const void *config, void **ctxp)
@@ -83,6 +85,12 @@ dummy_init(sluice_instance *ins, const void *config, void **ctxp)
     c->entries = sb.data;
     c->entries_len = sb.size;
     *ctxp = c;
+    if (cfg->rate > 0) {
+        sluice_time_t period = SLUICE_NSEC_PER_SEC / cfg->rate;
+        c->tick = sluice_collector_add(ins, period > SLUICE_NSEC_PER_MSEC ? period
+                                                                          : SLUICE_NSEC_PER_MSEC,
+                                       on_tick, c);
+    }
     return SLUICE_OK;
 }
 
@@ -123,11 +131,15 @@ on_idle(uv_idle_t *h)
     emit(h->data, DUMMY_BATCH);
 }
 
+/* rate > 0: what is due since the run began (the core pauses this
+ * collector with the input). */
 static void
-on_tick(uv_timer_t *t)
+on_tick(sluice_instance *ins, void *arg)
 {
-    dummy_ctx *c = t->data;
-    uint64_t elapsed = uv_now(t->loop) - c->epoch_ms;
+    dummy_ctx *c = arg;
+    if (!c->running)
+        return;
+    uint64_t elapsed = uv_now(sluice_instance_loop(ins)) - c->epoch_ms;
     uint64_t due = c->epoch_seq + elapsed * (uint64_t)c->cfg->rate / 1000;
     if (due > c->seq)
         emit(c, due - c->seq);
@@ -142,12 +154,8 @@ dummy_run(dummy_ctx *c)
     if (c->cfg->rate == 0) {
         uv_idle_start(&c->idle, on_idle);
     } else {
-        c->epoch_ms = uv_now(c->timer.loop);
+        c->epoch_ms = uv_now(sluice_instance_loop(c->ins));
         c->epoch_seq = c->seq;
-        uint64_t period = 1000 / (uint64_t)c->cfg->rate;
-        if (period < 1)
-            period = 1;
-        uv_timer_start(&c->timer, on_tick, period, period);
     }
 }
 
@@ -156,7 +164,8 @@ dummy_halt(dummy_ctx *c)
 {
     c->running = 0;
     uv_idle_stop(&c->idle);
-    uv_timer_stop(&c->timer);
+    if (finished(c) && c->tick)
+        sluice_collector_stop(c->tick);
 }
 
 static int
@@ -166,8 +175,7 @@ dummy_start(void *ctx)
     uv_loop_t *loop = sluice_instance_loop(c->ins);
     c->em = sluice_input_emitter(c->ins);
     uv_idle_init(loop, &c->idle);
-    uv_timer_init(loop, &c->timer);
-    c->idle.data = c->timer.data = c;
+    c->idle.data = c;
     dummy_run(c);
     return SLUICE_OK;
 }
@@ -190,7 +198,6 @@ dummy_stop(void *ctx)
     dummy_ctx *c = ctx;
     dummy_halt(c);
     uv_close((uv_handle_t *)&c->idle, NULL);
-    uv_close((uv_handle_t *)&c->timer, NULL);
 }
 
 static void

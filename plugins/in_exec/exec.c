@@ -70,7 +70,7 @@ typedef struct exec_ctx {
     sluice_emitter *em;
     uv_loop_t *loop;
     char **argv, **envp;
-    uv_timer_t interval, deadline;
+    uv_timer_t deadline;
     /* The current run. */
     int running, exited, pipes_open, timed_out;
     uv_process_t proc;
@@ -79,7 +79,7 @@ typedef struct exec_ctx {
     msgpack_sbuffer scratch; /* format: json */
     int64_t exit_status;
     int term_signal;
-    int paused, stopping, ran_once;
+    int stopping;
     uint64_t runs, skipped, timeouts, failures, truncated, parse_errors;
 } exec_ctx;
 
@@ -309,14 +309,12 @@ start_run(exec_ctx *x)
                    0);
 }
 
+/* The collector: every interval, or once with oneshot. */
 static void
-on_interval(uv_timer_t *t)
+collect(sluice_instance *ins, void *arg)
 {
-    exec_ctx *x = t->data;
-    if (x->cfg->oneshot && x->ran_once)
-        return;
-    x->ran_once = 1;
-    start_run(x);
+    (void)ins;
+    start_run(arg);
 }
 
 /* ==== Life cycle ==== */
@@ -382,6 +380,8 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
     }
     msgpack_unpacked_destroy(&up);
     *ctxp = x;
+    /* Runs start at once, then every interval (never again with oneshot). */
+    sluice_collector_wake(sluice_collector_add(ins, cfg->oneshot ? 0 : cfg->interval, collect, x));
     return bad ? SLUICE_ERROR : SLUICE_OK;
 }
 
@@ -391,31 +391,9 @@ exec_start(void *ctx)
     exec_ctx *x = ctx;
     x->em = sluice_input_emitter(x->ins);
     x->loop = sluice_instance_loop(x->ins);
-    uv_timer_init(x->loop, &x->interval);
     uv_timer_init(x->loop, &x->deadline);
-    x->interval.data = x->deadline.data = x;
-    uint64_t ms = (uint64_t)(x->cfg->interval / SLUICE_NSEC_PER_MSEC);
-    uv_timer_start(&x->interval, on_interval, 0, x->cfg->oneshot ? 0 : ms);
+    x->deadline.data = x;
     return SLUICE_OK;
-}
-
-static void
-exec_pause(void *ctx)
-{
-    exec_ctx *x = ctx;
-    x->paused = 1;
-    uv_timer_stop(&x->interval);
-}
-
-static void
-exec_resume(void *ctx)
-{
-    exec_ctx *x = ctx;
-    x->paused = 0;
-    if (!x->cfg->oneshot) {
-        uint64_t ms = (uint64_t)(x->cfg->interval / SLUICE_NSEC_PER_MSEC);
-        uv_timer_start(&x->interval, on_interval, ms, ms);
-    }
 }
 
 static void
@@ -425,7 +403,6 @@ exec_stop(void *ctx)
     x->stopping = 1;
     if (x->running && !x->exited)
         kill(-x->proc.pid, SIGKILL);
-    uv_close((uv_handle_t *)&x->interval, NULL);
     uv_close((uv_handle_t *)&x->deadline, NULL);
 }
 
@@ -460,8 +437,6 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .config_size = sizeof(exec_config),
     .init = exec_init,
     .start = exec_start,
-    .pause = exec_pause,
-    .resume = exec_resume,
     .stop = exec_stop,
     .exit = exec_exit,
 };

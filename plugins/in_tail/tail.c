@@ -91,7 +91,6 @@ static const sluice_option tail_options[] = {
     SLUICE_OPTIONS_END,
 };
 
-static void on_refresh(uv_timer_t *h);
 
 /* ==== Acknowledgements ==== */
 
@@ -197,8 +196,7 @@ void
 tail_rescan_soon(tail_ctx *t)
 {
     if (!t->stopping)
-        uv_timer_start(&t->refresh, on_refresh, 0,
-                       (uint64_t)(t->cfg->refresh_interval / SLUICE_NSEC_PER_MSEC));
+        sluice_collector_wake(t->refresh);
 }
 
 /* Save the offsets once per loop iteration in which some were committed,
@@ -284,10 +282,12 @@ watch_dirs(tail_ctx *t)
     }
 }
 
+/* Every refresh_interval (a collector: the core pauses it with the input). */
 static void
-on_refresh(uv_timer_t *h)
+on_refresh(sluice_instance *ins, void *arg)
 {
-    tail_ctx *t = h->data;
+    tail_ctx *t = arg;
+    (void)ins;
     for (tail_file *f = t->files, *next; f; f = next) {
         next = f->next;
         tail_file_check(f);
@@ -299,10 +299,10 @@ on_refresh(uv_timer_t *h)
 }
 
 static void
-on_ml_timer(uv_timer_t *h)
+on_ml_timer(sluice_instance *ins, void *arg)
 {
-    tail_ctx *t = h->data;
-    uint64_t now = uv_now(t->loop);
+    tail_ctx *t = arg;
+    uint64_t now = uv_now(sluice_instance_loop(ins));
     for (tail_file *f = t->files; f; f = f->next)
         tail_file_ml_expire(f, now);
 }
@@ -327,6 +327,9 @@ tail_init(sluice_instance *ins, const void *config, void **ctxp)
         }
     }
     *ctxp = t;
+    t->refresh = sluice_collector_add(ins, cfg->refresh_interval, on_refresh, t);
+    if (t->multiline)
+        sluice_collector_add(ins, cfg->ml_timeout / 4 + SLUICE_NSEC_PER_MSEC, on_ml_timer, t);
     /* Offsets live under service.storage.path: say now if it is unusable. */
     t->state_dir = sluice_storage_dir(ins, "tail");
     return t->state_dir ? SLUICE_OK : SLUICE_ERROR;
@@ -356,16 +359,7 @@ tail_start(void *ctx)
     t->saver.data = t;
     uv_check_start(&t->saver, on_save);
     uv_idle_init(t->loop, &t->save_soon);
-    uv_timer_init(t->loop, &t->refresh);
-    t->refresh.data = t;
-    uint64_t ms = (uint64_t)(t->cfg->refresh_interval / SLUICE_NSEC_PER_MSEC);
-    uv_timer_start(&t->refresh, on_refresh, ms, ms);
-    uv_timer_init(t->loop, &t->ml_timer);
-    t->ml_timer.data = t;
-    if (t->multiline) {
-        uint64_t tick = (uint64_t)(t->cfg->ml_timeout / SLUICE_NSEC_PER_MSEC) / 4 + 1;
-        uv_timer_start(&t->ml_timer, on_ml_timer, tick, tick);
-    }
+
     if (t->cfg->watch == WATCH_INOTIFY)
         watch_dirs(t);
     tail_rescan(t);
@@ -402,8 +396,6 @@ tail_stop(void *ctx)
     if (!t->started)
         return; /* start failed before opening anything */
     uv_close((uv_handle_t *)&t->reader, NULL);
-    uv_close((uv_handle_t *)&t->refresh, NULL);
-    uv_close((uv_handle_t *)&t->ml_timer, NULL);
     uv_close((uv_handle_t *)&t->saver, NULL);
     uv_close((uv_handle_t *)&t->save_soon, NULL);
     for (size_t i = 0; i < t->n_dir_watches; i++)

@@ -63,7 +63,7 @@ typedef struct tail_ctx {
     uv_fs_event_t *dir_watches; /* the patterns' directories (watch: inotify) */
     size_t n_dir_watches;
     uv_idle_t reader;
-    uv_timer_t refresh, ml_timer;
+    sluice_collector *refresh; /* rescans: every refresh_interval, or woken */
     uv_check_t saver;
     uv_idle_t save_soon; /* active while offsets wait to be saved: no blocking poll */
     int started, paused, stopping, first_scan_done;
