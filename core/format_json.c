@@ -269,3 +269,16 @@ sluice_json_value(sluice_buf *out, const msgpack_object *o)
         break;
     }
 }
+
+const char *
+sluice_json_text(const msgpack_object *v, sluice_buf *scratch, size_t *len)
+{
+    if (v->type == MSGPACK_OBJECT_STR) {
+        *len = v->via.str.size;
+        return v->via.str.ptr ? v->via.str.ptr : "";
+    }
+    sluice_buf_reset(scratch);
+    sluice_json_value(scratch, v);
+    *len = scratch->len;
+    return scratch->data ? scratch->data : "";
+}

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "sluice/http.h"
+#include "sluice/timefmt.h"
 
 #define MAX_RESPONSE_BODY (16 << 20) /* Elasticsearch answers a bulk item by item */
 

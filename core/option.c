@@ -172,7 +172,7 @@ free_list(const sluice_option *o, void *config)
 {
     sluice_list *l = FIELD(config, o, sluice_list);
     for (size_t k = 0; k < l->n; k++)
-        option_free(o->sub, (char *)l->items + k * (size_t)o->max);
+        option_free(o->sub, (char *)l->items + k * (size_t)o->item_size);
     free(l->items);
     l->items = NULL;
     l->n = 0;
@@ -293,7 +293,7 @@ set_option(const sluice_option *o, void *config, const cfg_node *n, const char *
             return type_error(errs, n, where, o);
         free_list(o, config);
         sluice_list *l = FIELD(config, o, sluice_list);
-        size_t item_size = (size_t)o->max;
+        size_t item_size = (size_t)o->item_size;
         l->items = xcalloc(n->n ? n->n : 1, item_size);
         int bad = 0;
         for (size_t k = 0; k < n->n; k++) {

@@ -1,4 +1,5 @@
-/* Allocation wrappers that abort on exhaustion (see xalloc.h). */
+/* Allocation that aborts on exhaustion, for the core and, through the SDK
+ * (sluice/alloc.h), for plugins. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ oom(size_t n)
 }
 
 void *
-xmalloc(size_t n)
+sluice_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
@@ -28,7 +29,7 @@ xmalloc(size_t n)
 }
 
 void *
-xcalloc(size_t n, size_t size)
+sluice_calloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
@@ -37,7 +38,7 @@ xcalloc(size_t n, size_t size)
 }
 
 void *
-xrealloc(void *p, size_t n)
+sluice_realloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q)
@@ -46,7 +47,7 @@ xrealloc(void *p, size_t n)
 }
 
 char *
-xstrndup(const char *s, size_t n)
+sluice_strndup(const char *s, size_t n)
 {
     char *p = xmalloc(n + 1);
     memcpy(p, s, n);
@@ -55,13 +56,13 @@ xstrndup(const char *s, size_t n)
 }
 
 char *
-xstrdup(const char *s)
+sluice_strdup(const char *s)
 {
     return xstrndup(s, strlen(s));
 }
 
 char *
-xasprintf(const char *fmt, ...)
+sluice_asprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

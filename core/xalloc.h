@@ -1,15 +1,16 @@
 /* Allocation that never returns NULL: on exhaustion the process logs and
- * aborts, since every caller would otherwise have to lose data quietly. */
+ * aborts, since every caller would otherwise have to lose data quietly.
+ * The SDK's sluice_malloc and friends (sluice/alloc.h), by shorter names. */
 #ifndef SLUICE_XALLOC_H
 #define SLUICE_XALLOC_H
 
-#include <stddef.h>
+#include "sluice/alloc.h"
 
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define xmalloc sluice_malloc
+#define xcalloc sluice_calloc
+#define xrealloc sluice_realloc
+#define xstrdup sluice_strdup
+#define xstrndup sluice_strndup
+#define xasprintf sluice_asprintf
 
 #endif

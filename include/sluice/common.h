@@ -16,14 +16,12 @@ enum {
     SLUICE_ERROR = -1, /* permanent: retrying will not help */
 };
 
-/* Nanoseconds since the Unix epoch (UTC). */
+/* Nanoseconds since the Unix epoch (UTC). The functions of time are in
+ * timefmt.h. */
 typedef int64_t sluice_time_t;
 
 #define SLUICE_NSEC_PER_SEC INT64_C(1000000000)
 #define SLUICE_NSEC_PER_MSEC INT64_C(1000000)
-
-/* The wall clock now, in nanoseconds. */
-SLUICE_API sluice_time_t sluice_time_now(void);
 
 /* A list of strings owned by the core (option values). */
 typedef struct sluice_strlist {

@@ -14,6 +14,7 @@
 
 #include <msgpack.h>
 #include "common.h"
+#include "timefmt.h"
 
 typedef enum sluice_event_kind {
     SLUICE_EVENT_LOG = 0,
@@ -97,9 +98,5 @@ SLUICE_API int sluice_map_header(const char *data, size_t len, uint32_t *count, 
  * truncated, malformed or nested deeper than 32 (ABI 1.2). Walks packed
  * bytes without decoding them, e.g. a map's members one by one. */
 SLUICE_API size_t sluice_msgpack_size(const char *data, size_t len);
-
-/* Encode/decode the EventTime extension payload (8 bytes). */
-SLUICE_API void sluice_time_encode(sluice_time_t t, char out[8]);
-SLUICE_API sluice_time_t sluice_time_decode(const char in[8]);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include "buf.h"
 #include "event.h"
+#include "json.h"
+#include "timefmt.h"
 
 typedef enum sluice_format {
     SLUICE_FORMAT_JSON = 0,
@@ -37,11 +39,5 @@ SLUICE_API size_t sluice_format_events(sluice_buf *out, const sluice_format_opts
 /* A finite double as the shortest decimal that reads back exactly (at
  * most 17 significant digits, %g style). Returns the length. */
 SLUICE_API int sluice_double_text(double d, char out[32]);
-
-/* JSON building blocks, for outputs with formats of their own. */
-SLUICE_API void sluice_json_string(sluice_buf *out, const char *s, size_t n);
-SLUICE_API void sluice_json_value(sluice_buf *out, const msgpack_object *o);
-/* RFC 3339 UTC with nanoseconds: 2026-11-26T08:00:00.123456789Z */
-SLUICE_API void sluice_format_rfc3339(sluice_buf *out, sluice_time_t t);
 
 #endif

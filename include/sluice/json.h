@@ -1,11 +1,13 @@
-/* JSON to MessagePack, straight into a packer, with no tree in between.
- * RFC 8259: accepts every y_ case and rejects every n_ case of
- * JSONTestSuite; nesting is bounded; integers stay exact up to int64/uint64;
- * invalid UTF-8 and lone surrogates become U+FFFD. */
+/* JSON both ways. Reading: JSON to MessagePack, straight into a packer,
+ * with no tree in between; RFC 8259: accepts every y_ case and rejects
+ * every n_ case of JSONTestSuite; nesting is bounded; integers stay exact
+ * up to int64/uint64; invalid UTF-8 and lone surrogates become U+FFFD.
+ * Writing: the building blocks outputs with formats of their own use. */
 #ifndef SLUICE_JSON_H
 #define SLUICE_JSON_H
 
 #include <msgpack.h>
+#include "buf.h"
 #include "common.h"
 
 #define SLUICE_JSON_MAX_DEPTH 64
@@ -30,5 +32,15 @@ typedef struct sluice_json_members {
  * object. */
 SLUICE_API int sluice_json_object(const char *s, size_t n, msgpack_sbuffer *scratch,
                                   sluice_json_members *out, char *err, size_t errlen);
+
+/* Append `s` as a JSON string (quoted, escaped; invalid UTF-8 as U+FFFD). */
+SLUICE_API void sluice_json_string(sluice_buf *out, const char *s, size_t n);
+/* Append any MessagePack value as JSON. */
+SLUICE_API void sluice_json_value(sluice_buf *out, const msgpack_object *o);
+/* A value as text, for names, tags and hashes made of fields: a string as
+ * it is, anything else as its JSON text, rendered into `scratch` (reset
+ * first). Returns the text (borrowed) and its length in *len. */
+SLUICE_API const char *sluice_json_text(const msgpack_object *v, sluice_buf *scratch,
+                                        size_t *len);
 
 #endif

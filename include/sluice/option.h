@@ -20,7 +20,7 @@
  *                                        whose offsets are in the same struct
  *   SLUICE_OPT_LIST      sluice_list     (ABI 1.2) a list of maps, each
  *                                        validated by `sub` into its own
- *                                        struct of `max` bytes (use
+ *                                        struct of `item_size` bytes (use
  *                                        SLUICE_OPT_LIST_OF)
  *
  * Everything the core stores stays owned by the core and valid until the
@@ -71,7 +71,11 @@ typedef struct sluice_option {
     unsigned flags;
     size_t offset;
     const char *help;
-    int64_t min, max;                  /* with SLUICE_OPT_RANGE */
+    int64_t min;                       /* with SLUICE_OPT_RANGE */
+    union {
+        int64_t max;                   /* with SLUICE_OPT_RANGE */
+        int64_t item_size;             /* SLUICE_OPT_LIST: bytes of one item */
+    };
     const char *const *values;         /* SLUICE_OPT_ENUM, NULL-terminated */
     const struct sluice_option *sub;   /* SLUICE_OPT_SECTION */
 } sluice_option;
@@ -79,6 +83,18 @@ typedef struct sluice_option {
 #define SLUICE_OPTIONS_END {0}
 
 /* The type and item size of a SLUICE_OPT_LIST option of `item_type`s. */
-#define SLUICE_OPT_LIST_OF(item_type) .type = SLUICE_OPT_LIST, .max = sizeof(item_type)
+#define SLUICE_OPT_LIST_OF(item_type) .type = SLUICE_OPT_LIST, .item_size = sizeof(item_type)
+
+/* An enum option's values and the constants naming them, from one list:
+ *     #define COMPRESSIONS(X) X(COMPRESS_NONE, "none") X(COMPRESS_GZIP, "gzip")
+ *     SLUICE_OPT_ENUM_VALUES(compressions, COMPRESSIONS);
+ * defines enum { COMPRESS_NONE, COMPRESS_GZIP } and the array
+ * compressions[] = {"none", "gzip", NULL} for the option's `values`, so
+ * that code compares with COMPRESS_GZIP rather than 1. */
+#define SLUICE_ENUM_CONSTANT_(c, s) c,
+#define SLUICE_ENUM_STRING_(c, s) s,
+#define SLUICE_OPT_ENUM_VALUES(array, LIST)                                                         \
+    enum { LIST(SLUICE_ENUM_CONSTANT_) };                                                          \
+    static const char *const array[] = {LIST(SLUICE_ENUM_STRING_) NULL}
 
 #endif

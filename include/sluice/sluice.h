@@ -4,6 +4,7 @@
 
 #include <sluice/version.h>
 #include "common.h"
+#include "alloc.h"
 #include "buf.h"
 #include "fs.h"
 #include "log.h"

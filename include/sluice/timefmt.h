@@ -1,4 +1,5 @@
-/* Reading timestamps out of text with strptime-style formats.
+/* Time: the clock, the event-time encoding, RFC 3339 text, and reading
+ * timestamps out of text with strptime-style formats.
  *
  * Directives: %Y %y %m %d %e %j %H %I %M %S %p %b %h %B (month names, any
  * case) %a %A (weekday names, skipped) %z (Z, +hh, +hhmm, +hh:mm) %Z (UTC,
@@ -17,9 +18,20 @@
 #define SLUICE_TIMEFMT_H
 
 #include <limits.h>
+#include "buf.h"
 #include "common.h"
 
 #define SLUICE_TZ_LOCAL LONG_MIN
+
+/* The wall clock now, in nanoseconds since the Unix epoch (UTC). */
+SLUICE_API sluice_time_t sluice_time_now(void);
+
+/* The 8 bytes of a Fluentd EventTime (seconds, nanoseconds; big-endian). */
+SLUICE_API void sluice_time_encode(sluice_time_t t, char out[8]);
+SLUICE_API sluice_time_t sluice_time_decode(const char in[8]);
+
+/* RFC 3339 UTC with nanoseconds: 2026-11-26T08:00:00.123456789Z */
+SLUICE_API void sluice_format_rfc3339(sluice_buf *out, sluice_time_t t);
 
 /* Parse all of [s, s+n) (trailing white space allowed) by `fmt`. Returns 0
  * with *out set, or -1 with `err` saying what and at which byte. */

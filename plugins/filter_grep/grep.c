@@ -88,7 +88,7 @@ static int
 grep_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const grep_config *cfg = config;
-    grep_ctx *g = calloc(1, sizeof *g);
+    grep_ctx *g = sluice_calloc(1, sizeof *g);
     g->ins = ins;
     g->include.op = cfg->include_op;
     g->exclude.op = cfg->exclude_op;

@@ -201,7 +201,7 @@ static int
 json_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const json_config *cfg = config;
-    json_ctx *c = calloc(1, sizeof *c);
+    json_ctx *c = sluice_calloc(1, sizeof *c);
     c->ins = ins;
     c->cfg = cfg;
     c->top_level = !strchr(cfg->field, '.');

@@ -135,7 +135,7 @@ parse_buckets(l2m_ctx *c, metric *m, size_t idx)
 {
     char opt[64];
     const sluice_strlist *b = &m->cfg->buckets;
-    m->bounds = calloc(b->n ? b->n : 1, sizeof *m->bounds);
+    m->bounds = sluice_calloc(b->n ? b->n : 1, sizeof *m->bounds);
     for (size_t i = 0; i < b->n; i++) {
         char *end;
         double v = strtod(b->v[i], &end);
@@ -209,12 +209,12 @@ static int
 l2m_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const l2m_config *cfg = config;
-    l2m_ctx *c = calloc(1, sizeof *c);
+    l2m_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
     series_table_init(&c->table);
-    c->metrics = calloc(cfg->metrics.n ? cfg->metrics.n : 1, sizeof *c->metrics);
+    c->metrics = sluice_calloc(cfg->metrics.n ? cfg->metrics.n : 1, sizeof *c->metrics);
     int bad = 0;
     const metric_config *mcs = cfg->metrics.items;
     for (size_t i = 0; i < cfg->metrics.n; i++) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/alloc.h>
 #include "series.h"
 
 static uint64_t
@@ -58,7 +59,7 @@ series_add(series_table *t, uint32_t metric, const char *key, size_t len, size_t
 {
     if (t->n == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 16;
-        t->v = realloc(t->v, t->cap * sizeof *t->v);
+        t->v = sluice_realloc(t->v, t->cap * sizeof *t->v);
         if (!t->v)
             abort();
     }
@@ -66,7 +67,7 @@ series_add(series_table *t, uint32_t metric, const char *key, size_t len, size_t
     if ((t->n + 1) * 2 > t->n_slots) {
         free(t->slots);
         t->n_slots = t->n_slots ? t->n_slots * 2 : 32;
-        t->slots = calloc(t->n_slots, sizeof *t->slots);
+        t->slots = sluice_calloc(t->n_slots, sizeof *t->slots);
         if (!t->slots)
             abort();
         for (size_t i = 0; i < t->n; i++)
@@ -75,12 +76,12 @@ series_add(series_table *t, uint32_t metric, const char *key, size_t len, size_t
     series *s = &t->v[t->n];
     memset(s, 0, sizeof *s);
     s->metric = metric;
-    s->key = malloc(len ? len : 1);
+    s->key = sluice_malloc(len ? len : 1);
     if (!s->key)
         abort();
     memcpy(s->key, key, len);
     s->key_len = len;
-    if (n_buckets && !(s->buckets = calloc(n_buckets, sizeof *s->buckets)))
+    if (n_buckets && !(s->buckets = sluice_calloc(n_buckets, sizeof *s->buckets)))
         abort();
     place(t, (uint32_t)t->n++);
     return s;

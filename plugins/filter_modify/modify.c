@@ -92,7 +92,7 @@ load_pairs(modify_ctx *c, const char *what, const sluice_bytes *src, pairs *p, i
 static char *
 path_of(const msgpack_object *o)
 {
-    return strndup(o->via.str.ptr, o->via.str.size);
+    return sluice_strndup(o->via.str.ptr, o->via.str.size);
 }
 
 static void
@@ -118,7 +118,7 @@ static int
 modify_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const modify_config *cfg = config;
-    modify_ctx *c = calloc(1, sizeof *c);
+    modify_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
@@ -172,17 +172,8 @@ hash_field(modify_ctx *c, const char *path)
     rec_entry *e = record_find(&c->rec, path, 0);
     if (!e || e->sub)
         return;
-    const char *s;
     size_t n;
-    if (e->val.type == MSGPACK_OBJECT_STR) {
-        s = e->val.via.str.ptr ? e->val.via.str.ptr : "";
-        n = e->val.via.str.size;
-    } else {
-        sluice_buf_reset(&c->text);
-        sluice_json_value(&c->text, &e->val);
-        s = c->text.data;
-        n = c->text.len;
-    }
+    const char *s = sluice_json_text(&e->val, &c->text, &n);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     const char *key = c->cfg->hash_key;

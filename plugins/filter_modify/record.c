@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/alloc.h>
 #include "record.h"
 
 static void *
@@ -12,7 +13,7 @@ grow(void *p, size_t *cap, size_t need, size_t size)
     size_t c = *cap ? *cap * 2 : 8;
     while (c < need)
         c *= 2;
-    p = realloc(p, c * size);
+    p = sluice_realloc(p, c * size);
     if (!p)
         abort();
     *cap = c;
@@ -34,7 +35,7 @@ new_map(record *r, const msgpack_object *obj)
 {
     if (r->used_maps == r->n_maps) {
         r->maps = grow(r->maps, &r->cap_maps, r->n_maps + 1, sizeof *r->maps);
-        r->maps[r->n_maps] = calloc(1, sizeof **r->maps);
+        r->maps[r->n_maps] = sluice_calloc(1, sizeof **r->maps);
         if (!r->maps[r->n_maps])
             abort();
         r->n_maps++;
@@ -69,7 +70,7 @@ map_get(rec_map *m, const char *key, size_t len)
 msgpack_object
 record_str(record *r, const char *s, size_t n)
 {
-    char *copy = malloc(n ? n : 1);
+    char *copy = sluice_malloc(n ? n : 1);
     if (!copy)
         abort();
     memcpy(copy, s, n);

@@ -246,7 +246,7 @@ compile_one(regex_ctx *c, const char *opt, const char *src, const msgpack_object
         sluice_option_error(c->ins, "time_key", "'%s' needs a time_format", time_key);
         return -1;
     }
-    out->caps = calloc(count ? count : 1, sizeof *out->caps);
+    out->caps = sluice_calloc(count ? count : 1, sizeof *out->caps);
     int time_found = 0;
     for (uint32_t i = 0; i < count; i++, table += entry) {
         capture *cap = &out->caps[out->n_caps++];
@@ -292,7 +292,7 @@ static int
 regex_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const regex_config *cfg = config;
-    regex_ctx *c = calloc(1, sizeof *c);
+    regex_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
@@ -314,7 +314,7 @@ regex_init(sluice_instance *ins, const void *config, void **ctxp)
         sluice_option_error(ins, NULL, "needs a `pattern` or `patterns`");
         bad = 1;
     }
-    c->pats = calloc(n ? n : 1, sizeof *c->pats);
+    c->pats = sluice_calloc(n ? n : 1, sizeof *c->pats);
     size_t max_caps = 1;
     for (size_t i = 0; i < n; i++) {
         const char *src = cfg->pattern ? (i == 0 ? cfg->pattern : cfg->patterns.v[i - 1])
@@ -335,7 +335,7 @@ regex_init(sluice_instance *ins, const void *config, void **ctxp)
     msgpack_unpacked_destroy(&types);
     if (bad)
         return SLUICE_ERROR;
-    c->set = calloc(max_caps, sizeof *c->set);
+    c->set = sluice_calloc(max_caps, sizeof *c->set);
     c->md = pcre2_match_data_create(1024, NULL);
     /* Backtracking-heavy patterns on long lines need more than the 32 KiB
      * JIT stack PCRE2 starts with. */

@@ -50,9 +50,7 @@ static int
 dummy_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const dummy_config *cfg = config;
-    dummy_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return SLUICE_ERROR;
+    dummy_ctx *c = sluice_calloc(1, sizeof *c);
     c->ins = ins;
     c->cfg = cfg;
 

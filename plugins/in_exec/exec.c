@@ -323,18 +323,18 @@ static int
 exec_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const exec_config *cfg = config;
-    exec_ctx *x = calloc(1, sizeof *x);
+    exec_ctx *x = sluice_calloc(1, sizeof *x);
     x->ins = ins;
     x->cfg = cfg;
     if (cfg->command.n == 1) {
-        x->argv = calloc(4, sizeof *x->argv);
-        x->argv[0] = strdup("/bin/sh");
-        x->argv[1] = strdup("-c");
-        x->argv[2] = strdup(cfg->command.v[0]);
+        x->argv = sluice_calloc(4, sizeof *x->argv);
+        x->argv[0] = sluice_strdup("/bin/sh");
+        x->argv[1] = sluice_strdup("-c");
+        x->argv[2] = sluice_strdup(cfg->command.v[0]);
     } else {
-        x->argv = calloc(cfg->command.n + 1, sizeof *x->argv);
+        x->argv = sluice_calloc(cfg->command.n + 1, sizeof *x->argv);
         for (size_t i = 0; i < cfg->command.n; i++)
-            x->argv[i] = strdup(cfg->command.v[i]);
+            x->argv[i] = sluice_strdup(cfg->command.v[i]);
     }
     /* environ, then the configured variables (which win). */
     size_t n = 0;
@@ -346,7 +346,7 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
     int bad = 0;
     if (msgpack_unpack_next(&up, cfg->env.data, cfg->env.len, &off) == MSGPACK_UNPACK_SUCCESS)
         extra = up.data.via.map.size;
-    x->envp = calloc(n + extra + 1, sizeof *x->envp);
+    x->envp = sluice_calloc(n + extra + 1, sizeof *x->envp);
     size_t k = 0;
     for (size_t i = 0; i < extra; i++) {
         const msgpack_object *key = &up.data.via.map.ptr[i].key,
@@ -366,9 +366,8 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
         } else {
             vlen = snprintf(num, sizeof num, "%llu", (unsigned long long)val->via.u64);
         }
-        if (asprintf(&x->envp[k], "%.*s=%.*s", (int)key->via.str.size, key->via.str.ptr, vlen,
-                     v) >= 0)
-            k++;
+        x->envp[k++] = sluice_asprintf("%.*s=%.*s", (int)key->via.str.size, key->via.str.ptr,
+                                       vlen, v);
     }
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(environ[i], '=');
@@ -376,7 +375,7 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
         for (size_t j = 0; eq && j < k; j++)
             overridden |= strncmp(x->envp[j], environ[i], (size_t)(eq - environ[i]) + 1) == 0;
         if (!overridden)
-            x->envp[k++] = strdup(environ[i]);
+            x->envp[k++] = sluice_strdup(environ[i]);
     }
     msgpack_unpacked_destroy(&up);
     *ctxp = x;

@@ -42,7 +42,7 @@ static void
 pack_unescaped(msgpack_packer *pk, span s, const char *escapable)
 {
     char buf[512];
-    char *out = s.n <= sizeof buf ? buf : malloc(s.n);
+    char *out = s.n <= sizeof buf ? buf : sluice_malloc(s.n);
     size_t o = 0;
     for (size_t i = 0; i < s.n; i++) {
         if (s.p[i] == '\\' && i + 1 < s.n && strchr(escapable, s.p[i + 1]))

@@ -322,7 +322,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     size_t want = (size_t)c->s->cfg->max_message_size + 64;
     if (c->cap - c->len < 65536 && c->cap < c->len + want) {
         c->cap = c->len + want > c->cap * 2 ? c->len + want : c->cap * 2;
-        c->buf = realloc(c->buf, c->cap);
+        c->buf = sluice_realloc(c->buf, c->cap);
     }
     buf->base = c->buf + c->len;
     buf->len = c->cap - c->len;
@@ -347,7 +347,7 @@ on_connection(uv_stream_t *server, int status)
     syslog_ctx *s = l->s;
     if (status < 0)
         return;
-    conn *c = calloc(1, sizeof *c);
+    conn *c = sluice_calloc(1, sizeof *c);
     c->s = s;
     c->l = l;
     if (l->kind == L_TCP)
@@ -468,7 +468,7 @@ open_listener(syslog_ctx *s, listener *l)
         uv_udp_init(s->loop, &l->h.udp);
         l->h.handle.data = l;
         l->open = 1;
-        l->dgram = malloc(65536);
+        l->dgram = sluice_malloc(65536);
         /* No UV_UDP_REUSEADDR: a second sluice on the same port must be
          * refused, not silently share (and steal) its datagrams. */
         if ((r = uv_udp_bind(&l->h.udp, (struct sockaddr *)&ss, 0)) != 0)
@@ -515,7 +515,7 @@ open_listener(syslog_ctx *s, listener *l)
         }
         l->bound = 1;
         chmod(l->path, (mode_t)s->cfg->socket_mode);
-        l->dgram = malloc(65536);
+        l->dgram = sluice_malloc(65536);
         uv_poll_init(s->loop, &l->h.poll, l->fd);
         l->h.handle.data = l;
         l->open = 1;
@@ -541,11 +541,11 @@ static int
 syslog_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const syslog_config *cfg = config;
-    syslog_ctx *s = calloc(1, sizeof *s);
+    syslog_ctx *s = sluice_calloc(1, sizeof *s);
     s->ins = ins;
     s->cfg = cfg;
     name_lengths();
-    s->listeners = calloc(cfg->listen.n, sizeof *s->listeners);
+    s->listeners = sluice_calloc(cfg->listen.n, sizeof *s->listeners);
     s->n_listeners = cfg->listen.n;
     int bad = 0;
     for (size_t i = 0; i < cfg->listen.n; i++) {
@@ -553,17 +553,17 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
         const char *a = cfg->listen.v[i];
         l->s = s;
         l->fd = -1;
-        l->addr = strdup(a);
+        l->addr = sluice_strdup(a);
         if (strncmp(a, "udp://", 6) == 0)
             l->kind = L_UDP;
         else if (strncmp(a, "tcp://", 6) == 0)
             l->kind = L_TCP;
         else if (strncmp(a, "unix-dgram://", 13) == 0 && a[13] == '/') {
             l->kind = L_UNIX_DGRAM;
-            l->path = strdup(a + 13);
+            l->path = sluice_strdup(a + 13);
         } else if (strncmp(a, "unix://", 7) == 0 && a[7] == '/') {
             l->kind = L_UNIX;
-            l->path = strdup(a + 7);
+            l->path = sluice_strdup(a + 7);
         } else {
             sluice_option_error(ins, listen_option(i, cfg->listen.n),
                                 "expected udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH or "

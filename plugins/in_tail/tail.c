@@ -106,7 +106,7 @@ tail_queue_ack(tail_ctx *t, tail_file *f, uint64_t offset, uint64_t check)
 {
     if (t->acks_len == t->acks_cap) {
         size_t cap = t->acks_cap ? t->acks_cap * 2 : 64;
-        pending_ack *v = malloc(cap * sizeof *v);
+        pending_ack *v = sluice_malloc(cap * sizeof *v);
         for (size_t i = 0; i < t->acks_len; i++)
             v[i] = t->acks[(t->acks_head + i) % t->acks_cap];
         free(t->acks);
@@ -263,14 +263,14 @@ static void
 watch_dirs(tail_ctx *t)
 {
     const tail_config *cfg = t->cfg;
-    t->dir_watches = calloc(cfg->path.n ? cfg->path.n : 1, sizeof *t->dir_watches);
+    t->dir_watches = sluice_calloc(cfg->path.n ? cfg->path.n : 1, sizeof *t->dir_watches);
     for (size_t i = 0; i < cfg->path.n; i++) {
         const char *pat = cfg->path.v[i];
         const char *slash = strrchr(pat, '/');
         const char *wild = strpbrk(pat, "*?[");
         if (!slash || strstr(pat, "**") || (wild && wild < slash))
             continue;
-        char *dir = strndup(pat, slash > pat ? (size_t)(slash - pat) : 1);
+        char *dir = sluice_strndup(pat, slash > pat ? (size_t)(slash - pat) : 1);
         uv_fs_event_t *w = &t->dir_watches[t->n_dir_watches];
         uv_fs_event_init(t->loop, w);
         w->data = t;
@@ -313,7 +313,7 @@ static int
 tail_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const tail_config *cfg = config;
-    tail_ctx *t = calloc(1, sizeof *t);
+    tail_ctx *t = sluice_calloc(1, sizeof *t);
     t->ins = ins;
     t->cfg = cfg;
     t->multiline = cfg->ml_preset > 0 || cfg->ml_start || cfg->ml_continue;

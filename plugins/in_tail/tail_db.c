@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sluice/alloc.h>
 #include "tail_db.h"
 
 #define DB_HEADER "# sluice tail offsets 2\n"
@@ -52,7 +53,7 @@ add(tail_db *db, uint64_t dev, uint64_t ino, unsigned flags)
 {
     if (db->n == db->cap) {
         db->cap = db->cap ? db->cap * 2 : 16;
-        db->v = realloc(db->v, db->cap * sizeof *db->v);
+        db->v = sluice_realloc(db->v, db->cap * sizeof *db->v);
     }
     tail_db_entry *e = &db->v[db->n++];
     memset(e, 0, sizeof *e);
@@ -67,7 +68,7 @@ set_path(tail_db_entry *e, const char *path)
 {
     if (!e->path || strcmp(e->path, path) != 0) {
         free(e->path);
-        e->path = strdup(path);
+        e->path = sluice_strdup(path);
     }
 }
 
@@ -129,7 +130,7 @@ int
 tail_db_load(tail_db *db, const char *path)
 {
     memset(db, 0, sizeof *db);
-    db->path = strdup(path);
+    db->path = sluice_strdup(path);
     FILE *f = fopen(path, "r");
     if (!f)
         return errno == ENOENT ? 0 : -1;
@@ -155,7 +156,7 @@ tail_db_load(tail_db *db, const char *path)
         char *p = line + pos;
         p[strcspn(p, "\n")] = '\0';
         tail_db_entry *n = add(db, e.dev, e.ino, e.flags);
-        char *keep_path = strdup(p);
+        char *keep_path = sluice_strdup(p);
         *n = e;
         n->path = keep_path;
     }
@@ -167,7 +168,7 @@ int
 tail_db_save(const tail_db *db)
 {
     size_t len = strlen(db->path);
-    char *tmp = malloc(len + 5);
+    char *tmp = sluice_malloc(len + 5);
     memcpy(tmp, db->path, len);
     memcpy(tmp + len, ".new", 5);
     FILE *f = fopen(tmp, "w");

@@ -23,9 +23,9 @@ tail_file *
 tail_file_open(tail_ctx *t, const char *path, int fd, gzFile gz, uint64_t dev, uint64_t ino,
                uint64_t offset, uint64_t committed, uint64_t check)
 {
-    tail_file *f = calloc(1, sizeof *f);
+    tail_file *f = sluice_calloc(1, sizeof *f);
     f->t = t;
-    f->path = strdup(path);
+    f->path = sluice_strdup(path);
     f->fd = fd;
     f->gz = gz;
     f->dev = dev;
@@ -356,7 +356,7 @@ tail_file_read(tail_file *f)
     size_t want = (size_t)cfg->read_size;
     if (t->rcap < f->partial_len + want) {
         t->rcap = f->partial_len + want;
-        t->rbuf = realloc(t->rbuf, t->rcap);
+        t->rbuf = sluice_realloc(t->rbuf, t->rcap);
     }
     if (f->partial_len)
         memcpy(t->rbuf, f->partial, f->partial_len);
@@ -388,7 +388,7 @@ tail_file_read(tail_file *f)
     }
     if (rest > f->partial_cap) {
         f->partial_cap = rest;
-        f->partial = realloc(f->partial, rest);
+        f->partial = sluice_realloc(f->partial, rest);
     }
     if (rest)
         memmove(f->partial, p, rest);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sluice/alloc.h>
 #include "tail_glob.h"
 
 #define MAX_DEPTH 32
@@ -87,7 +88,7 @@ walk_dir(const walk *w, const char *dir, int depth)
         if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
             continue;
         size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        char *p = malloc(len);
+        char *p = sluice_malloc(len);
         snprintf(p, len, "%s/%s", dir, de->d_name);
         struct stat st;
         if (lstat(p, &st) == 0) {
@@ -124,7 +125,7 @@ tail_glob(const char *pattern, char *const *excludes, size_t n_excludes,
     const char *slash = wild;
     while (slash > pattern && *slash != '/')
         slash--;
-    char *root = slash > pattern ? strndup(pattern, (size_t)(slash - pattern)) : strdup("/");
+    char *root = slash > pattern ? sluice_strndup(pattern, (size_t)(slash - pattern)) : sluice_strdup("/");
     walk w = {pattern, excludes, n_excludes, found, arg};
     walk_dir(&w, root, 0);
     free(root);

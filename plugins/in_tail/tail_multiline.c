@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/alloc.h>
 #include "tail_multiline.h"
 
 const char *const ml_preset_names[] = {"none", "java", "python", "go", NULL};
@@ -60,7 +61,7 @@ add_rule(ml_spec *s, int state, const char *re, int negate, int next, char *err,
         return -1;
     }
     pcre2_jit_compile(c, PCRE2_JIT_COMPLETE);
-    s->rules = realloc(s->rules, (s->n + 1) * sizeof *s->rules);
+    s->rules = sluice_realloc(s->rules, (s->n + 1) * sizeof *s->rules);
     s->rules[s->n++] = (ml_rule){state, c, negate, next};
     return 0;
 }

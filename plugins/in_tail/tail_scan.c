@@ -135,12 +135,22 @@ open_known(tail_ctx *t, const found_file *ff, tail_db_entry *e)
         return;
     const char *format = tail_compression(fd);
     if (e->flags & DB_COMPRESSED) {
-        /* The same compressed file (its compressed bytes' fingerprint), or
-         * a new file in the inode it left: then it is judged anew. */
+        /* The same compressed file (the fingerprint of its compressed
+         * bytes, taken while it was perhaps still being written, so
+         * compared as a prefix), or a new file in the inode it left: then
+         * it is judged anew. */
         uint64_t h;
         uint32_t len;
+        ssize_t got;
         tail_fingerprint(fd, &h, &len);
-        if (!format || len != e->fp_len || h != e->fp_hash) {
+        int same = format && len >= e->fp_len &&
+                   (len == e->fp_len ? h : tail_hash_prefix(fd, e->fp_len, &got)) == e->fp_hash;
+        if (same && len > e->fp_len) {
+            e->fp_hash = h;
+            e->fp_len = len;
+            t->db_dirty = 1;
+        }
+        if (!same) {
             tail_db_remove(&t->db, e->dev, e->ino);
             close(fd);
             if (format)
@@ -294,7 +304,7 @@ open_copy(tail_ctx *t, const found_file *ff, int fd, tail_db_entry *r)
     uint32_t epoch = r->epoch;
     if (rs && rs->emitted <= (uint64_t)ff->st.st_size && tail_check(fd, rs->emitted) == rs->check)
         off = rs->emitted;
-    char *was = strdup(r->path);
+    char *was = sluice_strdup(r->path);
     tail_db_drop(&t->db, r); /* the copy carries the stream now */
     tail_file *f = tail_file_open(t, ff->path, fd, NULL, (uint64_t)ff->st.st_dev,
                                   (uint64_t)ff->st.st_ino, off, committed, check);
@@ -412,7 +422,7 @@ judge_compressed(tail_ctx *t, const char *path, gzFile gz, uint64_t *off, uint64
         }
         *off = from;
         *check = from_check;
-        *was = strdup(e->path);
+        *was = sluice_strdup(e->path);
         if (!*g)
             tail_db_drop(&t->db, e); /* the compressed file carries the stream now */
         return GZ_READ;
@@ -502,9 +512,9 @@ collect(void *arg, const char *path)
             return;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 32;
-        l->v = realloc(l->v, l->cap * sizeof *l->v);
+        l->v = sluice_realloc(l->v, l->cap * sizeof *l->v);
     }
-    l->v[l->n++] = (found_file){strdup(path), st, 0};
+    l->v[l->n++] = (found_file){sluice_strdup(path), st, 0};
 }
 
 /* After a crash, a file whose lines were not all acknowledged may have been
@@ -518,7 +528,7 @@ recover_rotated(tail_ctx *t)
         if (e->gen == t->gen || (e->flags & (DB_RETIRED | DB_COMPRESSED)) ||
             find_open(t, e->dev, e->ino))
             continue;
-        char *copy = strdup(e->path);
+        char *copy = sluice_strdup(e->path);
         DIR *d = opendir(dirname(copy));
         int resumed = 0;
         struct dirent *de;
@@ -537,7 +547,7 @@ recover_rotated(tail_ctx *t)
                 close(fd);
                 continue; /* not the same file */
             }
-            char *was = strdup(e->path);
+            char *was = sluice_strdup(e->path);
             tail_file *f = tail_file_open(t, full, fd, NULL, e->dev, e->ino, e->offset,
                                           e->offset, e->check);
             f->rotated = 1;

@@ -22,7 +22,8 @@
 
 enum { ACTION_INDEX, ACTION_CREATE };
 static const char *const actions[] = {"index", "create", NULL};
-static const char *const compressions[] = {"none", "gzip", NULL};
+#define COMPRESSIONS(X) X(COMPRESS_NONE, "none") X(COMPRESS_GZIP, "gzip")
+SLUICE_OPT_ENUM_VALUES(compressions, COMPRESSIONS);
 
 typedef struct es_config {
     sluice_strlist hosts;
@@ -125,14 +126,11 @@ field_string(sluice_buf *out, const sluice_event *ev, const char *path)
     const msgpack_object *v = sluice_record_get(&ev->body, path);
     if (!v)
         return -1;
-    if (v->type == MSGPACK_OBJECT_STR) {
-        sluice_json_string(out, v->via.str.ptr, v->via.str.size);
-    } else {
-        sluice_buf text = SLUICE_BUF_INIT;
-        sluice_json_value(&text, v);
-        sluice_json_string(out, text.data, text.len);
-        sluice_buf_free(&text);
-    }
+    sluice_buf scratch = SLUICE_BUF_INIT;
+    size_t n;
+    const char *s = sluice_json_text(v, &scratch, &n);
+    sluice_json_string(out, s, n);
+    sluice_buf_free(&scratch);
     return 0;
 }
 
@@ -389,7 +387,7 @@ static int
 es_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const es_config *cfg = config;
-    es_ctx *c = calloc(1, sizeof *c);
+    es_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
@@ -422,19 +420,19 @@ es_init(sluice_instance *ins, const void *config, void **ctxp)
         return SLUICE_ERROR;
     c->n_hosts = cfg->hosts.n;
     uv_mutex_init(&c->hosts_lock);
-    c->urls = calloc(c->n_hosts, sizeof *c->urls);
-    c->down_until = calloc(c->n_hosts, sizeof *c->down_until);
-    c->answered_at = calloc(c->n_hosts, sizeof *c->answered_at);
-    c->host_failures = calloc(c->n_hosts, sizeof *c->host_failures);
+    c->urls = sluice_calloc(c->n_hosts, sizeof *c->urls);
+    c->down_until = sluice_calloc(c->n_hosts, sizeof *c->down_until);
+    c->answered_at = sluice_calloc(c->n_hosts, sizeof *c->answered_at);
+    c->host_failures = sluice_calloc(c->n_hosts, sizeof *c->host_failures);
     for (size_t h = 0; h < c->n_hosts; h++)
         c->urls[h] = url_for(cfg->hosts.v[h], cfg->pipeline);
     int n = 0;
-    c->headers[n++] = strdup("Content-Type: application/x-ndjson");
-    if (cfg->compress == 1)
-        c->headers[n++] = strdup("Content-Encoding: gzip");
+    c->headers[n++] = sluice_strdup("Content-Type: application/x-ndjson");
+    if (cfg->compress == COMPRESS_GZIP)
+        c->headers[n++] = sluice_strdup("Content-Encoding: gzip");
     if (cfg->api_key) {
         snprintf(c->auth, sizeof c->auth, "Authorization: ApiKey %s", cfg->api_key);
-        c->headers[n++] = strdup(c->auth);
+        c->headers[n++] = sluice_strdup(c->auth);
     }
     c->doc = (sluice_format_opts){SLUICE_FORMAT_JSON, *cfg->time_key ? cfg->time_key : NULL, NULL};
     sluice_batch_config bc = {.ops = &es_ops,
@@ -442,7 +440,7 @@ es_init(sluice_instance *ins, const void *config, void **ctxp)
                               .max_in_flight = (size_t)cfg->max_in_flight,
                               .max_events = (size_t)cfg->bulk_max_events,
                               .max_bytes = (size_t)cfg->bulk_max_bytes,
-                              .gzip = cfg->compress == 1,
+                              .gzip = cfg->compress == COMPRESS_GZIP,
                               .max_resends = (unsigned)c->n_hosts};
     c->batch = sluice_batch_new(&bc);
     return SLUICE_OK;

@@ -22,16 +22,16 @@ struct es_index {
 static void
 add(es_index *x, seg_kind kind, const char *s, size_t len, char dir)
 {
-    x->v = realloc(x->v, (x->n + 1) * sizeof *x->v);
+    x->v = sluice_realloc(x->v, (x->n + 1) * sizeof *x->v);
     if (!x->v)
         abort();
-    x->v[x->n++] = (seg){kind, s ? strndup(s, len) : NULL, dir};
+    x->v[x->n++] = (seg){kind, s ? sluice_strndup(s, len) : NULL, dir};
 }
 
 es_index *
 es_index_parse(const char *tmpl, char *err, size_t errlen)
 {
-    es_index *x = calloc(1, sizeof *x);
+    es_index *x = sluice_calloc(1, sizeof *x);
     const char *p = tmpl, *lit = tmpl;
     while (*p) {
         if (*p != '%' && !(p[0] == '$' && p[1] == '{')) {
@@ -111,14 +111,11 @@ es_index_render(const es_index *x, const sluice_event *ev, sluice_buf *out, char
                          s->text);
                 return -1;
             }
-            if (v->type == MSGPACK_OBJECT_STR) {
-                append_name(out, v->via.str.ptr, v->via.str.size);
-            } else {
-                sluice_buf text = SLUICE_BUF_INIT;
-                sluice_json_value(&text, v);
-                append_name(out, text.data, text.len);
-                sluice_buf_free(&text);
-            }
+            sluice_buf scratch = SLUICE_BUF_INIT;
+            size_t n;
+            const char *text = sluice_json_text(v, &scratch, &n);
+            append_name(out, text, n);
+            sluice_buf_free(&scratch);
         }
     }
     return 0;

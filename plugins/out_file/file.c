@@ -39,7 +39,7 @@ file_init(sluice_instance *ins, const void *config, void **ctxp)
         return SLUICE_ERROR;
     }
     /* The directory is made at the first write; say now if it cannot be. */
-    char *dir = strdup(cfg->path);
+    char *dir = sluice_strdup(cfg->path);
     char *slash = strrchr(dir, '/');
     int bad = 0;
     if (slash && slash != dir) {
@@ -53,9 +53,7 @@ file_init(sluice_instance *ins, const void *config, void **ctxp)
     free(dir);
     if (bad)
         return SLUICE_ERROR;
-    line_output *lo = malloc(sizeof *lo);
-    if (!lo)
-        return SLUICE_ERROR;
+    line_output *lo = sluice_malloc(sizeof *lo);
     line_output_init(lo, ins, cfg->format, cfg->time_key, cfg->path, (unsigned)cfg->mode);
     *ctxp = lo;
     return SLUICE_OK;

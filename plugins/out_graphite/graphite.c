@@ -232,7 +232,7 @@ graphite_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
 {
     (void)ctx;
     (void)loop;
-    graphite_worker *w = calloc(1, sizeof *w);
+    graphite_worker *w = sluice_calloc(1, sizeof *w);
     if (!w)
         return SLUICE_ERROR;
     w->fd = -1;
@@ -271,7 +271,7 @@ static int
 graphite_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const graphite_config *cfg = config;
-    graphite_ctx *c = calloc(1, sizeof *c);
+    graphite_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
@@ -287,8 +287,8 @@ graphite_init(sluice_instance *ins, const void *config, void **ctxp)
         h++;
         hlen -= 2;
     }
-    c->host = strndup(h, hlen);
-    c->port = strdup(colon + 1);
+    c->host = sluice_strndup(h, hlen);
+    c->port = sluice_strdup(colon + 1);
     char err[256];
     if (!(c->path = gr_template_parse(cfg->path, err, sizeof err))) {
         sluice_option_error(ins, "path", "%s", err);

@@ -20,16 +20,16 @@ struct gr_template {
 static void
 add(gr_template *t, part_kind kind, const char *s, size_t n)
 {
-    t->v = realloc(t->v, (t->n + 1) * sizeof *t->v);
+    t->v = sluice_realloc(t->v, (t->n + 1) * sizeof *t->v);
     if (!t->v)
         abort();
-    t->v[t->n++] = (part){kind, s ? strndup(s, n) : NULL};
+    t->v[t->n++] = (part){kind, s ? sluice_strndup(s, n) : NULL};
 }
 
 gr_template *
 gr_template_parse(const char *tmpl, char *err, size_t errlen)
 {
-    gr_template *t = calloc(1, sizeof *t);
+    gr_template *t = sluice_calloc(1, sizeof *t);
     const char *p = tmpl, *lit = tmpl;
     while (*p) {
         if (*p != '{') {
@@ -102,14 +102,11 @@ tag(const msgpack_object *tags, const char *key)
 static void
 scalar(sluice_buf *out, const msgpack_object *v)
 {
-    if (v->type == MSGPACK_OBJECT_STR) {
-        sanitised(out, v->via.str.ptr, v->via.str.size);
-    } else {
-        sluice_buf text = SLUICE_BUF_INIT;
-        sluice_json_value(&text, v);
-        sanitised(out, text.data, text.len);
-        sluice_buf_free(&text);
-    }
+    sluice_buf scratch = SLUICE_BUF_INIT;
+    size_t n;
+    const char *text = sluice_json_text(v, &scratch, &n);
+    sanitised(out, text, n);
+    sluice_buf_free(&scratch);
 }
 
 static int

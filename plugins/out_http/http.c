@@ -15,8 +15,10 @@
 #include <sluice/sluice.h>
 
 static const char *const methods[] = {"POST", "PUT", NULL};
-static const char *const formats[] = {"ndjson", "json_array", "msgpack", NULL};
-static const char *const compressions[] = {"none", "gzip", NULL};
+#define FORMATS(X) X(FORMAT_NDJSON, "ndjson") X(FORMAT_JSON_ARRAY, "json_array") X(FORMAT_MSGPACK, "msgpack")
+SLUICE_OPT_ENUM_VALUES(formats, FORMATS);
+#define COMPRESSIONS(X) X(COMPRESS_NONE, "none") X(COMPRESS_GZIP, "gzip")
+SLUICE_OPT_ENUM_VALUES(compressions, COMPRESSIONS);
 static const char *const content_types[] = {"application/x-ndjson", "application/json",
                                             "application/msgpack"};
 
@@ -137,9 +139,9 @@ http_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
 static void
 add_header(http_ctx *c, size_t *n, const char *name, size_t nlen, const char *val, size_t vlen)
 {
-    c->headers = realloc(c->headers, (*n + 2) * sizeof *c->headers);
+    c->headers = sluice_realloc(c->headers, (*n + 2) * sizeof *c->headers);
     int len = snprintf(NULL, 0, "%.*s: %.*s", (int)nlen, name, (int)vlen, val);
-    c->headers[*n] = malloc((size_t)len + 1);
+    c->headers[*n] = sluice_malloc((size_t)len + 1);
     snprintf(c->headers[*n], (size_t)len + 1, "%.*s: %.*s", (int)nlen, name, (int)vlen, val);
     c->headers[++*n] = NULL;
 }
@@ -153,13 +155,13 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
         sluice_option_error(ins, "url", "%s", err);
         return SLUICE_ERROR;
     }
-    http_ctx *c = calloc(1, sizeof *c);
+    http_ctx *c = sluice_calloc(1, sizeof *c);
     c->ins = ins;
     c->cfg = cfg;
     size_t n = 0;
     const char *ct = content_types[cfg->format];
     add_header(c, &n, "Content-Type", 12, ct, strlen(ct));
-    if (cfg->compress == 1)
+    if (cfg->compress == COMPRESS_GZIP)
         add_header(c, &n, "Content-Encoding", 16, "gzip", 4);
     if (cfg->bearer_token) {
         char tok[4096];
@@ -183,13 +185,14 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
         }
     }
     msgpack_unpacked_destroy(&up);
-    c->fmt = (sluice_format_opts){cfg->format == 2 ? SLUICE_FORMAT_MSGPACK : SLUICE_FORMAT_JSON,
+    c->fmt = (sluice_format_opts){cfg->format == FORMAT_MSGPACK ? SLUICE_FORMAT_MSGPACK
+                                                                : SLUICE_FORMAT_JSON,
                                   cfg->time_key && *cfg->time_key ? cfg->time_key : NULL, NULL};
     sluice_batch_config bc = {.ops = &http_ops,
                               .ctx = c,
                               .max_in_flight = (size_t)cfg->max_in_flight,
-                              .gzip = cfg->compress == 1,
-                              .json_array = cfg->format == 1};
+                              .gzip = cfg->compress == COMPRESS_GZIP,
+                              .json_array = cfg->format == FORMAT_JSON_ARRAY};
     c->batch = sluice_batch_new(&bc);
     *ctxp = c;
     return bad ? SLUICE_ERROR : SLUICE_OK;

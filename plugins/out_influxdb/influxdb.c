@@ -23,11 +23,12 @@
 
 #include "line_protocol.h"
 
-enum { API_V1, API_V2 };
-static const char *const apis[] = {"v1", "v2", NULL};
+#define APIS(X) X(API_V1, "v1") X(API_V2, "v2")
+SLUICE_OPT_ENUM_VALUES(apis, APIS);
 static const char *const precisions[] = {"ns", "us", "ms", "s", NULL};
 static const char *const v1_precisions[] = {"n", "u", "ms", "s"};
-static const char *const compressions[] = {"none", "gzip", NULL};
+#define COMPRESSIONS(X) X(COMPRESS_NONE, "none") X(COMPRESS_GZIP, "gzip")
+SLUICE_OPT_ENUM_VALUES(compressions, COMPRESSIONS);
 
 typedef struct influx_config {
     char *url;
@@ -218,7 +219,7 @@ static int
 influx_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const influx_config *cfg = config;
-    influx_ctx *c = calloc(1, sizeof *c);
+    influx_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
@@ -261,13 +262,13 @@ influx_init(sluice_instance *ins, const void *config, void **ctxp)
     sluice_buf_putc(&u, '\0');
     c->url = u.data;
     int h = 0;
-    c->headers[h++] = strdup("Content-Type: text/plain; charset=utf-8");
-    if (cfg->compress == 1)
-        c->headers[h++] = strdup("Content-Encoding: gzip");
+    c->headers[h++] = sluice_strdup("Content-Type: text/plain; charset=utf-8");
+    if (cfg->compress == COMPRESS_GZIP)
+        c->headers[h++] = sluice_strdup("Content-Encoding: gzip");
     if (cfg->token) {
         char auth[4096];
         snprintf(auth, sizeof auth, "Authorization: Token %s", cfg->token);
-        c->headers[h++] = strdup(auth);
+        c->headers[h++] = sluice_strdup(auth);
     }
     c->lp = (lp_options){(lp_precision)cfg->precision, cfg->api == API_V2, cfg->measurement,
                          &cfg->tag_keys, &cfg->field_keys};
@@ -276,7 +277,7 @@ influx_init(sluice_instance *ins, const void *config, void **ctxp)
                               .max_in_flight = (size_t)cfg->max_in_flight,
                               .max_events = (size_t)cfg->batch_max_points,
                               .max_bytes = (size_t)cfg->batch_max_bytes,
-                              .gzip = cfg->compress == 1};
+                              .gzip = cfg->compress == COMPRESS_GZIP};
     c->batch = sluice_batch_new(&bc);
     return SLUICE_OK;
 }

@@ -42,19 +42,14 @@ key(sluice_buf *out, const char *s, size_t n)
 static int
 tag_value(sluice_buf *out, const msgpack_object *v)
 {
-    if (v->type == MSGPACK_OBJECT_STR) {
-        if (!v->via.str.size)
-            return 0;
-        escaped(out, v->via.str.ptr, v->via.str.size, ",= ");
-        return 1;
-    }
     if (v->type == MSGPACK_OBJECT_MAP || v->type == MSGPACK_OBJECT_ARRAY ||
-        v->type == MSGPACK_OBJECT_NIL)
+        v->type == MSGPACK_OBJECT_NIL || (v->type == MSGPACK_OBJECT_STR && !v->via.str.size))
         return 0;
-    sluice_buf text = SLUICE_BUF_INIT;
-    sluice_json_value(&text, v);
-    escaped(out, text.data, text.len, ",= ");
-    sluice_buf_free(&text);
+    sluice_buf scratch = SLUICE_BUF_INIT;
+    size_t n;
+    const char *text = sluice_json_text(v, &scratch, &n);
+    escaped(out, text, n, ",= ");
+    sluice_buf_free(&scratch);
     return 1;
 }
 

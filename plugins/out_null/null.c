@@ -13,9 +13,7 @@ typedef struct null_ctx {
 static int
 null_init(sluice_instance *ins, const void *config, void **ctx)
 {
-    null_ctx *c = calloc(1, sizeof *c);
-    if (!c)
-        return SLUICE_ERROR;
+    null_ctx *c = sluice_calloc(1, sizeof *c);
     c->ins = ins;
     *ctx = c;
     return SLUICE_OK;

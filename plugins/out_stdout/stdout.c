@@ -26,9 +26,7 @@ static int
 stdout_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const stdout_config *cfg = config;
-    line_output *lo = malloc(sizeof *lo);
-    if (!lo)
-        return SLUICE_ERROR;
+    line_output *lo = sluice_malloc(sizeof *lo);
     line_output_init(lo, ins, cfg->format, cfg->time_key, NULL, 0);
     *ctxp = lo;
     return SLUICE_OK;

@@ -21,7 +21,7 @@ field_rules_compile(field_rules *rs, sluice_instance *ins, const char *what,
         return 0;
     }
     const msgpack_object *m = &up.data;
-    rs->v = calloc(m->via.map.size ? m->via.map.size : 1, sizeof *rs->v);
+    rs->v = sluice_calloc(m->via.map.size ? m->via.map.size : 1, sizeof *rs->v);
     for (uint32_t i = 0; i < m->via.map.size; i++) {
         const msgpack_object *k = &m->via.map.ptr[i].key, *v = &m->via.map.ptr[i].val;
         if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR) {
@@ -44,7 +44,7 @@ field_rules_compile(field_rules *rs, sluice_instance *ins, const char *what,
             continue;
         }
         pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-        rs->v[rs->n].field = strndup(k->via.str.ptr, k->via.str.size);
+        rs->v[rs->n].field = sluice_strndup(k->via.str.ptr, k->via.str.size);
         rs->v[rs->n++].re = re;
     }
     msgpack_unpacked_destroy(&up);
@@ -55,16 +55,7 @@ const char *
 field_text(const msgpack_object *body, const char *path, sluice_buf *scratch, size_t *len)
 {
     const msgpack_object *v = sluice_record_get(body, path);
-    if (!v)
-        return NULL;
-    if (v->type == MSGPACK_OBJECT_STR) {
-        *len = v->via.str.size;
-        return v->via.str.ptr ? v->via.str.ptr : "";
-    }
-    sluice_buf_reset(scratch);
-    sluice_json_value(scratch, v);
-    *len = scratch->len;
-    return scratch->data;
+    return v ? sluice_json_text(v, scratch, len) : NULL;
 }
 
 int
