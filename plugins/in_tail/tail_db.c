@@ -41,11 +41,18 @@ tail_db_find_retired(tail_db *db, uint64_t dev, uint64_t ino, uint32_t epoch)
 }
 
 void
-tail_db_touch(tail_db *db, uint64_t dev, uint64_t ino, uint64_t gen)
+tail_db_seen(tail_db_entry *e, uint64_t gen, uint64_t now_ms)
+{
+    e->gen = gen;
+    e->seen_ms = now_ms;
+}
+
+void
+tail_db_touch(tail_db *db, uint64_t dev, uint64_t ino, uint64_t gen, uint64_t now_ms)
 {
     for (size_t i = 0; i < db->n; i++)
         if (db->v[i].dev == dev && db->v[i].ino == ino)
-            db->v[i].gen = gen;
+            tail_db_seen(&db->v[i], gen, now_ms);
 }
 
 static tail_db_entry *

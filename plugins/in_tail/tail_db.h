@@ -32,6 +32,7 @@ typedef struct tail_db_entry {
     unsigned flags;
     char *path;
     uint64_t gen;   /* the rescan that last matched or opened it */
+    uint64_t seen_ms; /* loop time of that rescan (forgotten a while after) */
     uint32_t epoch; /* retired: the file's epoch that held it (this run only) */
 } tail_db_entry;
 
@@ -48,8 +49,9 @@ int tail_db_load(tail_db *db, const char *path);
 tail_db_entry *tail_db_find(tail_db *db, uint64_t dev, uint64_t ino);
 /* Its retired entry of `epoch` (see above), or NULL. */
 tail_db_entry *tail_db_find_retired(tail_db *db, uint64_t dev, uint64_t ino, uint32_t epoch);
-/* Mark every entry of the inode seen in rescan `gen`. */
-void tail_db_touch(tail_db *db, uint64_t dev, uint64_t ino, uint64_t gen);
+/* Mark an entry, or every entry of the inode, seen in rescan `gen`. */
+void tail_db_seen(tail_db_entry *e, uint64_t gen, uint64_t now_ms);
+void tail_db_touch(tail_db *db, uint64_t dev, uint64_t ino, uint64_t gen, uint64_t now_ms);
 /* Set the current entry of an inode (flags other than DB_RETIRED kept). */
 tail_db_entry *tail_db_set(tail_db *db, uint64_t dev, uint64_t ino, uint64_t fp_hash,
                            uint32_t fp_len, uint64_t offset, uint64_t check, const char *path);

@@ -59,7 +59,7 @@ tail_file_open(tail_ctx *t, const char *path, int fd, gzFile gz, uint64_t dev, u
     t->n_files++;
     tail_db_entry *e = tail_db_set(&t->db, dev, ino, f->fp_hash, f->fp_len, committed,
                                    committed == offset ? f->check : check, path);
-    e->gen = t->gen;
+    tail_db_seen(e, t->gen, uv_now(t->loop));
     if (gz)
         e->flags |= DB_COMPRESSED;
     t->db_dirty = 1;
@@ -288,10 +288,12 @@ static int
 still_unproven(tail_file *f)
 {
     struct stat st;
-    if (fstat(f->fd, &st) != 0 || st.st_size == 0)
+    int too_short;
+    const char *format = tail_compression_of(f->fd, &too_short);
+    if (too_short || fstat(f->fd, &st) != 0)
         return 0;
     tail_db_entry *from;
-    if (tail_compression(f->fd) ||
+    if (format ||
         tail_copy_kind(f->t, f->path, f->fd, (uint64_t)st.st_size, f, &from) != COPY_NONE) {
         /* Compressed, or a copy: the next rescan decides where to read it
          * from, if at all. */
@@ -420,7 +422,8 @@ restart_at_zero(tail_file *f, const char *why)
     sluice_buf_reset(&f->ml);
     f->ml_lines = 0;
     tail_fingerprint(f->fd, &f->fp_hash, &f->fp_len);
-    tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, 0, 0, f->path)->gen = t->gen;
+    tail_db_seen(tail_db_set(&t->db, f->dev, f->ino, f->fp_hash, f->fp_len, 0, 0, f->path),
+                 t->gen, uv_now(t->loop));
     t->db_dirty = 1;
     tail_rescan_soon(t); /* a copy of what it held may be in the globs */
 }

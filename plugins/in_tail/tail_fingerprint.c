@@ -41,22 +41,37 @@ tail_check(int fd, uint64_t off)
     return n == (ssize_t)want ? tail_hash(buf, want) : 0;
 }
 
+static const struct {
+    const char *name, *magic;
+    size_t len;
+} magics[] = {
+    {"gzip", "\x1f\x8b", 2},
+    {"bzip2", "BZh", 3},
+    {"xz", "\xfd" "7zXZ\0", 6},
+    {"zstd", "\x28\xb5\x2f\xfd", 4},
+    {"lz4", "\x04\x22\x4d\x18", 4},
+};
+
+const char *
+tail_compression_of(int fd, int *too_short)
+{
+    unsigned char m[6];
+    ssize_t n = pread(fd, m, sizeof m, 0); /* one look: the file may be growing */
+    *too_short = 0;
+    for (size_t i = 0; n >= 0 && i < sizeof magics / sizeof *magics; i++) {
+        if ((size_t)n >= magics[i].len && memcmp(m, magics[i].magic, magics[i].len) == 0)
+            return magics[i].name;
+        if ((size_t)n < magics[i].len && memcmp(m, magics[i].magic, (size_t)n) == 0)
+            *too_short = 1;
+    }
+    return NULL;
+}
+
 const char *
 tail_compression(int fd)
 {
-    unsigned char m[6];
-    ssize_t n = pread(fd, m, sizeof m, 0);
-    if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
-        return "gzip";
-    if (n >= 3 && memcmp(m, "BZh", 3) == 0)
-        return "bzip2";
-    if (n >= 6 && memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
-        return "xz";
-    if (n >= 4 && memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0)
-        return "zstd";
-    if (n >= 4 && memcmp(m, "\x04\x22\x4d\x18", 4) == 0)
-        return "lz4";
-    return NULL;
+    int too_short;
+    return tail_compression_of(fd, &too_short);
 }
 
 /* Whether the last read stopped in the middle of the gzip stream; read

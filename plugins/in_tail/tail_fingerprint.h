@@ -28,6 +28,10 @@ uint64_t tail_check(int fd, uint64_t off);
 /* "gzip", "bzip2", "xz", "zstd" or "lz4" when the file starts with that
  * format's magic bytes, else NULL. */
 const char *tail_compression(int fd);
+/* The same from one look at the first bytes, and *too_short set when the
+ * file is shorter than some format's magic bytes and starts like them
+ * (empty included): a compressed file being written, perhaps. */
+const char *tail_compression_of(int fd, int *too_short);
 /* gzip: the fingerprint and the check of the uncompressed content; `gz`
  * is rewound. Each returns 1 when the file ends in the middle of its gzip
  * stream (still being written), else 0. A check past the end is 0. */

@@ -85,17 +85,25 @@ too_old(const tail_ctx *t, const struct stat *st)
            (sluice_time_t)st->st_mtime * SLUICE_NSEC_PER_SEC < sluice_time_now() - t->cfg->ignore_older;
 }
 
+/* Open a found file, and take its size (and identity) anew from the open
+ * file: it may have changed since the scan looked (a copy being filled, a
+ * compressed file being written), and every decision below must see the
+ * file as it is now. */
 static int
-open_file(tail_ctx *t, const char *path)
+open_file(tail_ctx *t, found_file *ff)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(ff->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        sluice_warn(t->ins, "cannot open %s: %s", path, strerror(errno));
+        sluice_warn(t->ins, "cannot open %s: %s", ff->path, strerror(errno));
+    else if (fstat(fd, &ff->st) != 0) {
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 
-static void open_new(tail_ctx *t, const found_file *ff);
-static void open_compressed(tail_ctx *t, const found_file *ff, const char *format);
+static void open_new(tail_ctx *t, found_file *ff);
+static void open_compressed(tail_ctx *t, found_file *ff, const char *format);
 
 /* ==== Round 1: inodes the table knows ==== */
 
@@ -120,9 +128,9 @@ same_stream(int fd, const struct stat *st, const tail_db_entry *e)
 }
 
 static void
-open_known(tail_ctx *t, const found_file *ff, tail_db_entry *e)
+open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
 {
-    tail_db_touch(&t->db, e->dev, e->ino, t->gen);
+    tail_db_touch(&t->db, e->dev, e->ino, t->gen, uv_now(t->loop));
     if (find_open(t, e->dev, e->ino))
         return;
     /* Read to its end before and not grown since: nothing to do. */
@@ -130,9 +138,13 @@ open_known(tail_ctx *t, const found_file *ff, tail_db_entry *e)
         return;
     if (too_old(t, &ff->st))
         return;
-    int fd = open_file(t, ff->path);
+    int fd = open_file(t, ff);
     if (fd < 0)
         return;
+    if ((uint64_t)ff->st.st_ino != e->ino || (uint64_t)ff->st.st_dev != e->dev) {
+        close(fd); /* replaced since the scan: the next one sees what it is */
+        return;
+    }
     const char *format = tail_compression(fd);
     if (e->flags & DB_COMPRESSED) {
         /* The same compressed file (the fingerprint of its compressed
@@ -214,7 +226,13 @@ copy_of_open(tail_ctx *t, const char *path, int fd, uint64_t size, uint64_t h, u
              const tail_file *self)
 {
     for (tail_file *g = t->files; g; g = g->next) {
-        if (g == self || g->closed || g->gz || g->fp_len < len || !named_as_rotation(path, g->path))
+        if (g == self || g->closed || g->gz || !named_as_rotation(path, g->path))
+            continue;
+        /* Its own fingerprint grows only as it is read: it may be behind
+         * what the file holds, which the copy has. */
+        if (g->fp_len < TAIL_FP_MAX)
+            tail_fingerprint(g->fd, &g->fp_hash, &g->fp_len);
+        if (g->fp_len < len)
             continue;
         ssize_t n;
         if ((g->fp_len == len ? g->fp_hash : tail_hash_prefix(g->fd, len, &n)) != h)
@@ -322,13 +340,20 @@ open_copy(tail_ctx *t, const found_file *ff, int fd, tail_db_entry *r)
 }
 
 static void
-open_new(tail_ctx *t, const found_file *ff)
+open_new(tail_ctx *t, found_file *ff)
 {
     if (too_old(t, &ff->st))
         return;
-    int fd = open_file(t, ff->path);
+    int fd = open_file(t, ff);
     if (fd < 0)
         return;
+    int too_short;
+    const char *format = tail_compression_of(fd, &too_short);
+    if (format) { /* it got its first bytes since the scan */
+        close(fd);
+        open_compressed(t, ff, format);
+        return;
+    }
     uint64_t size = (uint64_t)ff->st.st_size;
     tail_db_entry *r = NULL;
     switch (tail_copy_kind(t, ff->path, fd, size, NULL, &r)) {
@@ -351,7 +376,7 @@ open_new(tail_ctx *t, const found_file *ff)
     uint64_t off = at_end ? size : 0;
     tail_file *f = tail_file_open(t, ff->path, fd, NULL, (uint64_t)ff->st.st_dev,
                                   (uint64_t)ff->st.st_ino, off, off, 0);
-    f->unproven = size == 0;
+    f->unproven = too_short; /* judged again when its first bytes arrive */
     log_start(t, ff->path, off, size, at_end ? START_END : START_HEAD);
     tail_mark_readable(f);
 }
@@ -435,10 +460,10 @@ judge_compressed(tail_ctx *t, const char *path, gzFile gz, uint64_t *off, uint64
 }
 
 static void
-open_compressed(tail_ctx *t, const found_file *ff, const char *format)
+open_compressed(tail_ctx *t, found_file *ff, const char *format)
 {
     uint64_t dev = (uint64_t)ff->st.st_dev, ino = (uint64_t)ff->st.st_ino;
-    int fd = open_file(t, ff->path);
+    int fd = open_file(t, ff);
     if (fd < 0)
         return;
     gzFile gz = strcmp(format, "gzip") == 0 ? gzdopen(fd, "rb") : NULL;
@@ -464,7 +489,7 @@ open_compressed(tail_ctx *t, const found_file *ff, const char *format)
                     ff->path, format);
         tail_db_entry *e = tail_db_set(&t->db, dev, ino, h, len, 0, 0, ff->path);
         e->flags |= DB_COMPRESSED | DB_DONE;
-        e->gen = t->gen;
+        tail_db_seen(e, t->gen, uv_now(t->loop));
         t->db_dirty = 1;
         return;
     }
@@ -566,14 +591,18 @@ recover_rotated(tail_ctx *t)
     }
 }
 
-/* Forget the offsets of files that no glob matched in this rescan and that
- * are not being read. */
+/* Forget the offsets of files that no glob has matched for a while and
+ * that are not being read. Not at once: a compressed rotation still being
+ * written waits for the stream whose file was just compressed away. */
 static void
 prune(tail_ctx *t)
 {
+    uint64_t now = uv_now(t->loop), keep = (uint64_t)(t->cfg->refresh_interval / 1000000) * 2;
+    if (keep < 10000)
+        keep = 10000;
     for (size_t i = 0; i < t->db.n;) {
         tail_db_entry *e = &t->db.v[i];
-        if (e->gen != t->gen) {
+        if (e->gen != t->gen && now - e->seen_ms > keep) {
             int held = 0;
             for (tail_file *f = t->files; f; f = f->next)
                 held |= f->dev == e->dev && f->ino == e->ino;
@@ -600,7 +629,8 @@ tail_rescan(tail_ctx *t)
         tail_db_entry *e = tail_db_find(&t->db, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino);
         if (e || find_open(t, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino)) {
             ff->round = 1;
-            tail_db_touch(&t->db, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino, t->gen);
+            tail_db_touch(&t->db, (uint64_t)ff->st.st_dev, (uint64_t)ff->st.st_ino, t->gen,
+                          uv_now(t->loop));
         }
     }
     for (size_t i = 0; i < l.n; i++) {

@@ -19,6 +19,8 @@ trap cleanup EXIT
 fail() {
     echo "FAIL: $*" >&2
     [ -f "$T/sluice.log" ] && { echo "--- sluice log (last 30 lines)" >&2; tail -30 "$T/sluice.log" >&2; }
+    # SLUICE_KEEP_FAILED=DIR keeps the failed test's files for a post-mortem.
+    [ -n "${SLUICE_KEEP_FAILED:-}" ] && cp -a "$T" "$SLUICE_KEEP_FAILED/$(basename "$0" .sh).$$"
     exit 1
 }
 
