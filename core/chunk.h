@@ -8,6 +8,7 @@
 #include "sluice/event.h"
 
 struct pipeline;
+struct output;
 
 typedef struct chunk {
     struct pipeline *pipeline;
@@ -17,9 +18,13 @@ typedef struct chunk {
     sluice_time_t created;
     unsigned refs;         /* outputs still holding it; engine thread only */
     struct chunk_mark *mark;  /* acknowledgements; NULL for recovered chunks */
-    struct chunk_file *files; /* filesystem-buffered copies, one per such output */
-    size_t n_files;
-    int all_on_disk;          /* every output that takes it has a file of it */
+    /* The outputs that take it, decided once, when it opens (the
+     * pipeline's list for its kind; borrowed). */
+    struct output *const *takers;
+    size_t n_takers;
+    struct chunk_file *files; /* [n_takers] while open, when some taker has a
+                               * filesystem buffer; NULL otherwise */
+    int all_on_disk;          /* every taker has a file of it */
 } chunk;
 
 /* A new empty chunk with room for `reserve` bytes. Pages are touched only as

@@ -186,6 +186,7 @@ engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
         }
         for (size_t j = 0; j < p->n_outputs; j++)
             output_init(&e->outputs[next_out++], &p->outputs[j], &pc->outputs[j].out, e);
+        pipeline_set_takers(p);
 
         /* Every instance, so that validate lists every refusal. */
         for (size_t j = 0; j < p->n_inputs; j++)
@@ -298,12 +299,17 @@ start_storage(engine *e)
     int any = 0;
     for (size_t i = 0; i < e->n_outputs; i++) {
         output *o = &e->outputs[i];
-        if (!o->fs)
+        if (!o->buf.fs)
             continue;
-        if (storage_output_init(o, e->cfg->service.storage_path) < 0)
+        if (storage_init(&o->buf, e->cfg->service.storage_path) < 0)
             return -1;
-        o->ins->pipeline->has_fs = 1;
-        storage_recover(o);
+        size_t n;
+        stored_chunk *found = storage_recover(&o->buf, &n);
+        for (size_t k = 0; k < n; k++) {
+            buffer_spill(&o->buf, found[k].path, found[k].bytes, NULL);
+            o->buf.recovered_chunks++;
+        }
+        free(found);
         output_pump(o);
         any |= o->settings->fsync == FSYNC_INTERVAL;
     }

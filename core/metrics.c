@@ -46,13 +46,13 @@ GETTER(o_retries, output, x->retries)
 GETTER(o_retried, output, x->retried_events)
 GETTER(o_failed, output, x->failed_events)
 GETTER(o_dead, output, x->dead.events)
-GETTER(o_dropped, output, x->dropped_events)
+GETTER(o_dropped, output, x->buf.dropped_events)
 GETTER(o_pending, output, x->pending)
-GETTER(o_mem, output, x->held_bytes)
-GETTER(o_disk, output, x->disk_bytes)
-GETTER(o_spilled, output, x->spilled)
-GETTER(o_corrupt, output, x->corrupt_chunks)
-GETTER(o_torn, output, x->torn_records)
+GETTER(o_mem, output, x->buf.held_bytes)
+GETTER(o_disk, output, x->buf.disk_bytes)
+GETTER(o_spilled, output, x->buf.spilled)
+GETTER(o_corrupt, output, x->buf.corrupt_chunks)
+GETTER(o_torn, output, x->buf.torn_records)
 GETTER(p_pauses, pipeline, x->pauses)
 GETTER(p_paused, pipeline, x->paused)
 GETTER(p_unrouted, pipeline, x->dropped_no_output)
@@ -297,7 +297,7 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
             sluice_buf_printf(out,
                               ",\"workers\":%zu,\"buffer\":{\"type\":\"%s\",\"max_memory\":%lld,"
                               "\"max_disk\":%lld}}",
-                              o->n_workers, o->fs ? "filesystem" : "memory",
+                              o->n_workers, o->buf.fs ? "filesystem" : "memory",
                               (long long)o->settings->max_memory,
                               (long long)o->settings->max_disk);
         }

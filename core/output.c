@@ -19,7 +19,7 @@ output_init(output *o, sluice_instance *ins, const output_settings *settings, st
     o->n_workers = (size_t)settings->workers;
     o->workers = xcalloc(o->n_workers, sizeof *o->workers);
     dead_letter_init(&o->dead, ins, settings->dead_letter_path);
-    o->fs = settings->buffer_type == BUFFER_FILESYSTEM;
+    buffer_init(&o->buf, ins, settings, (uint64_t)settings->max_memory);
     ins->output = o;
 }
 
@@ -160,7 +160,7 @@ flush_new(output *o, chunk *c)
         o->live->live_prev = fl;
     o->live = fl;
     c->refs++;
-    o->held_bytes += c->buf.size;
+    buffer_hold(&o->buf, c->buf.size);
     o->pending++;
     e->pending++;
     return fl;
@@ -170,50 +170,40 @@ void
 output_dispatch(struct pipeline *p, chunk *c)
 {
     struct sluice_flush *fresh = NULL;
-    size_t takers = 0;
-    for (size_t i = 0; i < p->n_outputs; i++) {
-        output *o = p->outputs[i].output;
-        if (!(o->ins->plugin->accepts & (1u << c->kind)))
-            continue;
-        takers++;
-        chunk_file *f = storage_chunk_file(c, o);
+    for (size_t i = 0; i < c->n_takers; i++) {
+        output *o = c->takers[i];
+        chunk_file *f = c->files && c->files[i].buf ? &c->files[i] : NULL;
         char *path = f ? f->path : NULL;
         uint64_t bytes = f ? CHUNK_HEADER_SIZE + f->written : 0;
         if (f)
             f->path = NULL;
-        /* Filesystem buffer over its memory: the chunk waits on disk only,
-         * and so does everything after it, to keep the order. */
         /* A chunk file that was fsynced at close is already safe. */
         int durable = path && o->settings->fsync != FSYNC_NEVER;
-        if (path && (o->spill_head || o->held_bytes + c->buf.size > (size_t)o->settings->max_memory)) {
-            output_spill(o, path, bytes);
-            if (!durable && c->mark) {
-                o->spill_tail->mark = c->mark;
-                ack_mark_hold(c->mark);
-            }
-            output_enforce_max_disk(o);
+        chunk_mark *hold = !durable && c->mark ? c->mark : NULL;
+        if (hold)
+            ack_mark_hold(hold);
+        /* Filesystem buffer over its memory: the chunk waits on disk only,
+         * and so does everything after it, to keep the order. */
+        if (path && buffer_must_spill(&o->buf, c->buf.size)) {
+            buffer_spill(&o->buf, path, bytes, hold);
             continue;
         }
         struct sluice_flush *fl = flush_new(o, c);
         fl->path = path;
         fl->file_bytes = bytes;
-        if (!durable && c->mark) {
-            fl->mark = c->mark;
-            ack_mark_hold(c->mark);
-        }
+        fl->mark = hold;
         fl->next = fresh;
         fresh = fl;
     }
     free(c->files);
     c->files = NULL;
-    c->n_files = 0;
     /* The open chunk's own hold: from now on only the outputs hold it. */
     if (c->mark) {
         chunk_mark *m = c->mark;
         c->mark = NULL;
         ack_mark_release(m);
     }
-    if (c->refs == 0 && takers) {
+    if (c->refs == 0 && c->n_takers) {
         /* Every taker keeps it on disk for now. */
         chunk_free(c);
         pipeline_update_backpressure(p);
@@ -257,14 +247,14 @@ finish(struct sluice_flush *fl)
         o->live = fl->live_next;
     if (fl->live_next)
         fl->live_next->live_prev = fl->live_prev;
-    o->held_bytes -= c->buf.size;
+    buffer_release(&o->buf, c->buf.size);
     o->pending--;
     e->pending--;
     pipeline *p = c->pipeline;
     if (--c->refs == 0)
         chunk_free(c);
     if (fl->path && !fl->keep_file)
-        storage_remove(o, fl->path, fl->file_bytes);
+        storage_remove(&o->buf, fl->path, fl->file_bytes);
     if (fl->mark && !fl->abandoned)
         ack_mark_release(fl->mark);
     free(fl->path);
@@ -421,8 +411,8 @@ handle_partial(struct sluice_flush *fl)
             }
         sluice_event_iter_destroy(&it);
         struct sluice_flush *again = flush_new(o, sub);
-        if (o->fs)
-            again->path = storage_write(o, sub, &again->file_bytes);
+        if (o->buf.fs)
+            again->path = storage_write(&o->buf, sub, &again->file_bytes);
         if (fl->mark && !(again->path && o->settings->fsync != FSYNC_NEVER)) {
             again->mark = fl->mark;
             ack_mark_hold(fl->mark);
@@ -566,7 +556,7 @@ output_abandon(output *o)
         fl->abandoned = 1;
         if (fl->path) {
             /* Durable: sent after the next start. */
-            o->left_on_disk += fl->c->count;
+            o->buf.left_on_disk += fl->c->count;
             fl->keep_file = 1;
         } else {
             lost += fl->c->count;
@@ -575,47 +565,19 @@ output_abandon(output *o)
         }
         finish(fl);
     }
-    while (o->spill_head) {
-        spill_entry *s = o->spill_head;
-        o->spill_head = s->next;
-        o->left_on_disk += storage_count_events(s->path);
-        free(s->path);
-        free(s);
-    }
-    o->spill_tail = NULL;
-    o->spilled = 0;
-    if (o->left_on_disk)
+    buffer_abandon(&o->buf);
+    if (o->buf.left_on_disk)
         sluice_info(o->ins, "%llu events stay in the filesystem buffer for the next start",
-                    (unsigned long long)o->left_on_disk);
+                    (unsigned long long)o->buf.left_on_disk);
     return lost;
-}
-
-void
-output_spill(output *o, char *path, uint64_t bytes)
-{
-    spill_entry *s = xcalloc(1, sizeof *s);
-    s->path = path;
-    s->bytes = bytes;
-    if (o->spill_tail)
-        o->spill_tail->next = s;
-    else
-        o->spill_head = s;
-    o->spill_tail = s;
-    o->spilled++;
 }
 
 void
 output_pump(output *o)
 {
-    engine *e = o->engine;
-    while (o->spill_head && e->state != ENGINE_DONE &&
-           o->held_bytes < (size_t)o->settings->max_memory) {
-        spill_entry *s = o->spill_head;
-        o->spill_head = s->next;
-        if (!o->spill_head)
-            o->spill_tail = NULL;
-        o->spilled--;
-        chunk *c = storage_read(o, s->path);
+    spill_entry *s;
+    while (o->engine->state != ENGINE_DONE && (s = buffer_unspill(&o->buf))) {
+        chunk *c = storage_read(&o->buf, s->path);
         if (c) {
             struct sluice_flush *fl = flush_new(o, c);
             fl->path = s->path;
@@ -626,7 +588,7 @@ output_pump(output *o)
             if (s->mark)
                 ack_mark_release(s->mark);
             /* Moved aside or empty: no longer ours. */
-            o->disk_bytes -= s->bytes < o->disk_bytes ? s->bytes : o->disk_bytes;
+            buffer_disk(&o->buf, -(int64_t)s->bytes);
             free(s->path);
         }
         free(s);
@@ -634,33 +596,9 @@ output_pump(output *o)
 }
 
 void
-output_enforce_max_disk(output *o)
-{
-    if (!o->fs || o->settings->when_full != WHEN_FULL_DROP_OLDEST)
-        return;
-    while (o->disk_bytes >= (uint64_t)o->settings->max_disk && o->spill_head) {
-        spill_entry *s = o->spill_head;
-        o->spill_head = s->next;
-        if (!o->spill_head)
-            o->spill_tail = NULL;
-        o->spilled--;
-        uint32_t n = storage_count_events(s->path);
-        storage_remove(o, s->path, s->bytes);
-        o->dropped_events += n;
-        if (s->mark)
-            ack_mark_release(s->mark); /* dropped and counted: nothing left to wait for */
-        sluice_warn(o->ins, "buffer at max_disk: dropped the oldest chunk, %u events (%llu "
-                            "dropped so far)",
-                    n, (unsigned long long)o->dropped_events);
-        free(s->path);
-        free(s);
-    }
-}
-
-void
 output_free(output *o)
 {
-    free(o->dir);
+    buffer_free(&o->buf);
     dead_letter_close(&o->dead);
     free(o->workers);
 }

@@ -5,6 +5,7 @@
 #define SLUICE_OUTPUT_H
 
 #include <uv.h>
+#include "buffer.h"
 #include "chunk.h"
 #include "config.h"
 #include "dead_letter.h"
@@ -44,14 +45,6 @@ struct sluice_flush {
     uint64_t sent_at;               /* engine loop ms, for debug lines */
 };
 
-/* A chunk that lives on disk only until the output has room for it. */
-typedef struct spill_entry {
-    char *path;
-    uint64_t bytes;
-    struct chunk_mark *mark; /* held when the file is not fsynced */
-    struct spill_entry *next;
-} spill_entry;
-
 typedef struct worker {
     struct output *o;
     uv_thread_t thread;
@@ -71,18 +64,9 @@ typedef struct output {
     worker *workers;
     size_t n_workers, next_worker;
     struct sluice_flush *live; /* unfinished flushes, engine thread */
-    size_t held_bytes;         /* chunk bytes held for this output */
     size_t pending;            /* unfinished flushes */
+    out_buffer buf;            /* what it holds, in memory and on disk */
     dead_letter dead;
-    /* Filesystem buffer. */
-    int fs;
-    char *dir;
-    spill_entry *spill_head, *spill_tail;
-    size_t spilled;
-    uint64_t disk_bytes;
-    uint64_t storage_errors, recovered_chunks, torn_records, corrupt_chunks;
-    uint64_t dropped_events; /* when_full: drop_oldest */
-    uint64_t left_on_disk;   /* events kept for the next start at exit */
 
     uint64_t delivered_events, delivered_chunks, delivered_bytes;
     sluice_time_t last_ok, last_gave_up; /* for /health */
@@ -100,16 +84,11 @@ void output_init(output *o, sluice_instance *ins, const output_settings *setting
 int output_start_workers(output *o);
 /* Stop and join the workers; flushes they had not finished stay live. */
 void output_stop_workers(output *o);
-/* Give a closed chunk to every output of its pipeline that accepts its kind.
+/* Give a closed chunk to each of its takers (decided when it opened).
  * Takes ownership of `c`. */
 void output_dispatch(struct pipeline *p, chunk *c);
-/* Filesystem buffer: keep the chunk file at `path` (ownership taken) on
- * disk until the output has room for it. */
-void output_spill(output *o, char *path, uint64_t bytes);
-/* Load spilled chunks while the output has memory for them. */
+/* Load spilled chunks while the output's buffer has memory for them. */
 void output_pump(output *o);
-/* drop_oldest: delete spilled chunks until under max_disk. */
-void output_enforce_max_disk(output *o);
 /* Engine thread: handle completions posted by workers. */
 void output_handle_done(struct sluice_flush *fl);
 /* Shutdown: count and release every unfinished flush. Returns the events

@@ -39,14 +39,34 @@ pipeline_init(pipeline *p, struct engine *e)
 
 /* ==== Chunks ==== */
 
+void
+pipeline_set_takers(pipeline *p)
+{
+    for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
+        p->takers[k] = xcalloc(p->n_outputs ? p->n_outputs : 1, sizeof *p->takers[k]);
+        p->taker_bufs[k] = xcalloc(p->n_outputs ? p->n_outputs : 1, sizeof *p->taker_bufs[k]);
+        for (size_t i = 0; i < p->n_outputs; i++) {
+            output *o = p->outputs[i].output;
+            if (!(o->ins->plugin->accepts & (1u << k)))
+                continue;
+            p->taker_bufs[k][p->n_takers[k]] = o->buf.fs ? &o->buf : NULL;
+            p->fs_takers[k] += o->buf.fs;
+            p->has_fs |= o->buf.fs;
+            p->takers[k][p->n_takers[k]++] = o;
+        }
+    }
+}
+
 static chunk *
 open_chunk(pipeline *p, sluice_event_kind kind)
 {
     if (!p->open[kind]) {
-        p->open[kind] = chunk_new(p, kind, p->chunk_size + CHUNK_SLACK);
-        p->open[kind]->mark = ack_mark_new(p);
-        if (p->has_fs)
-            storage_chunk_open(p, p->open[kind]);
+        chunk *c = p->open[kind] = chunk_new(p, kind, p->chunk_size + CHUNK_SLACK);
+        c->mark = ack_mark_new(p);
+        c->takers = p->takers[kind];
+        c->n_takers = p->n_takers[kind];
+        if (p->fs_takers[kind])
+            storage_chunk_open(c, p->taker_bufs[kind]);
         uv_timer_start(&p->age_timer[kind], on_age, p->flush_interval_ms, 0);
     }
     return p->open[kind];
@@ -67,7 +87,7 @@ close_chunk(pipeline *p, sluice_event_kind kind)
         chunk_free(c);
         return;
     }
-    if (c->n_files)
+    if (c->files)
         storage_chunk_close(c);
     output_dispatch(p, c);
 }
@@ -237,20 +257,9 @@ pipeline_update_backpressure(pipeline *p)
 {
     int over = 0, under_low = 1;
     for (size_t i = 0; i < p->n_outputs; i++) {
-        const struct output *o = p->outputs[i].output;
-        if (o->fs) {
-            /* Memory is bounded by spilling to disk; the disk is not. */
-            uint64_t max = (uint64_t)o->settings->max_disk;
-            if (o->disk_bytes >= max)
-                over = 1;
-            if (o->disk_bytes >= max - max / 10)
-                under_low = 0;
-            continue;
-        }
-        if (o->held_bytes >= (size_t)o->settings->max_memory)
-            over = 1;
-        if (o->held_bytes >= (size_t)o->settings->max_memory / 2)
-            under_low = 0;
+        buffer_level level = buffer_level_of(&p->outputs[i].output->buf);
+        over |= level == BUFFER_FULL;
+        under_low &= level == BUFFER_LOW;
     }
     if (!p->paused && over) {
         p->paused = 1;
@@ -285,7 +294,7 @@ pipeline_sync_storage(pipeline *p, int fsync_now)
 {
     for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
         chunk *c = p->open[k];
-        if (!c || !c->n_files)
+        if (!c || !c->files)
             continue;
         storage_chunk_sync(c);
         if (fsync_now)
@@ -315,7 +324,10 @@ pipeline_free(pipeline *p)
         for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
             msgpack_sbuffer_destroy(&p->stages[i][k].sb);
     free(p->stages);
-    for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
+    for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
         chunk_free(p->open[k]);
+        free(p->takers[k]);
+        free(p->taker_bufs[k]);
+    }
     ack_free(p);
 }

@@ -10,6 +10,8 @@
 #include "instance.h"
 
 struct engine;
+struct output;
+struct out_buffer;
 
 /* Events waiting to enter a filter. */
 typedef struct batch {
@@ -37,6 +39,12 @@ typedef struct pipeline {
     batch (*stages)[SLUICE_EVENT_KINDS]; /* [n_filters]: waiting to enter filter i */
     chunk *open[SLUICE_EVENT_KINDS];
     uv_timer_t age_timer[SLUICE_EVENT_KINDS];
+    /* Fan-out, decided once: the outputs that take each kind, and their
+     * filesystem buffers (NULL for a memory buffer), or 0 of them. */
+    struct output **takers[SLUICE_EVENT_KINDS];
+    struct out_buffer **taker_bufs[SLUICE_EVENT_KINDS];
+    size_t n_takers[SLUICE_EVENT_KINDS];
+    int fs_takers[SLUICE_EVENT_KINDS];
 
     size_t chunk_size;
     uint64_t flush_interval_ms;
@@ -53,6 +61,8 @@ typedef struct pipeline {
 } pipeline;
 
 void pipeline_init(pipeline *p, struct engine *e);
+/* Once its outputs exist: which take which kind. */
+void pipeline_set_takers(pipeline *p);
 /* Run staged events through the filters into chunks. */
 void pipeline_run_filters(pipeline *p);
 /* Run the filters and close every open chunk (age timer, shutdown). */

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "output.h"
 #include "pipeline.h"
 #include "sluice/fs.h"
 #include "storage.h"
@@ -17,33 +16,24 @@
 static uint64_t file_counter;
 
 int
-storage_output_init(output *o, const char *root)
+storage_init(out_buffer *b, const char *root)
 {
-    o->dir = xasprintf("%s/%s/%s", root, sluice_instance_pipeline(o->ins),
-                       sluice_instance_id(o->ins));
-    char *corrupt = xasprintf("%s/corrupt", o->dir);
+    b->dir = xasprintf("%s/%s/%s", root, sluice_instance_pipeline(b->ins),
+                       sluice_instance_id(b->ins));
+    char *corrupt = xasprintf("%s/corrupt", b->dir);
     int r = sluice_mkdirs(corrupt, 0750);
     if (r < 0)
-        sluice_error(o->ins, "cannot create the buffer directory %s: %s", corrupt,
+        sluice_error(b->ins, "cannot create the buffer directory %s: %s", corrupt,
                      strerror(errno));
     free(corrupt);
     return r;
 }
 
 static char *
-new_path(const output *o, sluice_time_t created)
+new_path(const out_buffer *b, sluice_time_t created)
 {
-    return xasprintf("%s/%020lld-%d-%llu.chunk", o->dir, (long long)created, (int)getpid(),
+    return xasprintf("%s/%020lld-%d-%llu.chunk", b->dir, (long long)created, (int)getpid(),
                      (unsigned long long)++file_counter);
-}
-
-chunk_file *
-storage_chunk_file(chunk *c, const output *o)
-{
-    for (size_t i = 0; i < c->n_files; i++)
-        if (c->files[i].o == o)
-            return &c->files[i];
-    return NULL;
 }
 
 /* A file that cannot be written is let go: the chunk then lives in memory
@@ -54,9 +44,10 @@ static void
 file_failed(chunk_file *f, const char *what)
 {
     int err = errno;
-    sluice_error(f->o->ins, "%s %s: %s; this chunk is buffered in memory only%s", what, f->path,
-                 strerror(err), f->written ? " (what the file holds is kept for the next start)" : "");
-    f->o->storage_errors++;
+    sluice_error(f->buf->ins, "%s %s: %s; this chunk is buffered in memory only%s", what,
+                 f->path, strerror(err),
+                 f->written ? " (what the file holds is kept for the next start)" : "");
+    f->buf->storage_errors++;
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
@@ -67,19 +58,19 @@ file_failed(chunk_file *f, const char *what)
 }
 
 void
-storage_chunk_open(pipeline *p, chunk *c)
+storage_chunk_open(chunk *c, out_buffer *const *bufs)
 {
-    size_t takers = 0;
-    for (size_t i = 0; i < p->n_outputs; i++) {
-        output *o = p->outputs[i].output;
-        takers += (o->ins->plugin->accepts & (1u << c->kind)) != 0;
-        if (!o->fs || !(o->ins->plugin->accepts & (1u << c->kind)))
+    c->files = xcalloc(c->n_takers, sizeof *c->files);
+    c->all_on_disk = c->n_takers > 0;
+    for (size_t i = 0; i < c->n_takers; i++) {
+        chunk_file *f = &c->files[i];
+        f->fd = -1;
+        if (!bufs[i]) {
+            c->all_on_disk = 0;
             continue;
-        c->files = xrealloc(c->files, (c->n_files + 1) * sizeof *c->files);
-        chunk_file *f = &c->files[c->n_files++];
-        memset(f, 0, sizeof *f);
-        f->o = o;
-        f->path = new_path(o, c->created);
+        }
+        f->buf = bufs[i];
+        f->path = new_path(f->buf, c->created);
         f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
         unsigned char head[CHUNK_HEADER_SIZE];
         chunk_encode_header(c, 1, head);
@@ -87,28 +78,27 @@ storage_chunk_open(pipeline *p, chunk *c)
             file_failed(f, "cannot create chunk file");
             continue;
         }
-        o->disk_bytes += CHUNK_HEADER_SIZE;
+        buffer_disk(f->buf, CHUNK_HEADER_SIZE);
     }
-    c->all_on_disk = takers && c->n_files == takers;
 }
 
 void
 storage_chunk_sync(chunk *c)
 {
-    for (size_t i = 0; i < c->n_files; i++) {
+    for (size_t i = 0; c->files && i < c->n_takers; i++) {
         chunk_file *f = &c->files[i];
         if (f->fd < 0 || c->buf.size == f->written)
             continue;
         size_t n = c->buf.size - f->written;
         if (sluice_write_all(f->fd, c->buf.data + f->written, n) < 0) {
-            f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
+            buffer_disk(f->buf, -(int64_t)(CHUNK_HEADER_SIZE + f->written));
             file_failed(f, "cannot write chunk file");
             continue;
         }
         f->written += n;
-        f->o->disk_bytes += n;
+        buffer_disk(f->buf, (int64_t)n);
         f->dirty = 1;
-        if (f->o->settings->fsync == FSYNC_ALWAYS) {
+        if (f->buf->settings->fsync == FSYNC_ALWAYS) {
             fdatasync(f->fd);
             f->dirty = 0;
         }
@@ -117,7 +107,7 @@ storage_chunk_sync(chunk *c)
      * always; with interval or never, safe from a crash of sluice but not
      * of the machine): inputs may commit past them. */
     int safe = c->all_on_disk && c->mark;
-    for (size_t i = 0; safe && i < c->n_files; i++)
+    for (size_t i = 0; safe && i < c->n_takers; i++)
         safe = c->files[i].fd >= 0 && c->files[i].written == c->buf.size;
     if (safe)
         ack_mark_written(c->mark, c->buf.size);
@@ -126,7 +116,7 @@ storage_chunk_sync(chunk *c)
 void
 storage_chunk_fsync(chunk *c)
 {
-    for (size_t i = 0; i < c->n_files; i++)
+    for (size_t i = 0; c->files && i < c->n_takers; i++)
         if (c->files[i].fd >= 0 && c->files[i].dirty) {
             fdatasync(c->files[i].fd);
             c->files[i].dirty = 0;
@@ -139,16 +129,16 @@ storage_chunk_close(chunk *c)
     storage_chunk_sync(c);
     unsigned char head[CHUNK_HEADER_SIZE];
     chunk_encode_header(c, 0, head);
-    for (size_t i = 0; i < c->n_files; i++) {
+    for (size_t i = 0; c->files && i < c->n_takers; i++) {
         chunk_file *f = &c->files[i];
         if (f->fd < 0)
             continue;
         if (pwrite(f->fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
-            f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
+            buffer_disk(f->buf, -(int64_t)(CHUNK_HEADER_SIZE + f->written));
             file_failed(f, "cannot close chunk file");
             continue;
         }
-        if (f->o->settings->fsync != FSYNC_NEVER)
+        if (f->buf->settings->fsync != FSYNC_NEVER)
             fdatasync(f->fd);
         close(f->fd);
         f->fd = -1;
@@ -158,33 +148,32 @@ storage_chunk_close(chunk *c)
 void
 storage_chunk_discard(chunk *c)
 {
-    for (size_t i = 0; i < c->n_files; i++) {
+    for (size_t i = 0; c->files && i < c->n_takers; i++) {
         chunk_file *f = &c->files[i];
         if (f->fd >= 0)
             close(f->fd);
         if (f->path) {
             unlink(f->path);
-            f->o->disk_bytes -= CHUNK_HEADER_SIZE + f->written;
+            buffer_disk(f->buf, -(int64_t)(CHUNK_HEADER_SIZE + f->written));
             free(f->path);
         }
     }
     free(c->files);
     c->files = NULL;
-    c->n_files = 0;
 }
 
 char *
-storage_write(output *o, const chunk *c, uint64_t *bytes)
+storage_write(out_buffer *b, const chunk *c, uint64_t *bytes)
 {
-    char *path = new_path(o, c->created);
+    char *path = new_path(b, c->created);
     unsigned char head[CHUNK_HEADER_SIZE];
     chunk_encode_header(c, 0, head);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0 || sluice_write_all(fd, head, sizeof head) < 0 ||
         sluice_write_all(fd, c->buf.data, c->buf.size) < 0 ||
-        (o->settings->fsync != FSYNC_NEVER && fdatasync(fd) < 0)) {
-        sluice_error(o->ins, "cannot write chunk file %s: %s", path, strerror(errno));
-        o->storage_errors++;
+        (b->settings->fsync != FSYNC_NEVER && fdatasync(fd) < 0)) {
+        sluice_error(b->ins, "cannot write chunk file %s: %s", path, strerror(errno));
+        b->storage_errors++;
         if (fd >= 0)
             close(fd);
         unlink(path);
@@ -193,16 +182,16 @@ storage_write(output *o, const chunk *c, uint64_t *bytes)
     }
     close(fd);
     *bytes = CHUNK_HEADER_SIZE + c->buf.size;
-    o->disk_bytes += *bytes;
+    buffer_disk(b, (int64_t)*bytes);
     return path;
 }
 
 void
-storage_remove(output *o, const char *path, uint64_t bytes)
+storage_remove(out_buffer *b, const char *path, uint64_t bytes)
 {
     if (unlink(path) != 0 && errno != ENOENT)
-        sluice_warn(o->ins, "cannot delete delivered chunk file %s: %s", path, strerror(errno));
-    o->disk_bytes -= bytes < o->disk_bytes ? bytes : o->disk_bytes;
+        sluice_warn(b->ins, "cannot delete delivered chunk file %s: %s", path, strerror(errno));
+    buffer_disk(b, -(int64_t)bytes);
 }
 
 static unsigned char *
@@ -232,27 +221,27 @@ slurp(const char *path, size_t *len)
 }
 
 static void
-set_aside(output *o, const char *path, const char *why)
+set_aside(out_buffer *b, const char *path, const char *why)
 {
     const char *base = strrchr(path, '/');
-    char *dest = xasprintf("%s/corrupt%s", o->dir, base ? base : "/chunk");
+    char *dest = xasprintf("%s/corrupt%s", b->dir, base ? base : "/chunk");
     if (rename(path, dest) == 0)
-        sluice_error(o->ins, "chunk file %s is corrupt (%s); moved to %s", path, why, dest);
+        sluice_error(b->ins, "chunk file %s is corrupt (%s); moved to %s", path, why, dest);
     else
-        sluice_error(o->ins, "chunk file %s is corrupt (%s) and cannot be moved aside: %s", path,
+        sluice_error(b->ins, "chunk file %s is corrupt (%s) and cannot be moved aside: %s", path,
                      why, strerror(errno));
-    o->corrupt_chunks++;
+    b->corrupt_chunks++;
     free(dest);
 }
 
 chunk *
-storage_read(output *o, const char *path)
+storage_read(out_buffer *b, const char *path)
 {
     size_t len = 0;
     unsigned char *data = slurp(path, &len);
     if (!data) {
-        sluice_error(o->ins, "cannot read chunk file %s: %s", path, strerror(errno));
-        o->storage_errors++;
+        sluice_error(b->ins, "cannot read chunk file %s: %s", path, strerror(errno));
+        b->storage_errors++;
         return NULL;
     }
     chunk_header h;
@@ -264,15 +253,15 @@ storage_read(output *o, const char *path)
         /* Never closed, or cut short: keep every complete event. */
         size_t keep = chunk_salvage(payload, plen, &count);
         if (keep < plen) {
-            o->torn_records++;
-            sluice_warn(o->ins, "chunk file %s: kept %u events, cut a torn tail of %zu bytes",
+            b->torn_records++;
+            sluice_warn(b->ins, "chunk file %s: kept %u events, cut a torn tail of %zu bytes",
                         path, count, plen - keep);
         }
         plen = keep;
     } else if (st == CHUNK_VALID) {
         plen = h.payload_len;
     } else {
-        set_aside(o, path, chunk_status_str(st));
+        set_aside(b, path, chunk_status_str(st));
         free(data);
         return NULL;
     }
@@ -281,7 +270,7 @@ storage_read(output *o, const char *path)
         free(data);
         return NULL;
     }
-    chunk *c = chunk_new(o->ins->pipeline, h.kind, plen ? plen : 1);
+    chunk *c = chunk_new(b->ins->pipeline, h.kind, plen ? plen : 1);
     memcpy(c->buf.data, payload, plen);
     c->buf.size = plen;
     c->count = count;
@@ -310,12 +299,13 @@ compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void
-storage_recover(output *o)
+stored_chunk *
+storage_recover(out_buffer *b, size_t *count)
 {
-    DIR *d = opendir(o->dir);
+    *count = 0;
+    DIR *d = opendir(b->dir);
     if (!d)
-        return;
+        return NULL;
     char **names = NULL;
     size_t n = 0;
     struct dirent *de;
@@ -329,19 +319,20 @@ storage_recover(output *o)
     closedir(d);
     if (n)
         qsort(names, n, sizeof *names, compare_names);
+    stored_chunk *v = xcalloc(n ? n : 1, sizeof *v);
     for (size_t i = 0; i < n; i++) {
-        char *path = xasprintf("%s/%s", o->dir, names[i]);
+        char *path = xasprintf("%s/%s", b->dir, names[i]);
         struct stat st;
         if (stat(path, &st) == 0) {
-            o->disk_bytes += (uint64_t)st.st_size;
-            output_spill(o, path, (uint64_t)st.st_size);
-            o->recovered_chunks++;
+            buffer_disk(b, (int64_t)st.st_size);
+            v[(*count)++] = (stored_chunk){path, (uint64_t)st.st_size};
         } else {
             free(path);
         }
         free(names[i]);
     }
     free(names);
-    if (n)
-        sluice_info(o->ins, "found %zu chunk files from an earlier run in %s", n, o->dir);
+    if (*count)
+        sluice_info(b->ins, "found %zu chunk files from an earlier run in %s", *count, b->dir);
+    return v;
 }

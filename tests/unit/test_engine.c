@@ -155,7 +155,7 @@ START_TEST(test_engine_backpressure_pauses_inputs)
                50000, &cfg, &e);
     ck_assert_uint_eq(e.outputs[0].delivered_events, 50000);
     ck_assert_uint_gt(e.pipelines[0].pauses, 0);
-    ck_assert_uint_eq(e.outputs[0].held_bytes, 0);
+    ck_assert_uint_eq(e.outputs[0].buf.held_bytes, 0);
     engine_destroy(&e);
     config_free(&cfg);
 }
@@ -312,7 +312,7 @@ START_TEST(test_ack_when_durably_buffered)
     ck_assert_uint_eq(r.acks, 10);
     ck_assert_uint_eq(r.last, 1000);
     ck_assert_uint_eq(e.outputs[0].delivered_events, 0);
-    ck_assert_uint_eq(e.outputs[0].left_on_disk, 1000);
+    ck_assert_uint_eq(e.outputs[0].buf.left_on_disk, 1000);
     engine_destroy(&e);
     config_free(&cfg);
     free(yaml);
