@@ -240,7 +240,14 @@ copy_of_open(tail_ctx *t, const char *path, int fd, uint64_t size, uint64_t h, u
         if (len < TAIL_FP_MAX) /* still being written, or a copy of a short file */
             return g;
         uint64_t x = size < g->token_off ? size : g->token_off;
-        if (x > 0 && tail_check(fd, x) == tail_check(g->fd, x))
+        if (x == 0)
+            continue;
+        if (tail_check(fd, x) == tail_check(g->fd, x))
+            return g;
+        /* Truncated since tail_copy_kind looked (copytruncate is copy,
+         * then truncate): the copy is judged again once that is noticed. */
+        struct stat st;
+        if (fstat(g->fd, &st) == 0 && (uint64_t)st.st_size < x)
             return g;
     }
     return NULL;
