@@ -145,7 +145,8 @@ open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
         close(fd); /* replaced since the scan: the next one sees what it is */
         return;
     }
-    const char *format = tail_compression(fd);
+    int too_short;
+    const char *format = tail_compression_of(fd, &too_short);
     if (e->flags & DB_COMPRESSED) {
         /* The same compressed file (the fingerprint of its compressed
          * bytes, taken while it was perhaps still being written, so
@@ -198,6 +199,9 @@ open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
         how = START_HEAD;
     }
     tail_file *f = tail_file_open(t, ff->path, fd, gz, dev, ino, off, off, check);
+    /* A new file in a reused inode may be a compressed rotation that gzip
+     * has not written yet: judged again when its first bytes arrive. */
+    f->unproven = how == START_HEAD && too_short;
     log_start(t, ff->path, off, (uint64_t)ff->st.st_size, how);
     tail_mark_readable(f);
 }
