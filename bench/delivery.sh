@@ -5,7 +5,7 @@
 # from start to the Nth event at the sink, CPU seconds and peak RSS (VmHWM),
 # median of the runs, and the filesystem/memory ratios from the same session.
 #
-# usage: [MAX_MEMORY=64MiB] bench/delivery.sh [N] [RUNS]     (default 2000000 3)
+# usage: [MAX_MEMORY=16MiB] bench/delivery.sh [N] [RUNS]     (default 2000000 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -30,7 +30,7 @@ pipelines:
     outputs:
       - type: http
         url: http://127.0.0.1:$PORT/write
-        buffer: {type: $1, fsync: interval, max_memory: ${MAX_MEMORY:-64MiB}}
+        buffer: {type: $1, fsync: interval${MAX_MEMORY:+, max_memory: $MAX_MEMORY}}
 YAML
     curl -fs -X POST "http://127.0.0.1:$PORT/_reset?expect=$N" >/dev/null
     measure "$N" "$T/sluice.yaml" "$T/log" wait_sink points "$N"

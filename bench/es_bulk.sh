@@ -3,10 +3,11 @@
 # ../shared/bench/sink.py, on the 2,000,000-line JSON file, RUNS times.
 # Reports sluice's documents per CPU-second (its own CPU when the sink has
 # counted the Nth document), documents/s from start, CPU seconds and peak
-# RSS (VmHWM), median of the runs. MAX_MEMORY sets the output's
-# buffer.max_memory, BULK the bulk_max_bytes.
+# RSS (VmHWM), median of the runs. sluice's defaults, unless MAX_MEMORY
+# sets the output's buffer.max_memory, CHUNK_SIZE service.chunk_size, or
+# BULK the bulk_max_bytes.
 #
-# usage: [MAX_MEMORY=16MiB] [BULK=5MiB] bench/es_bulk.sh [FILE] [RUNS]
+# usage: [MAX_MEMORY=16MiB] [CHUNK_SIZE=512KiB] [BULK=5MiB] bench/es_bulk.sh [FILE] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -21,10 +22,11 @@ PORT=$SINK_PORT
 trap 'kill $SINK_PID 2>/dev/null; rm -rf "$T"' EXIT
 cat "$FILE" >/dev/null
 
+BUFFER_LINE=${MAX_MEMORY:+"        buffer: {max_memory: $MAX_MEMORY}"}
 for run in $(seq "$RUNS"); do
     rm -rf "$T/state"
     cat >"$T/sluice.yaml" <<YAML
-service: {flush_interval: 200ms, http: off, storage: {path: $T/state}, chunk_size: ${CHUNK_SIZE:-2MiB}}
+service: {flush_interval: 200ms, http: off, storage: {path: $T/state}${CHUNK_SIZE:+, chunk_size: $CHUNK_SIZE}}
 pipelines:
   w4:
     inputs: [{type: tail, path: ["$FILE"], read_from_head: true}]
@@ -34,7 +36,7 @@ pipelines:
         hosts: [http://127.0.0.1:$PORT]
         index: bench
         bulk_max_bytes: ${BULK:-5MiB}
-        buffer: {max_memory: ${MAX_MEMORY:-16MiB}}
+$BUFFER_LINE
 YAML
     curl -fs -X POST "http://127.0.0.1:$PORT/_reset?expect=$N" >/dev/null
     measure "$N" "$T/sluice.yaml" "$T/log" wait_sink docs "$N" >>"$T/results"

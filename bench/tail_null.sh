@@ -39,7 +39,7 @@ cat "$FILE" >/dev/null # into the page cache
 for run in $(seq "$RUNS"); do
     rm -rf "$T/state"
     cat >"$T/sluice.yaml" <<YAML
-service: {flush_interval: 200ms, http: off, storage: {path: $T/state}, chunk_size: ${CHUNK_SIZE:-2MiB}}
+service: {flush_interval: 200ms, http: off, storage: {path: $T/state}${CHUNK_SIZE:+, chunk_size: $CHUNK_SIZE}}
 pipelines:
   w1:
     inputs: [{type: tail, path: ["$FILE"], read_from_head: true${input_extra:-}}]

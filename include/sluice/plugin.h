@@ -162,6 +162,12 @@ SLUICE_API char *sluice_storage_dir(sluice_instance *ins, const char *name);
  * once every input is done and what they emitted is delivered. */
 SLUICE_API void sluice_input_done(sluice_instance *ins);
 
+/* ABI 1.3. Inputs, from init: this input loses events while paused (a UDP
+ * socket, which cannot make its senders wait). Outputs fed by it then get
+ * the large default memory buffer; otherwise backpressure pauses the
+ * inputs early, since the file or the sender is the buffer. */
+SLUICE_API void sluice_input_loses_when_paused(sluice_instance *ins);
+
 /* An emitter into the head of the pipeline `name` (its first filter, or its
  * chunks), for a filter that routes events elsewhere; NULL if there is no
  * such pipeline. Call from init; valid until exit. Engine thread only. */

@@ -4,8 +4,9 @@
  * line. Messages are parsed as RFC 5424 or RFC 3164 (or kept raw); one that
  * does not parse is kept whole with parse_error: true and counted, and
  * nothing ever closes a listener. Under backpressure TCP and unix-stream
- * reads stop (senders' kernel buffers fill, not our memory); UDP keeps
- * receiving and counts what it drops. */
+ * reads stop (senders' kernel buffers fill, not our memory); UDP and unix
+ * datagrams keep being received and what is dropped is counted: such an
+ * input says it loses when paused, and gets the large memory buffer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,6 +580,9 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
             sluice_option_error(ins, listen_option(i, cfg->listen.n), "%s", err);
             bad = 1;
         }
+        /* Datagrams that come while paused are dropped (and counted). */
+        if (l->kind == L_UDP || l->kind == L_UNIX_DGRAM)
+            sluice_input_loses_when_paused(ins);
     }
     *ctxp = s;
     return bad ? SLUICE_ERROR : SLUICE_OK;

@@ -161,6 +161,41 @@ START_TEST(test_engine_backpressure_pauses_inputs)
 }
 END_TEST
 
+START_TEST(test_engine_default_memory_follows_the_inputs)
+{
+    /* A window of 4 chunks where every input pauses without loss; 64 MiB
+     * where one loses what comes while it is paused (UDP); what the
+     * configuration says, always. */
+    char *dir = test_tmpdir();
+    char *yaml = xasprintf("service:\n  http: off\n  chunk_size: 256KiB\n  plugins_path: [%s]\n"
+                           "pipelines:\n"
+                           "  files:\n"
+                           "    inputs: [{type: dummy}]\n"
+                           "    outputs: [{type: null}, {type: null, buffer: {max_memory: 1MiB}}]\n"
+                           "  udp:\n"
+                           "    inputs: [{type: dummy}, {type: syslog, listen: [udp://127.0.0.1:5514]}]\n"
+                           "    outputs: [{type: null}]\n",
+                           SLUICE_TEST_PLUGIN_DIR);
+    char *path = test_write(dir, "t.yaml", yaml);
+    sluice_config cfg;
+    engine e;
+    cfg_errors errs = {0};
+    ck_assert_int_eq(config_load(&cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs), 0);
+    ck_assert_int_eq(engine_create(&e, &cfg, &errs, 1), 0);
+    cfg_errors_print(&errs, stderr);
+    ck_assert_uint_eq(e.outputs[0].buf.max_memory, 4 * 256 << 10);
+    ck_assert_uint_eq(e.outputs[1].buf.max_memory, 1 << 20);
+    ck_assert_uint_eq(e.outputs[2].buf.max_memory, 64 << 20);
+    cfg_errors_free(&errs);
+    engine_destroy(&e);
+    config_free(&cfg);
+    free(yaml);
+    free(path);
+    test_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_engine_gives_up_after_max_attempts)
 {
     sluice_config cfg;
@@ -330,6 +365,7 @@ main(void)
     tcase_add_test(tc, test_engine_filters_retries_and_kinds);
     tcase_add_test(tc, test_engine_flushes_open_chunks_on_stop);
     tcase_add_test(tc, test_engine_backpressure_pauses_inputs);
+    tcase_add_test(tc, test_engine_default_memory_follows_the_inputs);
     tcase_add_test(tc, test_engine_gives_up_after_max_attempts);
     tcase_add_test(tc, test_engine_grace_expires_and_counts_undelivered);
     tcase_add_test(tc, test_engine_per_event_results_and_dead_letters);

@@ -36,9 +36,11 @@ const sluice_option service_options[] = {
     {.name = "grace", .type = SLUICE_OPT_DURATION, .def = "10s", .flags = SLUICE_OPT_RANGE,
      .min = 0, .max = 3600 * SLUICE_NSEC_PER_SEC, .offset = offsetof(service_config, grace),
      .help = "On SIGTERM, how long outputs may take to deliver what is left."},
-    {.name = "chunk_size", .type = SLUICE_OPT_SIZE, .def = "2MiB", .flags = SLUICE_OPT_RANGE,
+    {.name = "chunk_size", .type = SLUICE_OPT_SIZE, .def = "1MiB", .flags = SLUICE_OPT_RANGE,
      .min = 4096, .max = 64 << 20, .offset = offsetof(service_config, chunk_size),
-     .help = "A chunk is closed when its events reach this many bytes."},
+     .help = "A chunk is closed when its events reach this many bytes. It is the unit of "
+             "buffering, retry and delivery (one request per chunk, at least), and the "
+             "default memory buffer of an output is 4 of them."},
     {.name = "exit_when_done", .type = SLUICE_OPT_BOOL, .def = "false",
      .offset = offsetof(service_config, exit_when_done),
      .help = "Exit (status 0) once every input has finished (dummy with a count, exec with "
@@ -64,10 +66,14 @@ static const sluice_option buffer_options[] = {
      .help = "Where chunks wait for this output: in memory, or also in files under "
              "service.storage.path/<pipeline>/<output-id>/ that survive a crash and are sent "
              "after a restart."},
-    {.name = "max_memory", .type = SLUICE_OPT_SIZE, .def = "64MiB", .flags = SLUICE_OPT_RANGE,
+    {.name = "max_memory", .type = SLUICE_OPT_SIZE, .flags = SLUICE_OPT_RANGE,
      .min = 64 << 10, .max = INT64_C(1) << 40, .offset = offsetof(output_settings, max_memory),
      .help = "Memory buffer: when this output holds this many bytes of chunks, the inputs "
-             "feeding it pause. Filesystem buffer: chunks beyond it stay on disk only."},
+             "feeding it pause. Filesystem buffer: chunks beyond it stay on disk only. "
+             "Default: 4 chunks (service.chunk_size) when every input of the pipeline can "
+             "pause without losing events (tail, exec, dummy, syslog over TCP or unix "
+             "streams: the file or the sender holds them meanwhile); 64MiB when one cannot "
+             "(syslog over UDP or unix datagrams)."},
     {.name = "max_disk", .type = SLUICE_OPT_SIZE, .def = "1GiB", .flags = SLUICE_OPT_RANGE,
      .min = 64 << 10, .max = INT64_C(1) << 50, .offset = offsetof(output_settings, max_disk),
      .help = "Filesystem buffer: the most bytes of chunk files this output keeps."},

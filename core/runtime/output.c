@@ -19,7 +19,7 @@ output_init(output *o, sluice_instance *ins, const output_settings *settings, st
     o->n_workers = (size_t)settings->workers;
     o->workers = xcalloc(o->n_workers, sizeof *o->workers);
     dead_letter_init(&o->dead, ins, settings->dead_letter_path);
-    buffer_init(&o->buf, ins, settings, (uint64_t)settings->max_memory);
+    buffer_init(&o->buf, ins, settings);
     ins->output = o;
 }
 

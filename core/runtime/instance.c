@@ -114,3 +114,9 @@ sluice_input_done(sluice_instance *ins)
     sluice_debug(ins, "input done: nothing more will come from it");
     pipeline_input_done(ins->pipeline, ins);
 }
+
+void
+sluice_input_loses_when_paused(sluice_instance *ins)
+{
+    ins->loses_when_paused = 1;
+}

@@ -6,13 +6,28 @@
 #include "storage.h"
 #include "xalloc.h"
 
+/* The default windows (see buffer_choose_memory). */
+#define WINDOW_CHUNKS 4
+#define LOSSY_MAX_MEMORY (UINT64_C(64) << 20)
+
 void
-buffer_init(out_buffer *b, sluice_instance *ins, const output_settings *s, uint64_t max_memory)
+buffer_init(out_buffer *b, sluice_instance *ins, const output_settings *s)
 {
     b->ins = ins;
     b->settings = s;
     b->fs = s->buffer_type == BUFFER_FILESYSTEM;
-    b->max_memory = max_memory;
+    b->max_memory = s->max_memory ? (uint64_t)s->max_memory : LOSSY_MAX_MEMORY;
+}
+
+void
+buffer_choose_memory(out_buffer *b, int inputs_lose_when_paused, size_t chunk_size)
+{
+    if (b->settings->max_memory)
+        return;
+    b->max_memory = inputs_lose_when_paused ? LOSSY_MAX_MEMORY : WINDOW_CHUNKS * (uint64_t)chunk_size;
+    sluice_debug(b->ins, "buffer.max_memory: %llu bytes (%s)", (unsigned long long)b->max_memory,
+                 inputs_lose_when_paused ? "an input loses what comes while it is paused"
+                                         : "every input pauses without loss");
 }
 
 buffer_level
@@ -24,9 +39,12 @@ buffer_level_of(const out_buffer *b)
                : b->disk_bytes >= max - max / 10 ? BUFFER_OK
                                                    : BUFFER_LOW;
     }
-    return b->held_bytes >= b->max_memory       ? BUFFER_FULL
-           : b->held_bytes >= b->max_memory / 2 ? BUFFER_OK
-                                                : BUFFER_LOW;
+    /* Resume at three quarters: with a window of a few chunks, one
+     * delivered is room for the next, and the output never waits on an
+     * input that is still paused. */
+    return b->held_bytes >= b->max_memory                       ? BUFFER_FULL
+           : b->held_bytes > b->max_memory - b->max_memory / 4 ? BUFFER_OK
+                                                                : BUFFER_LOW;
 }
 
 int

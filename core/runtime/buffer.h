@@ -29,7 +29,7 @@ typedef struct out_buffer {
     const output_settings *settings;
     int fs;               /* filesystem buffer */
     char *dir;            /* fs: <storage.path>/<pipeline>/<output-id> */
-    uint64_t max_memory;  /* buffer.max_memory, or the default chosen for it */
+    uint64_t max_memory;  /* buffer.max_memory, or the default chosen */
     size_t held_bytes;    /* chunk bytes held in memory for the output */
     uint64_t disk_bytes;  /* bytes of its chunk files */
     spill_entry *spill_head, *spill_tail;
@@ -39,11 +39,16 @@ typedef struct out_buffer {
     uint64_t storage_errors, recovered_chunks, torn_records, corrupt_chunks;
 } out_buffer;
 
-void buffer_init(out_buffer *b, sluice_instance *ins, const output_settings *s,
-                 uint64_t max_memory);
+void buffer_init(out_buffer *b, sluice_instance *ins, const output_settings *s);
+/* Once the inputs of its pipeline are initialised: the default
+ * max_memory, unless the configuration sets one. A window of a few chunks
+ * when they all pause without loss (the source holds what waits; memory
+ * stays small), a large buffer when one of them loses what comes while it
+ * is paused. */
+void buffer_choose_memory(out_buffer *b, int inputs_lose_when_paused, size_t chunk_size);
 /* Full: the inputs feeding it pause (memory at max_memory; with a
  * filesystem buffer, disk at max_disk, since memory is bounded by
- * spilling). Low: they may resume (half the memory, 90% of the disk). */
+ * spilling). Low: they may resume (3/4 of the memory, 90% of the disk). */
 buffer_level buffer_level_of(const out_buffer *b);
 /* Whether `bytes` more would take memory past max_memory, or chunks already
  * wait on disk (a new one must wait behind them, to keep the order). */

@@ -196,6 +196,11 @@ engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
         for (size_t j = 0; j < p->n_outputs; j++)
             failed |= init_instance(&p->outputs[j]);
         failed |= check_paths(e, pc);
+        int lossy = 0;
+        for (size_t j = 0; j < p->n_inputs; j++)
+            lossy |= p->inputs[j].loses_when_paused;
+        for (size_t j = 0; j < p->n_outputs; j++)
+            buffer_choose_memory(&p->outputs[j].output->buf, lossy, p->chunk_size);
     }
     char why[256];
     if (cfg->service.http_enabled &&

@@ -25,6 +25,7 @@ struct sluice_instance {
     cfg_errors *errs;       /* while building: where sluice_option_error adds */
     int option_errors;      /* errors reported through sluice_option_error */
     int done;               /* an input that said sluice_input_done */
+    int loses_when_paused;  /* an input that said so (UDP) */
     struct sluice_collector *collectors; /* sluice_collector_add's */
     int collecting;         /* started and not stopped: collectors run */
     int routes;             /* a filter that emits into another pipeline */

@@ -298,7 +298,7 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
                               ",\"workers\":%zu,\"buffer\":{\"type\":\"%s\",\"max_memory\":%lld,"
                               "\"max_disk\":%lld}}",
                               o->n_workers, o->buf.fs ? "filesystem" : "memory",
-                              (long long)o->settings->max_memory,
+                              (long long)o->buf.max_memory,
                               (long long)o->settings->max_disk);
         }
         sluice_buf_append(out, "]}", 2);
