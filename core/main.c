@@ -142,21 +142,21 @@ apply_overrides(const cli *c, sluice_config *cfg)
         cfg->service.exit_when_done = 1;
 }
 
+/* Load the configuration into `cfg`. Errors that stop it from being built
+ * are printed here; values only judged wrong stay in `errs` for the engine
+ * to add what the plugins find. */
 static int
-load(const cli *c, sluice_config *cfg)
+load(const cli *c, sluice_config *cfg, cfg_errors *errs)
 {
     memset(cfg, 0, sizeof *cfg);
     if (!c->config) {
         fprintf(stderr, "sluice: %s needs -c FILE\n", c->command);
         return EXIT_USAGE;
     }
-    cfg_errors errs = {0};
-    int r = config_load(cfg, c->config, NULL, &errs);
-    if (r < 0)
-        print_errors(c, &errs);
-    cfg_errors_free(&errs);
-    if (r < 0)
+    if (config_load(cfg, c->config, NULL, errs) < 0) {
+        print_errors(c, errs);
         return EXIT_CONFIG;
+    }
     if (!c->log_level)
         log_set_level((sluice_log_level)cfg->service.log_level);
     apply_overrides(c, cfg);
@@ -167,13 +167,14 @@ static int
 cmd_run(const cli *c, int validate_only)
 {
     sluice_config cfg;
-    int rc = load(c, &cfg);
+    cfg_errors errs = {0};
+    int rc = load(c, &cfg, &errs);
     if (rc) {
+        cfg_errors_free(&errs);
         config_free(&cfg);
         return rc;
     }
     engine e;
-    cfg_errors errs = {0};
     if (engine_create(&e, &cfg, &errs, validate_only) < 0) {
         print_errors(c, &errs);
         rc = EXIT_CONFIG;

@@ -285,7 +285,9 @@ build_instance(build_ctx *bx, pipeline_config *pc, instance_config *ic, sluice_p
     const sluice_option *schemas[2] = {pl->options, core_opts};
     int bad = option_check_keys(map, where, schemas, core_opts ? 2 : 1, instance_keys, bx->errs);
     ic->config = xcalloc(1, pl->config_size ? pl->config_size : 1);
+    size_t judged = bx->errs->n_judged;
     bad += option_fill(pl->options, ic->config, map, where, option_keys_checked, bx->errs);
+    ic->rejected = bx->errs->n_judged > judged;
     if (core_opts)
         bad += option_fill(core_opts, &ic->out, map, where, option_keys_checked, bx->errs);
     return bad ? -1 : 0;
@@ -377,7 +379,7 @@ config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_e
     memset(cfg, 0, sizeof *cfg);
     cfg->path = xstrdup(path);
     registry_init(&cfg->registry);
-    size_t before = errs->n;
+    size_t before = errs->n - errs->n_judged;
 
     cfg_node *root = cfg_load_file(path, errs);
     if (!root) {
@@ -411,7 +413,7 @@ config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_e
 
     cfg_report_all_unset(errs, root);
     cfg->root = root;
-    return errs->n > before ? -1 : 0;
+    return errs->n - errs->n_judged > before ? -1 : 0;
 }
 
 static void

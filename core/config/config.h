@@ -44,6 +44,7 @@ typedef struct instance_config {
     char *where;          /* "pipelines.app.inputs[0]", for errors */
     const cfg_node *node; /* its map in the configuration tree */
     void *config; /* the plugin's struct, filled from its schema */
+    int rejected; /* a value its schema's check hook refused: not to init */
     output_settings out;
 } instance_config;
 
@@ -68,7 +69,10 @@ extern const sluice_option filter_options[];
 
 /* Load and check `path`. `builtin_dir` is where the built-in plugins live
  * (NULL: next to the executable). Returns 0, or -1 with every problem found
- * added to `errs`. Call config_free in both cases. */
+ * added to `errs`. Call config_free in both cases. Values that only a check
+ * hook refused do not make it fail: they are in `errs` (n_judged), and
+ * their instances are marked `rejected`, which engine_create refuses after
+ * the other instances' inits have said what they find. */
 int config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_errors *errs);
 void config_free(sluice_config *cfg);
 

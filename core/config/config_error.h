@@ -14,6 +14,9 @@ typedef struct cfg_error {
 typedef struct cfg_errors {
     cfg_error *v;
     size_t n, cap;
+    /* Of them, values an option's check hook refused: the configuration
+     * can still be built, so that validate goes on to the plugins' inits. */
+    size_t n_judged;
 } cfg_errors;
 
 struct cfg_node;

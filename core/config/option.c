@@ -178,6 +178,12 @@ free_list(const sluice_option *o, void *config)
     l->n = 0;
 }
 
+/* Store node `n` as the value of option `o` in `config`, by the option's
+ * type: parse, range-check, free what was there before, own the copy.
+ * Owns every type error and range error, each at `n`'s place; unset
+ * ${VAR}s are reported first. Sections and lists recurse through
+ * option_fill. Returns the number of errors (0: stored). The check hook
+ * is run by the caller, after this. */
 static int
 set_option(const sluice_option *o, void *config, const cfg_node *n, const char *where,
            cfg_errors *errs)
@@ -309,6 +315,39 @@ set_option(const sluice_option *o, void *config, const cfg_node *n, const char *
     return 0;
 }
 
+/* The plugin's own judgement of a value the config gave (o->check), after
+ * set_option stored it; a string list is judged item by item, so that the
+ * error points at the item. */
+static int
+check_option(const sluice_option *o, void *config, const cfg_node *n, const char *where,
+             cfg_errors *errs)
+{
+    char err[256];
+    if (o->type == SLUICE_OPT_STR_LIST) {
+        const sluice_strlist *l = FIELD(config, o, sluice_strlist);
+        int bad = 0;
+        for (size_t k = 0; k < l->n; k++) {
+            err[0] = '\0';
+            if (o->check(&l->v[k], err, sizeof err) == 0)
+                continue;
+            const cfg_node *at = n->kind == CFG_SEQ ? n->items[k] : n;
+            if (n->kind == CFG_SEQ)
+                cfg_error_node(errs, at, "%s.%s[%zu]: %s", where, o->name, k, err);
+            else
+                cfg_error_node(errs, at, "%s.%s: %s", where, o->name, err);
+            errs->n_judged++;
+            bad++;
+        }
+        return bad;
+    }
+    err[0] = '\0';
+    if (o->check(FIELD(config, o, char), err, sizeof err) == 0)
+        return 0;
+    cfg_error_node(errs, n, "%s.%s: %s", where, o->name, err);
+    errs->n_judged++;
+    return 1;
+}
+
 /* Parse a schema default (written as YAML) into a node. */
 static cfg_node *
 default_node(const sluice_option *o, cfg_errors *errs)
@@ -380,7 +419,10 @@ option_fill(const sluice_option *schema, void *config, const cfg_node *map, cons
     for (const sluice_option *o = schema; o && o->name; o++) {
         const cfg_node *n = map ? cfg_map_get(map, o->name) : NULL;
         if (n) {
-            bad += set_option(o, config, n, where, errs);
+            int wrong = set_option(o, config, n, where, errs);
+            if (!wrong && o->check && o->type != SLUICE_OPT_SECTION && o->type != SLUICE_OPT_LIST)
+                wrong = check_option(o, config, n, where, errs);
+            bad += wrong;
         } else if (o->type == SLUICE_OPT_SECTION) {
             if (o->flags & SLUICE_OPT_OFF)
                 *FIELD(config, o, int) = 1;

@@ -29,6 +29,7 @@ make_instances(engine *e, pipeline *p, const instance_config *ics, size_t n)
         v[i].where = ics[i].where;
         v[i].node = ics[i].node;
         v[i].config = ics[i].config;
+        v[i].option_errors = ics[i].rejected;
         v[i].pipeline = p;
         v[i].loop = &e->loop;
         v[i].cfg = e->cfg;
@@ -51,6 +52,8 @@ emitter_new(pipeline *p, size_t stage, sluice_instance *owner)
 static int
 init_instance(sluice_instance *ins)
 {
+    if (ins->option_errors) /* its options were refused: already reported */
+        return -1;
     if (!ins->plugin->init || ins->plugin->init(ins, ins->config, &ins->ctx) == SLUICE_OK) {
         ins->inited = 1;
         return 0;

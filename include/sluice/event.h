@@ -95,7 +95,7 @@ SLUICE_API const msgpack_object *sluice_record_get(const msgpack_object *map, co
 SLUICE_API int sluice_map_header(const char *data, size_t len, uint32_t *count, size_t *head);
 
 /* The size in bytes of the one MessagePack object at `data`, or 0 if it is
- * truncated, malformed or nested deeper than 32 (ABI 1.2). Walks packed
+ * truncated, malformed or nested deeper than 32. Walks packed
  * bytes without decoding them, e.g. a map's members one by one. */
 SLUICE_API size_t sluice_msgpack_size(const char *data, size_t len);
 

@@ -90,9 +90,9 @@ SLUICE_API int sluice_http_send(sluice_http *h, const sluice_http_request *req, 
  * free the client once its handles are closed. */
 SLUICE_API void sluice_http_free(sluice_http *h);
 
-/* Whether `url` is an http:// or https:// URL with a host. Returns 0, or
- * -1 with what is wrong in `err` (for sluice_option_error). */
-SLUICE_API int sluice_http_url_check(const char *url, char *err, size_t errlen);
+/* An option check (sluice_option.check) for a string, or each string of a
+ * list, that must be an http:// or https:// URL with a host. */
+SLUICE_API int sluice_http_check_url(const void *value, char *err, size_t errlen);
 
 /* Copy auth, time limits and TLS from `cfg` into `req`. */
 SLUICE_API void sluice_http_request_apply(sluice_http_request *req,

@@ -18,7 +18,7 @@
  *   SLUICE_OPT_MAP       sluice_bytes    any map, as one MessagePack map
  *   SLUICE_OPT_SECTION   (none)          a nested map validated by `sub`,
  *                                        whose offsets are in the same struct
- *   SLUICE_OPT_LIST      sluice_list     (ABI 1.2) a list of maps, each
+ *   SLUICE_OPT_LIST      sluice_list     a list of maps, each
  *                                        validated by `sub` into its own
  *                                        struct of `item_size` bytes (use
  *                                        SLUICE_OPT_LIST_OF)
@@ -58,7 +58,7 @@ typedef struct sluice_list {
 /* Sections: the scalar `off` (or false) is accepted and stores 0 in the int
  * at `offset`; a map stores 1 there. */
 #define SLUICE_OPT_OFF 0x4u
-/* Strings (ABI 1.3): the value may name event fields as %{field}; an
+/* Strings: the value may name event fields as %{field}; an
  * unset ${field} there gets that hint rather than the environment's. */
 #define SLUICE_OPT_FIELDS 0x8u
 
@@ -78,6 +78,14 @@ typedef struct sluice_option {
     };
     const char *const *values;         /* SLUICE_OPT_ENUM, NULL-terminated */
     const struct sluice_option *sub;   /* SLUICE_OPT_SECTION */
+    /* Optional: judge a value the config gave, once it is stored. `value`
+     * is the address of what was stored (a char ** for a string, and for
+     * each item of a string list; an int64_t * for a number; a
+     * sluice_bytes * for a map). Return 0, or -1 with what is wrong in
+     * `err`: the core reports it at the value's file:line:col and refuses
+     * the config, so init need not judge it again. Not called for
+     * defaults. */
+    int (*check)(const void *value, char *err, size_t errlen);
 } sluice_option;
 
 #define SLUICE_OPTIONS_END {0}

@@ -25,8 +25,8 @@
 
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
-#define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 3
+#define SLUICE_ABI_MAJOR 2
+#define SLUICE_ABI_MINOR 0
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -94,14 +94,14 @@ struct sluice_plugin {
     /* Outputs: reopen files (SIGUSR1, after logrotate). Engine thread. */
     void (*reopen)(void *ctx);
 
-    /* ABI 1.1. Outputs: per-worker state, created on the worker's thread
+    /* Outputs: per-worker state, created on the worker's thread
      * before its first flush (e.g. a libcurl multi handle on `loop`), and
      * destroyed there after its last; must close every handle it opened.
      * sluice_flush_worker returns it during a flush. */
     int (*worker_init)(void *ctx, uv_loop_t *loop, void **worker_ctx);
     void (*worker_exit)(void *worker_ctx);
 
-    /* ABI 1.1. Inputs: called on the engine thread, in the order the tokens
+    /* Inputs: called on the engine thread, in the order the tokens
      * were emitted (sluice_emit_token), once every event emitted before the
      * token is safe: delivered by every output, dead-lettered, or written
      * to a filesystem buffer's chunk file (fdatasync'ed first with fsync:
@@ -109,7 +109,7 @@ struct sluice_plugin {
      * buffer. */
     void (*ack)(void *ctx, uint64_t token);
 
-    /* ABI 1.3. Inputs: the kinds of events they emit (SLUICE_ACCEPTS_*);
+    /* Inputs: the kinds of events they emit (SLUICE_ACCEPTS_*);
      * filters: the kinds they make besides what they pass on (log_to_metrics
      * makes metrics). The core uses it to refuse a pipeline whose outputs
      * accept none of what it carries. 0: not said, not checked. */
@@ -137,7 +137,7 @@ SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
  * outside a filter call (from a timer, or stop) go, i.e. on past it. */
 SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
 
-/* ABI 1.3. Report a problem with one of the instance's options, from init
+/* Report a problem with one of the instance's options, from init
  * or start. `option` is its path in the instance's map ("pattern",
  * "listen[1]", "metrics[2].buckets"), or NULL for the instance as a whole.
  * The error names the file, line and column where the option is written,
@@ -146,23 +146,23 @@ SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
 SLUICE_API void sluice_option_error(sluice_instance *ins, const char *option, const char *fmt,
                                     ...) SLUICE_PRINTF(3, 4);
 
-/* ABI 1.3. The candidate nearest to `word` (a likely typo of it, case
+/* The candidate nearest to `word` (a likely typo of it, case
  * ignored), for "did you mean" hints; NULL if none is close. */
 SLUICE_API const char *sluice_nearest(const char *word, const char *const *candidates,
                                       size_t n);
 
-/* ABI 1.3. "<service.storage.path>/<name>", created (as `mkdir -p`) for
+/* "<service.storage.path>/<name>", created (as `mkdir -p`) for
  * the instance's state; `sluice validate` only checks that it could be.
  * Returns a string the caller frees, or NULL after reporting why against
  * service.storage.path. Call from init. */
 SLUICE_API char *sluice_storage_dir(sluice_instance *ins, const char *name);
 
-/* ABI 1.3. Inputs: nothing more will come from this input (dummy's count
+/* Inputs: nothing more will come from this input (dummy's count
  * reached, exec's oneshot ran). With service.exit_when_done, sluice stops
  * once every input is done and what they emitted is delivered. */
 SLUICE_API void sluice_input_done(sluice_instance *ins);
 
-/* ABI 1.3. Inputs, from init: this input loses events while paused (a UDP
+/* Inputs, from init: this input loses events while paused (a UDP
  * socket, which cannot make its senders wait). Outputs fed by it then get
  * the large default memory buffer; otherwise backpressure pauses the
  * inputs early, since the file or the sender is the buffer. */
@@ -172,12 +172,12 @@ SLUICE_API void sluice_input_loses_when_paused(sluice_instance *ins);
  * chunks), for a filter that routes events elsewhere; NULL if there is no
  * such pipeline. Call from init; valid until exit. Engine thread only. */
 SLUICE_API sluice_emitter *sluice_pipeline_emitter(sluice_instance *ins, const char *name);
-/* ABI 1.3. The same, and when there is no such pipeline, NULL after
+/* The same, and when there is no such pipeline, NULL after
  * reporting it against `option` with the nearest name (sluice_option_error). */
 SLUICE_API sluice_emitter *sluice_pipeline_route(sluice_instance *ins, const char *option,
                                                  const char *name);
 
-/* ==== Periodic collection (ABI 1.3) ====
+/* ==== Periodic collection ====
  * What collectd's plugin_register_read and Fluent Bit's
  * flb_input_set_collector_time give: the core runs a callback on a timer,
  * pauses it while the input is paused by backpressure, and stops it before
@@ -198,7 +198,7 @@ SLUICE_API void sluice_collector_wake(sluice_collector *c);
 /* Never run it again (an input that is done). */
 SLUICE_API void sluice_collector_stop(sluice_collector *c);
 
-/* ==== Filters' accounting (ABI 1.2) ==== */
+/* ==== Filters' accounting ==== */
 
 /* Events a filter dropped on purpose (grep, on_no_match: drop...). */
 SLUICE_API void sluice_filter_dropped(sluice_instance *ins, uint64_t n);

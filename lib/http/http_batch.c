@@ -2,20 +2,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <msgpack.h>
 
 #include "http_body.h"
+#include "sluice/alloc.h"
 #include "sluice/http_batch.h"
 #include "sluice/log.h"
 
 /* Requests one chunk may spend on halving ranges to isolate refusals. */
 #define SPLIT_BUDGET 1024
 
-struct sluice_batch {
-    sluice_batch_config cfg;
+struct sluice_http_batch {
+    sluice_http_batch_config cfg;
+    size_t max_in_flight;
+    char **headers; /* "Name: value", NULL-terminated */
+    size_t n_headers;
 };
 
 typedef struct worker {
-    sluice_batch *b;
+    sluice_http_batch *b;
     sluice_http *client;
     size_t in_flight;
     sluice_flush **waiting;
@@ -34,7 +41,7 @@ typedef struct job {
 
 typedef struct request {
     job *job;
-    sluice_batch_range rg;
+    sluice_http_batch_range rg;
     sluice_buf scratch;
 } request;
 
@@ -63,7 +70,7 @@ job_finish(job *j)
 }
 
 static void
-mark_range(job *j, const sluice_batch_range *rg, int retry, const char *why)
+mark_range(job *j, const sluice_http_batch_range *rg, int retry, const char *why)
 {
     for (size_t p = rg->first; p < rg->last; p++) {
         if (retry)
@@ -80,21 +87,21 @@ on_response(void *arg, const sluice_http_response *r)
 {
     request *req = arg;
     job *j = req->job;
-    const sluice_batch_config *cfg = &j->w->b->cfg;
-    sluice_batch_range rg = req->rg;
+    const sluice_http_batch_config *cfg = &j->w->b->cfg;
+    sluice_http_batch_range rg = req->rg;
     sluice_buf_free(&req->scratch);
     free(req);
 
     char why[512] = "";
-    sluice_batch_verdict v = cfg->ops->response(cfg->ctx, j->fl, &rg, r, why, sizeof why);
+    sluice_http_batch_verdict v = cfg->ops->response(cfg->ctx, j->fl, &rg, r, why, sizeof why);
     if (!*why)
         sluice_http_describe(why, sizeof why, r);
-    if (v == SLUICE_BATCH_RESEND && rg.resends >= cfg->max_resends)
-        v = SLUICE_BATCH_RETRY;
+    if (v == SLUICE_HTTP_BATCH_RESEND && rg.resends >= cfg->max_resends)
+        v = SLUICE_HTTP_BATCH_RETRY;
     switch (v) {
-    case SLUICE_BATCH_DONE:
+    case SLUICE_HTTP_BATCH_DONE:
         break;
-    case SLUICE_BATCH_SPLIT:
+    case SLUICE_HTTP_BATCH_SPLIT:
         if (rg.last - rg.first > 1 && j->splits_left >= 2) {
             j->splits_left -= 2;
             size_t mid = rg.first + (rg.last - rg.first) / 2;
@@ -104,16 +111,16 @@ on_response(void *arg, const sluice_http_response *r)
             mark_range(j, &rg, 0, why);
         }
         break;
-    case SLUICE_BATCH_RESEND:
+    case SLUICE_HTTP_BATCH_RESEND:
         send_range(j, rg.first, rg.last, rg.resends + 1);
         break;
-    case SLUICE_BATCH_RETRY:
+    case SLUICE_HTTP_BATCH_RETRY:
         snprintf(j->reason, sizeof j->reason, "%s", why);
         mark_range(j, &rg, 1, NULL);
         if (r->retry_after)
             sluice_flush_retry_after(j->fl, r->retry_after);
         break;
-    case SLUICE_BATCH_FAIL:
+    case SLUICE_HTTP_BATCH_FAIL:
         mark_range(j, &rg, 0, why);
         break;
     }
@@ -124,14 +131,17 @@ on_response(void *arg, const sluice_http_response *r)
 static void
 send_range(job *j, size_t first, size_t last, unsigned resends)
 {
-    const sluice_batch_config *cfg = &j->w->b->cfg;
+    const sluice_http_batch_config *cfg = &j->w->b->cfg;
     request *req = calloc(1, sizeof *req);
     if (!req)
         abort();
     req->job = j;
-    req->rg = (sluice_batch_range){first, last, j->body.index, resends, 0};
+    req->rg = (sluice_http_batch_range){first, last, j->body.index, resends, 0};
     sluice_bytes payload = body_range(&j->body, cfg, first, last, &req->scratch);
-    sluice_http_request hr = {.method = "POST"};
+    sluice_http_request hr = {.method = "POST",
+                              .headers = (const char *const *)j->w->b->headers};
+    if (cfg->http)
+        sluice_http_request_apply(&hr, &cfg->http->client);
     cfg->ops->prepare(cfg->ctx, &hr, &req->rg);
     hr.body = payload.data;
     hr.body_len = payload.len;
@@ -147,7 +157,7 @@ send_range(job *j, size_t first, size_t last, unsigned resends)
 static void
 start_job(worker *w, sluice_flush *fl)
 {
-    const sluice_batch_config *cfg = &w->b->cfg;
+    const sluice_http_batch_config *cfg = &w->b->cfg;
     w->in_flight++;
     job *j = calloc(1, sizeof *j);
     if (!j)
@@ -175,27 +185,114 @@ start_job(worker *w, sluice_flush *fl)
 
 /* ==== The plugin's entry points ==== */
 
-sluice_batch *
-sluice_batch_new(const sluice_batch_config *cfg)
+static void
+add_header(sluice_http_batch *b, const char *name, size_t nlen, const char *val, size_t vlen)
 {
-    sluice_batch *b = calloc(1, sizeof *b);
+    b->headers = realloc(b->headers, (b->n_headers + 2) * sizeof *b->headers);
+    char *h = malloc(nlen + vlen + 3);
+    if (!b->headers || !h)
+        abort();
+    memcpy(h, name, nlen);
+    memcpy(h + nlen, ": ", 2);
+    memcpy(h + nlen + 2, val, vlen);
+    h[nlen + 2 + vlen] = '\0';
+    b->headers[b->n_headers++] = h;
+    b->headers[b->n_headers] = NULL;
+}
+
+static int
+has_header(const sluice_http_batch *b, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < b->n_headers; i++)
+        if (strncasecmp(b->headers[i], name, n) == 0 && b->headers[i][n] == ':')
+            return 1;
+    return 0;
+}
+
+/* The `headers` option's map, already checked to hold only strings. */
+static void
+add_header_map(sluice_http_batch *b, const sluice_bytes *map)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    if (map->len &&
+        msgpack_unpack_next(&up, map->data, map->len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+            const msgpack_object *k = &up.data.via.map.ptr[i].key, *v = &up.data.via.map.ptr[i].val;
+            if (k->type == MSGPACK_OBJECT_STR && v->type == MSGPACK_OBJECT_STR)
+                add_header(b, k->via.str.ptr, k->via.str.size, v->via.str.ptr, v->via.str.size);
+        }
+    msgpack_unpacked_destroy(&up);
+}
+
+int
+sluice_http_check_headers(const void *value, char *err, size_t errlen)
+{
+    const sluice_bytes *map = value;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    int bad = 0;
+    if (msgpack_unpack_next(&up, map->data, map->len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        up.data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < up.data.via.map.size && !bad; i++) {
+            const msgpack_object *k = &up.data.via.map.ptr[i].key, *v = &up.data.via.map.ptr[i].val;
+            if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_STR) {
+                snprintf(err, errlen, "every header name and value must be a string");
+                bad = 1;
+            } else if (memchr(k->via.str.ptr, ':', k->via.str.size) ||
+                       memchr(v->via.str.ptr, '\n', v->via.str.size) ||
+                       memchr(v->via.str.ptr, '\r', v->via.str.size)) {
+                snprintf(err, errlen, "header '%.*s': no ':' in a name, no line break in a value",
+                         (int)k->via.str.size, k->via.str.ptr);
+                bad = 1;
+            }
+        }
+    msgpack_unpacked_destroy(&up);
+    return bad ? -1 : 0;
+}
+
+sluice_http_batch *
+sluice_http_batch_new(const sluice_http_batch_config *cfg)
+{
+    sluice_http_batch *b = calloc(1, sizeof *b);
     if (!b)
         abort();
     b->cfg = *cfg;
-    if (!b->cfg.max_in_flight)
-        b->cfg.max_in_flight = 1;
+    b->max_in_flight = cfg->http && cfg->http->max_in_flight > 0 ? (size_t)cfg->http->max_in_flight : 1;
+    /* The operator's headers first: they win over the plugin's. */
+    if (cfg->http)
+        add_header_map(b, &cfg->http->headers);
+    if (cfg->content_type && !has_header(b, "Content-Type"))
+        add_header(b, "Content-Type", 12, cfg->content_type, strlen(cfg->content_type));
+    if (cfg->http && cfg->http->compress == SLUICE_HTTP_COMPRESS_GZIP)
+        add_header(b, "Content-Encoding", 16, "gzip", 4);
+    if (cfg->auth_token && !has_header(b, "Authorization")) {
+        char *value = sluice_asprintf("%s %s", cfg->auth_scheme, cfg->auth_token);
+        add_header(b, "Authorization", 13, value, strlen(value));
+        free(value);
+    }
     return b;
 }
 
 void
-sluice_batch_free(sluice_batch *b)
+sluice_http_batch_free(sluice_http_batch *b)
 {
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_headers; i++)
+        free(b->headers[i]);
+    free(b->headers);
     free(b);
 }
 
 int
-sluice_batch_worker_init(sluice_batch *b, uv_loop_t *loop, void **worker_ctx)
+sluice_http_batch_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
 {
+    sluice_http_batch *b = *(sluice_http_batch **)ctx;
     worker *w = calloc(1, sizeof *w);
     if (!w)
         return SLUICE_ERROR;
@@ -206,7 +303,7 @@ sluice_batch_worker_init(sluice_batch *b, uv_loop_t *loop, void **worker_ctx)
 }
 
 void
-sluice_batch_worker_exit(void *worker_ctx)
+sluice_http_batch_worker_exit(void *worker_ctx)
 {
     worker *w = worker_ctx;
     /* Waiting flushes are left to the engine, which counts them at exit. */
@@ -217,10 +314,11 @@ sluice_batch_worker_exit(void *worker_ctx)
 }
 
 void
-sluice_batch_flush(sluice_batch *b, sluice_flush *fl)
+sluice_http_batch_flush(void *ctx, sluice_flush *fl)
 {
+    const sluice_http_batch *b = *(sluice_http_batch **)ctx;
     worker *w = sluice_flush_worker(fl);
-    if (w->in_flight < b->cfg.max_in_flight) {
+    if (w->in_flight < b->max_in_flight) {
         start_job(w, fl);
         return;
     }

@@ -5,7 +5,7 @@
 #include "http_body.h"
 
 void
-body_build(body *bd, const sluice_batch_config *cfg, sluice_event_kind kind, const char *data,
+body_build(body *bd, const sluice_http_batch_config *cfg, sluice_event_kind kind, const char *data,
            size_t len, sluice_flush *fl)
 {
     memset(bd, 0, sizeof *bd);
@@ -42,7 +42,7 @@ body_build(body *bd, const sluice_batch_config *cfg, sluice_event_kind kind, con
 }
 
 sluice_bytes
-body_range(const body *bd, const sluice_batch_config *cfg, size_t first, size_t last,
+body_range(const body *bd, const sluice_http_batch_config *cfg, size_t first, size_t last,
            sluice_buf *scratch)
 {
     const char *start = bd->text.data + bd->offs[first];
@@ -60,7 +60,7 @@ body_range(const body *bd, const sluice_batch_config *cfg, size_t first, size_t 
         start = arr.data;
         len = arr.len;
     }
-    if (cfg->gzip) {
+    if (cfg->http && cfg->http->compress == SLUICE_HTTP_COMPRESS_GZIP) {
         sluice_gzip(scratch, start, len);
         sluice_buf_free(&arr);
         return (sluice_bytes){scratch->data, scratch->len};

@@ -15,12 +15,12 @@ typedef struct body {
 
 /* Render the events in [data, data+len) with cfg->ops->render. An event it
  * refuses gets no piece and, when `fl` is not NULL, is marked failed. */
-void body_build(body *bd, const sluice_batch_config *cfg, sluice_event_kind kind, const char *data,
+void body_build(body *bd, const sluice_http_batch_config *cfg, sluice_event_kind kind, const char *data,
                 size_t len, sluice_flush *fl);
 /* The payload of pieces [first, last), as a JSON array and gzipped if cfg
  * says so: the rendered bytes themselves when they can go as they are,
  * else built in `scratch`. */
-sluice_bytes body_range(const body *bd, const sluice_batch_config *cfg, size_t first, size_t last,
+sluice_bytes body_range(const body *bd, const sluice_http_batch_config *cfg, size_t first, size_t last,
                         sluice_buf *scratch);
 void body_free(body *bd);
 

@@ -398,8 +398,9 @@ sluice_http_request_apply(sluice_http_request *req, const sluice_http_client_con
 }
 
 int
-sluice_http_url_check(const char *url, char *err, size_t errlen)
+sluice_http_check_url(const void *value, char *err, size_t errlen)
 {
+    const char *url = *(char *const *)value;
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         snprintf(err, errlen, "expected an http:// or https:// URL, found '%s'", url);
         return -1;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "influx_parse.h"
+#include "line_protocol.h"
 
 extern char **environ;
 
@@ -28,6 +28,31 @@ typedef struct exec_config {
     int64_t max_output;
 } exec_config;
 
+static int
+env_pair_ok(const msgpack_object *key, const msgpack_object *val)
+{
+    return key->type == MSGPACK_OBJECT_STR &&
+           (val->type == MSGPACK_OBJECT_STR || val->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+}
+
+/* env: names are strings, values strings or whole numbers. */
+static int
+check_env(const void *value, char *err, size_t errlen)
+{
+    const sluice_bytes *map = value;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    int bad = 0;
+    if (msgpack_unpack_next(&up, map->data, map->len, &off) == MSGPACK_UNPACK_SUCCESS)
+        for (uint32_t i = 0; i < up.data.via.map.size && !bad; i++)
+            bad = !env_pair_ok(&up.data.via.map.ptr[i].key, &up.data.via.map.ptr[i].val);
+    msgpack_unpacked_destroy(&up);
+    if (bad)
+        snprintf(err, errlen, "names and values must be strings");
+    return bad ? -1 : 0;
+}
+
 static const sluice_option exec_options[] = {
     {.name = "command", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
      .offset = offsetof(exec_config, command),
@@ -44,7 +69,7 @@ static const sluice_option exec_options[] = {
      .help = "lines: an event per line; json: an event per JSON object line; influx: InfluxDB "
              "line protocol, a metric event per line."},
     {.name = "env", .type = SLUICE_OPT_MAP, .def = "{}", .offset = offsetof(exec_config, env),
-     .help = "Variables added to the command's environment."},
+     .check = check_env, .help = "Variables added to the command's environment."},
     {.name = "cwd", .type = SLUICE_OPT_STR, .offset = offsetof(exec_config, cwd),
      .help = "Working directory of the command."},
     {.name = "oneshot", .type = SLUICE_OPT_BOOL, .def = "false",
@@ -157,7 +182,7 @@ emit_output(exec_ctx *x)
                 emit_json(x, p, len, now);
             } else if (p[0] != '#') {
                 char err[256];
-                if (influx_emit(x->em, p, len, now, err, sizeof err) < 0) {
+                if (lp_emit(x->em, p, len, now, err, sizeof err) < 0) {
                     if (x->parse_errors++ % 1000 == 0)
                         sluice_warn(x->ins, "line protocol: %s; line kept with parse_error",
                                     err);
@@ -343,7 +368,6 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0, extra = 0;
-    int bad = 0;
     if (msgpack_unpack_next(&up, cfg->env.data, cfg->env.len, &off) == MSGPACK_UNPACK_SUCCESS)
         extra = up.data.via.map.size;
     x->envp = sluice_calloc(n + extra + 1, sizeof *x->envp);
@@ -351,12 +375,8 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
     for (size_t i = 0; i < extra; i++) {
         const msgpack_object *key = &up.data.via.map.ptr[i].key,
                              *val = &up.data.via.map.ptr[i].val;
-        if (key->type != MSGPACK_OBJECT_STR ||
-            (val->type != MSGPACK_OBJECT_STR && val->type != MSGPACK_OBJECT_POSITIVE_INTEGER)) {
-            sluice_option_error(ins, "env", "names and values must be strings");
-            bad = 1;
-            continue;
-        }
+        if (!env_pair_ok(key, val))
+            continue; /* only in defaults: check_env refused it in the config */
         char num[32];
         const char *v = num;
         int vlen;
@@ -381,7 +401,7 @@ exec_init(sluice_instance *ins, const void *config, void **ctxp)
     *ctxp = x;
     /* Runs start at once, then every interval (never again with oneshot). */
     sluice_collector_wake(sluice_collector_add(ins, cfg->oneshot ? 0 : cfg->interval, collect, x));
-    return bad ? SLUICE_ERROR : SLUICE_OK;
+    return SLUICE_OK;
 }
 
 static int

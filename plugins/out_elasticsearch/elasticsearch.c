@@ -22,8 +22,6 @@
 
 enum { ACTION_INDEX, ACTION_CREATE };
 static const char *const actions[] = {"index", "create", NULL};
-#define COMPRESSIONS(X) X(COMPRESS_NONE, "none") X(COMPRESS_GZIP, "gzip")
-SLUICE_OPT_ENUM_VALUES(compressions, COMPRESSIONS);
 
 typedef struct es_config {
     sluice_strlist hosts;
@@ -35,21 +33,15 @@ typedef struct es_config {
     char *pipeline;
     char *routing_key;
     int64_t bulk_max_bytes, bulk_max_events;
-    int compress;
     char *api_key;
     char *time_key;
-    int64_t max_in_flight, cooldown;
-    sluice_http_client_config client;
+    int64_t cooldown;
+    sluice_http_output_config http;
 } es_config;
-
-static const sluice_option tls_options[] = {
-    SLUICE_HTTP_TLS_OPTIONS(es_config, client.tls),
-    SLUICE_OPTIONS_END,
-};
 
 static const sluice_option es_options[] = {
     {.name = "hosts", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
-     .offset = offsetof(es_config, hosts),
+     .check = sluice_http_check_url, .offset = offsetof(es_config, hosts),
      .help = "Base URLs (http://127.0.0.1:9200); bulks go round-robin, skipping a host in "
              "its cool-down."},
     {.name = "index", .type = SLUICE_OPT_STR, .def = "sluice-%Y.%m.%d", .flags = SLUICE_OPT_FIELDS,
@@ -80,26 +72,21 @@ static const sluice_option es_options[] = {
     {.name = "bulk_max_events", .type = SLUICE_OPT_INT, .def = "0", .flags = SLUICE_OPT_RANGE,
      .min = 0, .max = 10000000, .offset = offsetof(es_config, bulk_max_events),
      .help = "Most documents in one bulk; 0: only bulk_max_bytes limits."},
-    {.name = "compress", .type = SLUICE_OPT_ENUM, .def = "none", .values = compressions,
-     .offset = offsetof(es_config, compress), .help = "Content-Encoding of bulks."},
-    SLUICE_HTTP_CLIENT_OPTIONS(es_config, client),
     {.name = "api_key", .type = SLUICE_OPT_STR, .offset = offsetof(es_config, api_key),
      .help = "Sent as Authorization: ApiKey (the base64 id:key); write ${VAR}."},
     {.name = "time_key", .type = SLUICE_OPT_STR, .def = "'@timestamp'",
      .offset = offsetof(es_config, time_key),
      .help = "Field of the event time in documents (RFC 3339, nanoseconds)."},
-    {.name = "max_in_flight", .type = SLUICE_OPT_INT, .def = "2", .flags = SLUICE_OPT_RANGE,
-     .min = 1, .max = 64, .offset = offsetof(es_config, max_in_flight),
-     .help = "Chunks each worker sends at once."},
     {.name = "host_cooldown", .type = SLUICE_OPT_DURATION, .def = "30s",
      .flags = SLUICE_OPT_RANGE, .min = 0, .max = 3600 * SLUICE_NSEC_PER_SEC,
      .offset = offsetof(es_config, cooldown),
      .help = "How long a host that did not answer (or answered 5xx) is skipped."},
-    {.name = "tls", .type = SLUICE_OPT_SECTION, .sub = tls_options, .help = "TLS settings."},
+    SLUICE_HTTP_OUTPUT_OPTIONS(es_config, http, "2"),
     SLUICE_OPTIONS_END,
 };
 
 typedef struct es_ctx {
+    sluice_http_batch *batch; /* first: SLUICE_HTTP_BATCH_CALLBACKS */
     sluice_instance *ins;
     const es_config *cfg;
     es_index *index;
@@ -109,10 +96,7 @@ typedef struct es_ctx {
     uint64_t *host_failures;
     size_t n_hosts, next_host;
     uv_mutex_t hosts_lock; /* workers share the hosts */
-    char *headers[4];
-    char auth[4096];
     sluice_format_opts doc;
-    sluice_batch *batch;
     uint64_t stored, conflicts_ok, retried_items, failed_items, failovers;
 } es_ctx;
 
@@ -201,10 +185,9 @@ es_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf 
 /* ==== Hosts ==== */
 
 static void
-es_prepare(void *ctx, sluice_http_request *req, sluice_batch_range *rg)
+es_prepare(void *ctx, sluice_http_request *req, sluice_http_batch_range *rg)
 {
     es_ctx *c = ctx;
-    const es_config *cfg = c->cfg;
     sluice_time_t now = sluice_time_now();
     uv_mutex_lock(&c->hosts_lock);
     /* The next host out of its cool-down; if none is, the one that
@@ -227,9 +210,6 @@ es_prepare(void *ctx, sluice_http_request *req, sluice_batch_range *rg)
     uv_mutex_unlock(&c->hosts_lock);
     rg->user = pick;
     req->url = c->urls[pick];
-    req->method = "POST";
-    req->headers = (const char *const *)c->headers;
-    sluice_http_request_apply(req, &cfg->client);
 }
 
 /* Put the host in its cool-down; 1 if another host is up to take over. */
@@ -254,14 +234,14 @@ host_failed(es_ctx *c, size_t host, const char *why)
 
 /* ==== Answers ==== */
 
-static sluice_batch_verdict
-items(es_ctx *c, sluice_flush *fl, const sluice_batch_range *rg, const sluice_http_response *r,
+static sluice_http_batch_verdict
+items(es_ctx *c, sluice_flush *fl, const sluice_http_batch_range *rg, const sluice_http_response *r,
       char *why, size_t whylen)
 {
     size_t n = rg->last - rg->first;
     if (es_bulk_all_ok(r->body, r->body_len)) {
         __atomic_fetch_add(&c->stored, n, __ATOMIC_RELAXED);
-        return SLUICE_BATCH_DONE;
+        return SLUICE_HTTP_BATCH_DONE;
     }
     es_bulk b;
     long got = es_bulk_parse(&b, r->body, r->body_len, why, whylen);
@@ -270,7 +250,7 @@ items(es_ctx *c, sluice_flush *fl, const sluice_batch_range *rg, const sluice_ht
             snprintf(why, whylen, "the bulk answer has %ld items for %zu actions", got, n);
         sluice_error(c->ins, "%s; retrying the bulk", why);
         es_bulk_free(&b);
-        return SLUICE_BATCH_RETRY;
+        return SLUICE_HTTP_BATCH_RETRY;
     }
     int own_ids = c->cfg->id_key || c->cfg->generate_id;
     uint64_t stored = 0, dup = 0, retried = 0, failed = 0;
@@ -295,11 +275,11 @@ items(es_ctx *c, sluice_flush *fl, const sluice_batch_range *rg, const sluice_ht
     __atomic_fetch_add(&c->conflicts_ok, dup, __ATOMIC_RELAXED);
     __atomic_fetch_add(&c->retried_items, retried, __ATOMIC_RELAXED);
     __atomic_fetch_add(&c->failed_items, failed, __ATOMIC_RELAXED);
-    return SLUICE_BATCH_DONE;
+    return SLUICE_HTTP_BATCH_DONE;
 }
 
-static sluice_batch_verdict
-es_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
+static sluice_http_batch_verdict
+es_response(void *ctx, sluice_flush *fl, const sluice_http_batch_range *rg,
             const sluice_http_response *r, char *why, size_t whylen)
 {
     es_ctx *c = ctx;
@@ -312,22 +292,22 @@ es_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
     if (r->status >= 200 && r->status < 300)
         return items(c, fl, rg, r, why, whylen);
     if (r->status == 413)
-        return SLUICE_BATCH_SPLIT;
+        return SLUICE_HTTP_BATCH_SPLIT;
     if (r->status == 429 || r->status == 408)
-        return SLUICE_BATCH_RETRY;
+        return SLUICE_HTTP_BATCH_RETRY;
     if (r->error || r->status >= 500) {
         if (host_failed(c, rg->user, why)) {
             __atomic_fetch_add(&c->failovers, 1, __ATOMIC_RELAXED);
-            return SLUICE_BATCH_RESEND;
+            return SLUICE_HTTP_BATCH_RESEND;
         }
-        return SLUICE_BATCH_RETRY;
+        return SLUICE_HTTP_BATCH_RETRY;
     }
     sluice_error(c->ins, "%s answered %s; the bulk's %zu documents go to the dead letters",
                  c->cfg->hosts.v[rg->user], why, rg->last - rg->first);
-    return SLUICE_BATCH_FAIL;
+    return SLUICE_HTTP_BATCH_FAIL;
 }
 
-static const sluice_batch_ops es_ops = {es_render, es_prepare, es_response};
+static const sluice_http_batch_ops es_ops = {es_render, es_prepare, es_response};
 
 /* ==== Life cycle ==== */
 
@@ -351,10 +331,8 @@ es_exit(void *ctx)
     free(c->down_until);
     free(c->answered_at);
     free(c->host_failures);
-    for (int i = 0; c->headers[i]; i++)
-        free(c->headers[i]);
     es_index_free(c->index);
-    sluice_batch_free(c->batch);
+    sluice_http_batch_free(c->batch);
     if (c->n_hosts)
         uv_mutex_destroy(&c->hosts_lock);
     free(c);
@@ -408,16 +386,6 @@ es_init(sluice_instance *ins, const void *config, void **ctxp)
         sluice_option_error(ins, "hosts", "give at least one, e.g. http://127.0.0.1:9200");
         return SLUICE_ERROR;
     }
-    int bad = 0;
-    for (size_t h = 0; h < cfg->hosts.n; h++)
-        if (sluice_http_url_check(cfg->hosts.v[h], err, sizeof err) < 0) {
-            char opt[32];
-            snprintf(opt, sizeof opt, "hosts[%zu]", h);
-            sluice_option_error(ins, opt, "%s", err);
-            bad = 1;
-        }
-    if (bad)
-        return SLUICE_ERROR;
     c->n_hosts = cfg->hosts.n;
     uv_mutex_init(&c->hosts_lock);
     c->urls = sluice_calloc(c->n_hosts, sizeof *c->urls);
@@ -426,36 +394,18 @@ es_init(sluice_instance *ins, const void *config, void **ctxp)
     c->host_failures = sluice_calloc(c->n_hosts, sizeof *c->host_failures);
     for (size_t h = 0; h < c->n_hosts; h++)
         c->urls[h] = url_for(cfg->hosts.v[h], cfg->pipeline);
-    int n = 0;
-    c->headers[n++] = sluice_strdup("Content-Type: application/x-ndjson");
-    if (cfg->compress == COMPRESS_GZIP)
-        c->headers[n++] = sluice_strdup("Content-Encoding: gzip");
-    if (cfg->api_key) {
-        snprintf(c->auth, sizeof c->auth, "Authorization: ApiKey %s", cfg->api_key);
-        c->headers[n++] = sluice_strdup(c->auth);
-    }
     c->doc = (sluice_format_opts){SLUICE_FORMAT_JSON, *cfg->time_key ? cfg->time_key : NULL, NULL};
-    sluice_batch_config bc = {.ops = &es_ops,
-                              .ctx = c,
-                              .max_in_flight = (size_t)cfg->max_in_flight,
-                              .max_events = (size_t)cfg->bulk_max_events,
-                              .max_bytes = (size_t)cfg->bulk_max_bytes,
-                              .gzip = cfg->compress == COMPRESS_GZIP,
-                              .max_resends = (unsigned)c->n_hosts};
-    c->batch = sluice_batch_new(&bc);
+    c->batch = sluice_http_batch_new(&(sluice_http_batch_config){
+        .ops = &es_ops,
+        .ctx = c,
+        .http = &cfg->http,
+        .content_type = "application/x-ndjson",
+        .auth_scheme = "ApiKey",
+        .auth_token = cfg->api_key,
+        .max_events = (size_t)cfg->bulk_max_events,
+        .max_bytes = (size_t)cfg->bulk_max_bytes,
+        .max_resends = (unsigned)c->n_hosts});
     return SLUICE_OK;
-}
-
-static void
-es_flush(void *ctx, sluice_flush *fl)
-{
-    sluice_batch_flush(((es_ctx *)ctx)->batch, fl);
-}
-
-static int
-es_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
-{
-    return sluice_batch_worker_init(((es_ctx *)ctx)->batch, loop, worker_ctx);
 }
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
@@ -467,7 +417,5 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .accepts = SLUICE_ACCEPTS_LOGS,
     .init = es_init,
     .exit = es_exit,
-    .flush = es_flush,
-    .worker_init = es_worker_init,
-    .worker_exit = sluice_batch_worker_exit,
+    SLUICE_HTTP_BATCH_CALLBACKS,
 };

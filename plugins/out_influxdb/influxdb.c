@@ -27,8 +27,6 @@
 SLUICE_OPT_ENUM_VALUES(apis, APIS);
 static const char *const precisions[] = {"ns", "us", "ms", "s", NULL};
 static const char *const v1_precisions[] = {"n", "u", "ms", "s"};
-#define COMPRESSIONS(X) X(COMPRESS_NONE, "none") X(COMPRESS_GZIP, "gzip")
-SLUICE_OPT_ENUM_VALUES(compressions, COMPRESSIONS);
 
 typedef struct influx_config {
     char *url;
@@ -37,21 +35,14 @@ typedef struct influx_config {
     char *org, *bucket, *token;
     int precision;
     int64_t batch_max_points, batch_max_bytes;
-    int compress;
     char *measurement;
     sluice_strlist tag_keys, field_keys;
-    int64_t max_in_flight;
-    sluice_http_client_config client;
+    sluice_http_output_config http;
 } influx_config;
-
-static const sluice_option tls_options[] = {
-    SLUICE_HTTP_TLS_OPTIONS(influx_config, client.tls),
-    SLUICE_OPTIONS_END,
-};
 
 static const sluice_option influx_options[] = {
     {.name = "url", .type = SLUICE_OPT_STR, .flags = SLUICE_OPT_REQUIRED,
-     .offset = offsetof(influx_config, url), .help = "Base URL, e.g. http://127.0.0.1:8086."},
+     .check = sluice_http_check_url, .offset = offsetof(influx_config, url), .help = "Base URL, e.g. http://127.0.0.1:8086."},
     {.name = "api", .type = SLUICE_OPT_ENUM, .def = "v1", .values = apis,
      .offset = offsetof(influx_config, api),
      .help = "v1: /write with database (InfluxDB 1.x); v2: /api/v2/write with org and bucket "
@@ -74,8 +65,6 @@ static const sluice_option influx_options[] = {
     {.name = "batch_max_bytes", .type = SLUICE_OPT_SIZE, .def = "4MiB", .flags = SLUICE_OPT_RANGE,
      .min = 1024, .max = 1 << 30, .offset = offsetof(influx_config, batch_max_bytes),
      .help = "Largest write body (before gzip)."},
-    {.name = "compress", .type = SLUICE_OPT_ENUM, .def = "none", .values = compressions,
-     .offset = offsetof(influx_config, compress), .help = "Content-Encoding of writes."},
     {.name = "measurement", .type = SLUICE_OPT_STR, .def = "logs",
      .offset = offsetof(influx_config, measurement), .help = "Log events: the measurement."},
     {.name = "tag_keys", .type = SLUICE_OPT_STR_LIST, .offset = offsetof(influx_config, tag_keys),
@@ -84,21 +73,16 @@ static const sluice_option influx_options[] = {
      .offset = offsetof(influx_config, field_keys),
      .help = "Log events: fields written as fields (strings as string fields); default: every "
              "numeric and boolean top-level field, and message."},
-    {.name = "max_in_flight", .type = SLUICE_OPT_INT, .def = "2", .flags = SLUICE_OPT_RANGE,
-     .min = 1, .max = 64, .offset = offsetof(influx_config, max_in_flight),
-     .help = "Chunks each worker sends at once."},
-    SLUICE_HTTP_CLIENT_OPTIONS(influx_config, client),
-    {.name = "tls", .type = SLUICE_OPT_SECTION, .sub = tls_options, .help = "TLS settings."},
+    SLUICE_HTTP_OUTPUT_OPTIONS(influx_config, http, "2"),
     SLUICE_OPTIONS_END,
 };
 
 typedef struct influx_ctx {
+    sluice_http_batch *batch; /* first: SLUICE_HTTP_BATCH_CALLBACKS */
     sluice_instance *ins;
     const influx_config *cfg;
     char *url;
-    char *headers[4];
     lp_options lp;
-    sluice_batch *batch;
     uint64_t written, refused;
 } influx_ctx;
 
@@ -111,14 +95,11 @@ influx_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_
 }
 
 static void
-influx_prepare(void *ctx, sluice_http_request *req, sluice_batch_range *rg)
+influx_prepare(void *ctx, sluice_http_request *req, sluice_http_batch_range *rg)
 {
     influx_ctx *c = ctx;
     (void)rg;
     req->url = c->url;
-    req->method = "POST";
-    req->headers = (const char *const *)c->headers;
-    sluice_http_request_apply(req, &c->cfg->client);
 }
 
 /* InfluxDB's {"error":"..."} (or {"message":...} from v2), else the body. */
@@ -147,8 +128,8 @@ influx_message(char *out, size_t size, const sluice_http_response *r)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static sluice_batch_verdict
-influx_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
+static sluice_http_batch_verdict
+influx_response(void *ctx, sluice_flush *fl, const sluice_http_batch_range *rg,
                 const sluice_http_response *r, char *why, size_t whylen)
 {
     influx_ctx *c = ctx;
@@ -156,7 +137,7 @@ influx_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
     (void)fl;
     if (r->status >= 200 && r->status < 300) {
         __atomic_fetch_add(&c->written, n, __ATOMIC_RELAXED);
-        return SLUICE_BATCH_DONE;
+        return SLUICE_HTTP_BATCH_DONE;
     }
     influx_message(why, whylen, r);
     switch (r->status) {
@@ -165,26 +146,26 @@ influx_response(void *ctx, sluice_flush *fl, const sluice_batch_range *rg,
     case 422:
         if (n == 1)
             __atomic_fetch_add(&c->refused, 1, __ATOMIC_RELAXED);
-        return SLUICE_BATCH_SPLIT;
+        return SLUICE_HTTP_BATCH_SPLIT;
     case 401:
     case 403:
         sluice_error(c->ins, "%s refused the credentials (%s): %zu points go to the dead letters",
                      c->cfg->url, why, n);
-        return SLUICE_BATCH_FAIL;
+        return SLUICE_HTTP_BATCH_FAIL;
     case 404:
         sluice_error(c->ins, "%s: %s (create the %s first): %zu points go to the dead letters",
                      c->cfg->url, why, c->cfg->api == API_V1 ? "database" : "bucket", n);
-        return SLUICE_BATCH_FAIL;
+        return SLUICE_HTTP_BATCH_FAIL;
     default:
         break;
     }
     if (sluice_http_classify(r) == SLUICE_RETRY)
-        return SLUICE_BATCH_RETRY;
+        return SLUICE_HTTP_BATCH_RETRY;
     sluice_error(c->ins, "%s answered %s: %zu points go to the dead letters", c->cfg->url, why, n);
-    return SLUICE_BATCH_FAIL;
+    return SLUICE_HTTP_BATCH_FAIL;
 }
 
-static const sluice_batch_ops influx_ops = {influx_render, influx_prepare, influx_response};
+static const sluice_http_batch_ops influx_ops = {influx_render, influx_prepare, influx_response};
 
 /* ==== Life cycle ==== */
 
@@ -209,9 +190,7 @@ influx_exit(void *ctx)
         sluice_info(c->ins, "%llu points written, %llu refused", (unsigned long long)c->written,
                     (unsigned long long)c->refused);
     free(c->url);
-    for (int i = 0; c->headers[i]; i++)
-        free(c->headers[i]);
-    sluice_batch_free(c->batch);
+    sluice_http_batch_free(c->batch);
     free(c);
 }
 
@@ -223,12 +202,7 @@ influx_init(sluice_instance *ins, const void *config, void **ctxp)
     *ctxp = c;
     c->ins = ins;
     c->cfg = cfg;
-    char err[512];
     int bad = 0;
-    if (sluice_http_url_check(cfg->url, err, sizeof err) < 0) {
-        sluice_option_error(ins, "url", "%s", err);
-        bad = 1;
-    }
     if (cfg->api == API_V1 && !cfg->database) {
         sluice_option_error(ins, NULL, "api v1 needs a `database` (the InfluxDB 1.x database to "
                                        "write to)");
@@ -261,37 +235,18 @@ influx_init(sluice_instance *ins, const void *config, void **ctxp)
     }
     sluice_buf_putc(&u, '\0');
     c->url = u.data;
-    int h = 0;
-    c->headers[h++] = sluice_strdup("Content-Type: text/plain; charset=utf-8");
-    if (cfg->compress == COMPRESS_GZIP)
-        c->headers[h++] = sluice_strdup("Content-Encoding: gzip");
-    if (cfg->token) {
-        char auth[4096];
-        snprintf(auth, sizeof auth, "Authorization: Token %s", cfg->token);
-        c->headers[h++] = sluice_strdup(auth);
-    }
     c->lp = (lp_options){(lp_precision)cfg->precision, cfg->api == API_V2, cfg->measurement,
                          &cfg->tag_keys, &cfg->field_keys};
-    sluice_batch_config bc = {.ops = &influx_ops,
-                              .ctx = c,
-                              .max_in_flight = (size_t)cfg->max_in_flight,
-                              .max_events = (size_t)cfg->batch_max_points,
-                              .max_bytes = (size_t)cfg->batch_max_bytes,
-                              .gzip = cfg->compress == COMPRESS_GZIP};
-    c->batch = sluice_batch_new(&bc);
+    c->batch = sluice_http_batch_new(&(sluice_http_batch_config){
+        .ops = &influx_ops,
+        .ctx = c,
+        .http = &cfg->http,
+        .content_type = "text/plain; charset=utf-8",
+        .auth_scheme = "Token",
+        .auth_token = cfg->token,
+        .max_events = (size_t)cfg->batch_max_points,
+        .max_bytes = (size_t)cfg->batch_max_bytes});
     return SLUICE_OK;
-}
-
-static void
-influx_flush(void *ctx, sluice_flush *fl)
-{
-    sluice_batch_flush(((influx_ctx *)ctx)->batch, fl);
-}
-
-static int
-influx_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
-{
-    return sluice_batch_worker_init(((influx_ctx *)ctx)->batch, loop, worker_ctx);
 }
 
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
@@ -304,7 +259,5 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .accepts = SLUICE_ACCEPTS_ALL,
     .init = influx_init,
     .exit = influx_exit,
-    .flush = influx_flush,
-    .worker_init = influx_worker_init,
-    .worker_exit = sluice_batch_worker_exit,
+    SLUICE_HTTP_BATCH_CALLBACKS,
 };

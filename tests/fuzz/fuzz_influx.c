@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../plugins/in_exec/influx_parse.h"
+#include "../../plugins/shared/line_protocol.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     sluice_time_t t;
     char err[256];
-    if (influx_pack(&pk, copy, size, 1, &t, err, sizeof err) == 0) {
+    if (lp_pack(&pk, copy, size, 1, &t, err, sizeof err) == 0) {
         msgpack_unpacked up;
         msgpack_unpacked_init(&up);
         size_t off = 0;

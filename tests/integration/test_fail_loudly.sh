@@ -73,6 +73,7 @@ pipelines:
     outputs:
       - {type: influxdb, url: 'htp://x'}
       - {type: file, path: $T/a-file/out.json}
+      - {type: influxdb, url: 'http://127.0.0.1:1'}
   metrics:
     inputs: [{type: dummy}]
     outputs: [{type: graphite, address: '127.0.0.1:2003'}]
@@ -88,9 +89,9 @@ expect "v.yaml:10:18: pipelines.web.filters[1].emit_to: there is no pipeline 'me
 expect "v.yaml:12:20: pipelines.web.filters[1].metrics[0].name: '9bad' is not a metric name"
 expect "v.yaml:13:66: pipelines.web.filters[1].metrics[1].buckets[2]: buckets must ascend: 2 follows 5"
 expect "v.yaml:15:31: pipelines.web.outputs[0].url: expected an http:// or https:// URL, found 'htp://x'"
-expect "v.yaml:15:9: pipelines.web.outputs[0]: api v1 needs a \`database\`"
+expect "v.yaml:17:9: pipelines.web.outputs[2]: api v1 needs a \`database\`"
 expect "v.yaml:16:28: pipelines.web.outputs[1].path: cannot create the directory of '$T/a-file/out.json': Not a directory"
-expect "v.yaml:19:22: pipelines.metrics.outputs[0]: graphite takes metric events only, and pipeline 'metrics' carries log events only (from dummy)"
+expect "v.yaml:20:22: pipelines.metrics.outputs[0]: graphite takes metric events only, and pipeline 'metrics' carries log events only (from dummy)"
 expect "v.yaml:1:26: service.http.listen: no port in 'localhost'"
 expect "11 errors in the configuration"
 pass "validate lists every error plugins find, each at its file:line:col, with suggestions"

@@ -236,6 +236,50 @@ START_TEST(test_config_reports_every_error)
 }
 END_TEST
 
+/* Values a plugin's check hook refuses are errors at their place, but the
+ * configuration is still built (its instances marked rejected), so that
+ * validate goes on to what the other plugins' inits find. */
+START_TEST(test_config_check_hooks_judge_values)
+{
+    loaded l;
+    load_text(&l,
+              "pipelines:\n  p:\n"
+              "    inputs: [{type: exec, command: date, env: {A: [1]}}]\n"
+              "    outputs:\n"
+              "      - {type: http, url: 'ftp://x'}\n"
+              "      - {type: elasticsearch, hosts: ['http://a:9200', 'http//b']}\n"
+              "      - {type: influxdb, url: 'http://i', database: d, headers: {X-A: {b: c}}}\n"
+              "      - {type: null}\n",
+              NULL);
+    static const char *const want[] = {
+        "@/t.yaml:3:47: pipelines.p.inputs[0].env: names and values must be strings",
+        "@/t.yaml:5:27: pipelines.p.outputs[0].url: expected an http:// or https:// URL, found "
+        "'ftp://x'",
+        "@/t.yaml:6:56: pipelines.p.outputs[1].hosts[1]: expected an http:// or https:// URL, "
+        "found 'http//b'",
+        "@/t.yaml:7:65: pipelines.p.outputs[2].headers: every header name and value must be a "
+        "string",
+    };
+    ck_assert_int_eq(l.rc, 0);
+    ck_assert_uint_eq(l.errs.n, 4);
+    ck_assert_uint_eq(l.errs.n_judged, 4);
+    for (size_t i = 0; i < 4; i++) {
+        char *w = expand(want[i], l.dir);
+        char *got = cfg_error_str(&l.errs.v[i]);
+        ck_assert_msg(strcmp(got, w) == 0, "want: %s\n  got:  %s", w, got);
+        free(got);
+        free(w);
+    }
+    const pipeline_config *pc = &l.cfg.pipelines[0];
+    ck_assert_int_eq(pc->inputs[0].rejected, 1);
+    ck_assert_int_eq(pc->outputs[0].rejected, 1);
+    ck_assert_int_eq(pc->outputs[1].rejected, 1);
+    ck_assert_int_eq(pc->outputs[2].rejected, 1);
+    ck_assert_int_eq(pc->outputs[3].rejected, 0);
+    unload(&l);
+}
+END_TEST
+
 START_TEST(test_config_valid_with_env_and_includes)
 {
     setenv("SLUICE_TEST_RATE", "7", 1);
@@ -306,6 +350,7 @@ main(void)
     TCase *tc = tcase_create("config");
     tcase_add_loop_test(tc, test_config_error_is_exact, 0, (int)N_CASES);
     tcase_add_test(tc, test_config_reports_every_error);
+    tcase_add_test(tc, test_config_check_hooks_judge_values);
     tcase_add_test(tc, test_config_valid_with_env_and_includes);
     tcase_add_test(tc, test_config_http_off);
     tcase_add_test(tc, test_config_missing_file);

@@ -50,7 +50,7 @@ render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *ou
     return 0;
 }
 
-static const sluice_batch_ops ops = {render, NULL, NULL};
+static const sluice_http_batch_ops ops = {render, NULL, NULL};
 static sluice_format_opts json = {SLUICE_FORMAT_JSON, NULL, NULL};
 static sluice_format_opts json_t = {SLUICE_FORMAT_JSON, "t", NULL};
 static sluice_format_opts mp = {SLUICE_FORMAT_MSGPACK, NULL, NULL};
@@ -58,7 +58,7 @@ static sluice_format_opts mp = {SLUICE_FORMAT_MSGPACK, NULL, NULL};
 static char *
 range(sluice_format_opts *fmt, int array, size_t first, size_t last)
 {
-    sluice_batch_config cfg = {.ops = &ops, .ctx = fmt, .json_array = array};
+    sluice_http_batch_config cfg = {.ops = &ops, .ctx = fmt, .json_array = array};
     body b;
     body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     ck_assert_uint_eq(b.n, 3);
@@ -97,7 +97,7 @@ END_TEST
 
 START_TEST(test_http_body_msgpack_is_the_events)
 {
-    sluice_batch_config cfg = {.ops = &ops, .ctx = &mp};
+    sluice_http_batch_config cfg = {.ops = &ops, .ctx = &mp};
     body b;
     body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     sluice_buf scratch = SLUICE_BUF_INIT;
@@ -113,7 +113,7 @@ END_TEST
 START_TEST(test_http_body_refused_event_has_no_piece)
 {
     refuse_one = 1;
-    sluice_batch_config cfg = {.ops = &ops, .ctx = &json};
+    sluice_http_batch_config cfg = {.ops = &ops, .ctx = &json};
     body b;
     body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     refuse_one = 0;
@@ -130,7 +130,8 @@ END_TEST
 
 START_TEST(test_http_body_gzip_round_trips)
 {
-    sluice_batch_config cfg = {.ops = &ops, .ctx = &json_t, .gzip = 1};
+    sluice_http_output_config http = {.compress = SLUICE_HTTP_COMPRESS_GZIP};
+    sluice_http_batch_config cfg = {.ops = &ops, .ctx = &json_t, .http = &http};
     body b;
     body_build(&b, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
     sluice_buf scratch = SLUICE_BUF_INIT;

@@ -1,10 +1,11 @@
 /* Line protocol points: every escape of the reference, integer suffixes
- * for v1 and v2, precisions, log events with and without field_keys, and
- * events that cannot be points. */
+ * for v1 and v2, precisions, log events with and without field_keys,
+ * events that cannot be points, and lines read and written back as they
+ * were. */
 #include <check.h>
 #include <string.h>
 
-#include "../../plugins/out_influxdb/line_protocol.h"
+#include "../../plugins/shared/line_protocol.h"
 #include "sluice/json.h"
 #include "testutil.h"
 
@@ -86,6 +87,42 @@ START_TEST(test_not_points)
 }
 END_TEST
 
+/* What exec reads, influxdb writes back byte for byte. */
+START_TEST(test_read_then_write)
+{
+    static const char *const lines[] = {
+        "cpu\\ load\\,x,host\\ name=a\\,b\\=c,z=1 f\\ 1=\"say \\\"hi\\\" \\\\ end\",i=-3i,"
+        "b=true,d=2.5 1795667400123456789\n",
+        "m u=18446744073709551615u,v=1i,w=-0.5 1795667400123456789\n",
+        "net,if=eth0 rx=12i,up=false 1795667400123456789\n",
+    };
+    lp_options o = {LP_NS, 1, "logs", NULL, NULL};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        test_event_head(&pk, T0);
+        sluice_time_t t = 0;
+        char err[256];
+        ck_assert_msg(lp_pack(&pk, lines[i], strlen(lines[i]) - 1, 1, &t, err, sizeof err) == 0,
+                      "%s: %s", lines[i], err);
+        ck_assert_int_eq(t, T0);
+        sluice_event_iter it;
+        sluice_event ev;
+        sluice_event_iter_init(&it, sb.data, sb.size);
+        ck_assert_int_eq(sluice_event_next(&it, &ev), 1);
+        sluice_buf out = SLUICE_BUF_INIT;
+        ck_assert_int_eq(lp_point(&out, &o, &ev, 0, err, sizeof err), 0);
+        sluice_buf_putc(&out, '\0');
+        ck_assert_str_eq(out.data, lines[i]);
+        sluice_buf_free(&out);
+        sluice_event_iter_destroy(&it);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -94,6 +131,7 @@ main(void)
     tcase_add_test(tc, test_metric_escapes_and_types);
     tcase_add_test(tc, test_log_points);
     tcase_add_test(tc, test_not_points);
+    tcase_add_test(tc, test_read_then_write);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -1,9 +1,10 @@
 /* Option schemas: scalar parsers, typed filling, defaults, ranges, enums,
- * lists, maps as MessagePack, sections and suggestions. */
+ * lists, maps as MessagePack, sections, suggestions and check hooks. */
 #include <check.h>
 
 #include "testutil.h"
 #include <msgpack.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "option.h"
@@ -228,6 +229,58 @@ START_TEST(test_option_range_and_required)
 }
 END_TEST
 
+static int
+no_spaces(const void *value, char *err, size_t errlen)
+{
+    const char *s = *(char *const *)value;
+    if (!strchr(s, ' '))
+        return 0;
+    snprintf(err, errlen, "'%s' has a space", s);
+    return -1;
+}
+
+/* A plugin's check hook judges what the config gave (each item of a list
+ * on its own, located), and never the defaults. */
+START_TEST(test_option_check_hook)
+{
+    typedef struct {
+        char *name;
+        sluice_strlist hosts;
+    } checked;
+    static const sluice_option with_check[] = {
+        {.name = "name", .type = SLUICE_OPT_STR, .def = "a b", .check = no_spaces,
+         .offset = offsetof(checked, name)},
+        {.name = "hosts", .type = SLUICE_OPT_STR_LIST, .check = no_spaces,
+         .offset = offsetof(checked, hosts)},
+        SLUICE_OPTIONS_END,
+    };
+    const char *yaml = "hosts: [ok, 'x y', fine, 'p q']\n";
+    cfg_errors errs = {0};
+    cfg_node *root = cfg_parse_string("t", yaml, strlen(yaml), &errs);
+    checked c = {0};
+    ck_assert_int_eq(option_fill(with_check, &c, root, "x", NULL, &errs), 2);
+    ck_assert_str_eq(c.name, "a b");
+    char *msg = cfg_error_str(&errs.v[0]);
+    ck_assert_str_eq(msg, "t:1:13: x.hosts[1]: 'x y' has a space");
+    free(msg);
+    msg = cfg_error_str(&errs.v[1]);
+    ck_assert_str_eq(msg, "t:1:26: x.hosts[3]: 'p q' has a space");
+    free(msg);
+    option_free(with_check, &c);
+    cfg_tree_free(root);
+
+    yaml = "name: two words\nhosts: one\n";
+    root = cfg_parse_string("t", yaml, strlen(yaml), &errs);
+    ck_assert_int_eq(option_fill(with_check, &c, root, "x", NULL, &errs), 1);
+    msg = cfg_error_str(&errs.v[2]);
+    ck_assert_str_eq(msg, "t:1:7: x.name: 'two words' has a space");
+    free(msg);
+    option_free(with_check, &c);
+    cfg_tree_free(root);
+    cfg_errors_free(&errs);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -240,6 +293,7 @@ main(void)
     tcase_add_test(tc, test_option_defaults_applied);
     tcase_add_test(tc, test_option_values_override_defaults);
     tcase_add_test(tc, test_option_range_and_required);
+    tcase_add_test(tc, test_option_check_hook);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -42,11 +42,10 @@ START_TEST(test_registry_refuses_other_abi_major)
 {
     char *err = NULL;
     ck_assert_ptr_null(registry_find(&reg, SLUICE_PLUGIN_OUTPUT, "abi_major", &err));
-    char *want = xasprintf("plugin %s/out_abi_major.so was built for sluice plugin ABI %d.0, "
+    char *want = xasprintf("plugin %s/out_abi_major.so was built for sluice plugin ABI 99.0, "
                            "but this sluice speaks ABI %d.%d: rebuild the plugin against this "
                            "sluice's SDK",
-                           SLUICE_TEST_PLUGIN_DIR, SLUICE_ABI_MAJOR + 98, SLUICE_ABI_MAJOR,
-                           SLUICE_ABI_MINOR);
+                           SLUICE_TEST_PLUGIN_DIR, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
     ck_assert_str_eq(err, want);
     free(want);
     free(err);

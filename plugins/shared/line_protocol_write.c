@@ -1,4 +1,4 @@
-/* Line protocol points (see line_protocol.h). */
+/* Writing InfluxDB line protocol: one point per event (see line_protocol.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,11 +1,11 @@
-/* InfluxDB line protocol parsing (see influx_parse.h). */
+/* Reading InfluxDB line protocol into metric events (see line_protocol.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "influx_parse.h"
+#include "line_protocol.h"
 
 typedef struct span {
     const char *p;
@@ -112,14 +112,14 @@ bad:
 }
 
 int
-influx_pack(msgpack_packer *pk, const char *line, size_t len, sluice_time_t now,
+lp_pack(msgpack_packer *pk, const char *line, size_t len, sluice_time_t now,
             sluice_time_t *time, char *err, size_t errlen)
 {
     const char *p = line, *end = line + len;
     while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
         end--;
-    span tags[INFLUX_MAX_PAIRS][2];
-    field fields[INFLUX_MAX_PAIRS];
+    span tags[LP_MAX_PAIRS][2];
+    field fields[LP_MAX_PAIRS];
     size_t nt = 0, nf = 0;
 
     const char *m = token(p, end, ", ");
@@ -136,7 +136,7 @@ influx_pack(msgpack_packer *pk, const char *line, size_t len, sluice_time_t now,
             return -1;
         }
         const char *v = eq + 1, *ve = token(v, end, ", ");
-        if (ve == v || nt == INFLUX_MAX_PAIRS) {
+        if (ve == v || nt == LP_MAX_PAIRS) {
             snprintf(err, errlen, "bad tag at byte %zu", (size_t)(k - line));
             return -1;
         }
@@ -153,7 +153,7 @@ influx_pack(msgpack_packer *pk, const char *line, size_t len, sluice_time_t now,
         p++;
     for (;;) {
         const char *k = p, *eq = token(k, end, "=, ");
-        if (eq >= end || *eq != '=' || eq == k || nf == INFLUX_MAX_PAIRS) {
+        if (eq >= end || *eq != '=' || eq == k || nf == LP_MAX_PAIRS) {
             snprintf(err, errlen, "bad field at byte %zu", (size_t)(k - line));
             return -1;
         }
@@ -233,7 +233,7 @@ bad_ts:
 }
 
 int
-influx_emit(sluice_emitter *em, const char *line, size_t len, sluice_time_t now, char *err,
+lp_emit(sluice_emitter *em, const char *line, size_t len, sluice_time_t now, char *err,
             size_t errlen)
 {
     /* Validate by packing into a scratch buffer first: an emit cannot be
@@ -243,7 +243,7 @@ influx_emit(sluice_emitter *em, const char *line, size_t len, sluice_time_t now,
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     sluice_time_t t;
-    int r = influx_pack(&pk, line, len, now, &t, err, errlen);
+    int r = lp_pack(&pk, line, len, now, &t, err, errlen);
     if (r == 0) {
         msgpack_packer *out = sluice_emit_begin(em, SLUICE_EVENT_METRIC, t);
         out->callback(out->data, sb.data, sb.size);
