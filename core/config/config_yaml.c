@@ -216,6 +216,12 @@ cfg_report_all_unset(cfg_errors *errs, const cfg_node *root)
 
 /* ==== libyaml document -> cfg_node ==== */
 
+/* One libyaml node, and recursively what it holds, as a new cfg_node tree
+ * the caller owns. Owns the limits (CFG_MAX_NODES, CFG_MAX_DEPTH) and the
+ * errors only a tree shows: non-scalar map keys, duplicate keys; scalars
+ * that are values get their ${VAR}s substituted (env_subst). Sets
+ * cx->failed on any error and returns what it built so far, or NULL past
+ * a limit; calls nothing but the node helpers and cfg_error_*. */
 static cfg_node *
 convert(convert_ctx *cx, yaml_document_t *doc, yaml_node_t *yn, int depth, int is_key)
 {

@@ -11,6 +11,11 @@ be(const unsigned char *p, int n)
     return v;
 }
 
+/* The size of the one MessagePack object at p[0..n), or 0 if it is
+ * truncated, malformed, or nests containers deeper than msgpack-c's
+ * unpacker accepts (MP_MAX_DEPTH, counted as msgpack-c counts it, so that
+ * what passes here never fails there). Reads only the bytes, recursing
+ * into arrays and maps; allocates nothing and calls nothing else. */
 static size_t
 object_size(const unsigned char *p, size_t n, int depth)
 {

@@ -280,6 +280,12 @@ put_utf8(char *out, size_t *o, unsigned u)
     }
 }
 
+/* Pack the JSON string at *pp (its opening quote), whose tape entry the
+ * validating pass wrote, and move *pp past its closing quote. Plain
+ * strings go out as the input's bytes; others are decoded: escapes,
+ * surrogate pairs (a lone surrogate becomes U+FFFD), and invalid UTF-8
+ * replaced by U+FFFD, into a stack buffer or, when longer, a heap one it
+ * frees. Trusts the tape: the string was validated before. */
 static void
 pack_string(jp *j, const char **pp, msgpack_packer *pk)
 {

@@ -194,6 +194,13 @@ unknown_builtin(regex_ctx *c, const char *opt, const char *bad)
                             name);
 }
 
+/* Compile one pattern (option `opt`, source `src`) into `out`: expand
+ * %{name}s, compile and JIT with PCRE2, and read its named groups into
+ * captures with their types (`types`, else the built-in's) and which one is
+ * the time (time_key, time_format and time_zone, from the config or the
+ * built-in). Owns every error about the pattern and its time options,
+ * reported with sluice_option_error; returns 0, or -1 after one. What it
+ * stored in `out` is freed by the caller either way. */
 static int
 compile_one(regex_ctx *c, const char *opt, const char *src, const msgpack_object *types,
             compiled *out)

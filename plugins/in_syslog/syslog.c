@@ -137,6 +137,11 @@ name_lengths(void)
         severity_len[i] = (uint8_t)strlen(syslog_severity_names[i]);
 }
 
+/* One received message (a datagram, or a frame of a stream) as one log
+ * event: parse it as the configured syslog format, and the message as a
+ * JSON object with parser: json. What does not parse is kept, whole, with
+ * parse_error: true, and counted with a warning every 10000. Packs
+ * straight into the input's emitter; the map's size is counted first. */
 static void
 emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
 {
@@ -457,6 +462,12 @@ clear_stale_socket(const char *path, int type)
     return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
+/* Bind and start one listener (udp, tcp, unix stream or unix datagram) on
+ * the input's loop. Owns its handle or socket from the moment it is
+ * opened (l->open, l->bound say what close must undo); a stale unix socket
+ * file left by a dead process is removed first, a live one refused.
+ * Returns 0 or a libuv error code, which the caller reports against the
+ * listener's option. */
 static int
 open_listener(syslog_ctx *s, listener *l)
 {

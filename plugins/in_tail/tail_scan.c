@@ -127,6 +127,12 @@ same_stream(int fd, const struct stat *st, const tail_db_entry *e)
     return e->offset == 0 || e->check == 0 || tail_check(fd, e->offset) == e->check;
 }
 
+/* Resume a file the scan matched to a database entry `e` (same device
+ * and inode). Decides whether it is the same stream: a compressed file
+ * is compared by its fingerprint, a plain one by same_stream; a new file
+ * in a reused inode is judged anew (open_new, open_compressed) or read
+ * from its head, its old lines kept for a copy to resume. Owns the fd it
+ * opens until tail_file_open takes it. Calls only tail's own modules. */
 static void
 open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
 {
@@ -470,6 +476,12 @@ judge_compressed(tail_ctx *t, const char *path, gzFile gz, uint64_t *off, uint64
     return GZ_READ;
 }
 
+/* A compressed file found by the scan: read it, decompressed, only when
+ * it holds lines sluice never read (judge_compressed: the rotation of a
+ * file read up to an offset, or written and rotated while sluice was
+ * down), taking over the acknowledgements of the stream it continues.
+ * Otherwise it is remembered as done, so that it is not judged again.
+ * Owns the fd (or gzFile) it opens until tail_file_open takes it. */
 static void
 open_compressed(tail_ctx *t, found_file *ff, const char *format)
 {
