@@ -7,7 +7,8 @@
 #   WORKLOAD=w2p           tail (parser: json) -> null on the JSON file
 #   WORKLOAD=w3            tail -> regex(%{apache_combined}) -> null on the
 #                          Apache file
-# FILTERS (a YAML list) replaces the workload's filters. Reports lines per
+# FILTERS (a YAML list) replaces the workload's filters; CHUNK_SIZE and
+# MAX_MEMORY replace sluice's defaults. Reports lines per
 # CPU-second, lines/s and MB/s from start to the last line, CPU seconds and
 # peak RSS (median), measured as ../shared/bench/README.md describes.
 #
@@ -44,7 +45,7 @@ pipelines:
   w1:
     inputs: [{type: tail, path: ["$FILE"], read_from_head: true${input_extra:-}}]
     filters: $FILTERS
-    outputs: [{type: null}]
+    outputs: [{type: null${MAX_MEMORY:+, buffer: {max_memory: $MAX_MEMORY\}}}]
 YAML
     start=$(date +%s.%N)
     "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &

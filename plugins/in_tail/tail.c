@@ -179,6 +179,24 @@ commit(tail_ctx *t, const pending_ack *a)
 }
 
 static void
+save_now(tail_ctx *t)
+{
+    uv_idle_stop(&t->save_soon);
+    t->db_dirty = 0;
+    t->saved_at = uv_now(t->loop);
+    if (tail_db_save(&t->db) < 0)
+        sluice_error(t->ins, "cannot save offsets to %s: %s", t->db.path, strerror(errno));
+}
+
+static void
+on_save_later(uv_timer_t *h)
+{
+    tail_ctx *t = h->data;
+    if (t->db_dirty && !t->stopping)
+        save_now(t);
+}
+
+static void
 tail_ack(void *ctx, uint64_t token)
 {
     tail_ctx *t = ctx;
@@ -199,9 +217,11 @@ tail_rescan_soon(tail_ctx *t)
         sluice_collector_wake(t->refresh);
 }
 
-/* Save the offsets once per loop iteration in which some were committed,
- * right after it, not when the loop next wakes up: a kill -9 meanwhile
- * would send what was acknowledged again. */
+/* Save the offsets right after a loop iteration in which some were
+ * committed, not when the loop next wakes up (a kill -9 meanwhile would send
+ * what was acknowledged again), but at most every TAIL_SAVE_EVERY_MS: a
+ * save is a file written and renamed, and at full speed chunks are
+ * acknowledged hundreds of times a second. */
 static void
 on_save(uv_check_t *h)
 {
@@ -209,9 +229,11 @@ on_save(uv_check_t *h)
     uv_idle_stop(&t->save_soon);
     if (!t->db_dirty)
         return;
-    t->db_dirty = 0;
-    if (tail_db_save(&t->db) < 0)
-        sluice_error(t->ins, "cannot save offsets to %s: %s", t->db.path, strerror(errno));
+    uint64_t since = uv_now(t->loop) - t->saved_at;
+    if (since >= TAIL_SAVE_EVERY_MS)
+        save_now(t);
+    else if (!uv_is_active((uv_handle_t *)&t->save_later))
+        uv_timer_start(&t->save_later, on_save_later, TAIL_SAVE_EVERY_MS - since, 0);
 }
 
 /* ==== Reading ==== */
@@ -359,6 +381,8 @@ tail_start(void *ctx)
     t->saver.data = t;
     uv_check_start(&t->saver, on_save);
     uv_idle_init(t->loop, &t->save_soon);
+    uv_timer_init(t->loop, &t->save_later);
+    t->save_later.data = t;
 
     if (t->cfg->watch == WATCH_INOTIFY)
         watch_dirs(t);
@@ -398,6 +422,7 @@ tail_stop(void *ctx)
     uv_close((uv_handle_t *)&t->reader, NULL);
     uv_close((uv_handle_t *)&t->saver, NULL);
     uv_close((uv_handle_t *)&t->save_soon, NULL);
+    uv_close((uv_handle_t *)&t->save_later, NULL);
     for (size_t i = 0; i < t->n_dir_watches; i++)
         uv_close((uv_handle_t *)&t->dir_watches[i], NULL);
     for (tail_file *f = t->files; f; f = f->next)

@@ -13,6 +13,10 @@
 #include "tail_fingerprint.h"
 #include "tail_multiline.h"
 
+/* The offsets table is saved at most this often (ms): each save writes a
+ * file and renames it, and acknowledgements may come hundreds a second. */
+#define TAIL_SAVE_EVERY_MS 50
+
 enum { WATCH_INOTIFY, WATCH_POLL };
 enum { LONG_SPLIT, LONG_SKIP };
 enum { PARSER_NONE, PARSER_JSON };
@@ -65,7 +69,9 @@ typedef struct tail_ctx {
     uv_idle_t reader;
     sluice_collector *refresh; /* rescans: every refresh_interval, or woken */
     uv_check_t saver;
-    uv_idle_t save_soon; /* active while offsets wait to be saved: no blocking poll */
+    uv_idle_t save_soon;   /* active while offsets wait to be saved: no blocking poll */
+    uv_timer_t save_later; /* a save that came too soon after the last one */
+    uint64_t saved_at;     /* loop time (ms) of the last save */
     int started, paused, stopping, first_scan_done;
     size_t started_resumed, started_at_end, started_at_head; /* the first scan's files */
     int first_start;   /* no offsets table existed: this is the very first start */
