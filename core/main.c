@@ -2,6 +2,7 @@
  *   sluice [run] -c FILE      run the pipelines
  *   sluice validate -c FILE   check everything and exit 0 or 1
  *   sluice plugins [--json | --markdown]
+ *   sluice rules check|test FILE...   Prometheus rule files, promtool's way
  *   sluice version
  * Exit codes: 0 ok, 1 bad configuration or input, 2 usage. */
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plugin_docs.h"
+#include "rules_test.h"
 #include "sluice/version.h"
 
 #define EXIT_CONFIG 1
@@ -30,6 +32,8 @@ usage(FILE *f)
             "                   [--http-listen ADDR:PORT|off] [--once]\n"
             "       sluice validate -c FILE\n"
             "       sluice plugins [--json | --markdown]\n"
+            "       sluice rules check FILE...   check Prometheus rule files\n"
+            "       sluice rules test FILE...    run promtool's rule unit tests\n"
             "       sluice version\n"
             "\n"
             "  -c, --config FILE     the YAML pipeline configuration\n"
@@ -104,6 +108,21 @@ parse_args(int argc, char **argv, cli *c)
         return -1;
     }
     return 0;
+}
+
+/* sluice rules check|test FILE...: as promtool check rules / test rules. */
+static int
+cmd_rules(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[0], "check") != 0 && strcmp(argv[0], "test") != 0)) {
+        fprintf(stderr, "usage: sluice rules check FILE...\n       sluice rules test FILE...\n");
+        return EXIT_USAGE;
+    }
+    int failed = 0;
+    for (int i = 1; i < argc; i++)
+        failed |= argv[0][0] == 'c' ? pq_rules_check(argv[i], stdout)
+                                    : pq_rules_unit_test(argv[i], stdout);
+    return failed ? EXIT_CONFIG : 0;
 }
 
 static int
@@ -232,6 +251,8 @@ main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    if (argc > 1 && strcmp(argv[1], "rules") == 0)
+        return cmd_rules(argc - 2, argv + 2);
     cli c;
     if (parse_args(argc, argv, &c) < 0) {
         usage(stderr);
