@@ -73,7 +73,8 @@ static const sluice_option buffer_options[] = {
              "Default: 4 chunks (service.chunk_size) when every input of the pipeline can "
              "pause without losing events (tail, exec, dummy, syslog over TCP or unix "
              "streams: the file or the sender holds them meanwhile); 64MiB when one cannot "
-             "(syslog over UDP or unix datagrams)."},
+             "(syslog over UDP or unix datagrams), and for a filesystem buffer (a chunk past it "
+             "is read back from disk)."},
     {.name = "max_disk", .type = SLUICE_OPT_SIZE, .def = "1GiB", .flags = SLUICE_OPT_RANGE,
      .min = 64 << 10, .max = INT64_C(1) << 50, .offset = offsetof(output_settings, max_disk),
      .help = "Filesystem buffer: the most bytes of chunk files this output keeps."},

@@ -24,10 +24,15 @@ buffer_choose_memory(out_buffer *b, int inputs_lose_when_paused, size_t chunk_si
 {
     if (b->settings->max_memory)
         return;
-    b->max_memory = inputs_lose_when_paused ? LOSSY_MAX_MEMORY : WINDOW_CHUNKS * (uint64_t)chunk_size;
+    /* A filesystem buffer absorbs what the output cannot take on disk, and
+     * a chunk past max_memory is read back from there (CPU, not RSS): it
+     * keeps the large window. */
+    int window = !inputs_lose_when_paused && !b->fs;
+    b->max_memory = window ? WINDOW_CHUNKS * (uint64_t)chunk_size : LOSSY_MAX_MEMORY;
     sluice_debug(b->ins, "buffer.max_memory: %llu bytes (%s)", (unsigned long long)b->max_memory,
-                 inputs_lose_when_paused ? "an input loses what comes while it is paused"
-                                         : "every input pauses without loss");
+                 b->fs                     ? "a filesystem buffer"
+                 : inputs_lose_when_paused ? "an input loses what comes while it is paused"
+                                           : "every input pauses without loss");
 }
 
 buffer_level

@@ -164,18 +164,20 @@ END_TEST
 START_TEST(test_engine_default_memory_follows_the_inputs)
 {
     /* A window of 4 chunks where every input pauses without loss; 64 MiB
-     * where one loses what comes while it is paused (UDP); what the
-     * configuration says, always. */
+     * where one loses what comes while it is paused (UDP), and for a
+     * filesystem buffer; what the configuration says, always. */
     char *dir = test_tmpdir();
     char *yaml = xasprintf("service:\n  http: off\n  chunk_size: 256KiB\n  plugins_path: [%s]\n"
+                           "  storage: {path: %s/state}\n"
                            "pipelines:\n"
                            "  files:\n"
                            "    inputs: [{type: dummy}]\n"
-                           "    outputs: [{type: null}, {type: null, buffer: {max_memory: 1MiB}}]\n"
+                           "    outputs: [{type: null}, {type: null, buffer: {max_memory: 1MiB}},\n"
+                           "              {type: null, buffer: {type: filesystem}}]\n"
                            "  udp:\n"
                            "    inputs: [{type: dummy}, {type: syslog, listen: [udp://127.0.0.1:5514]}]\n"
                            "    outputs: [{type: null}]\n",
-                           SLUICE_TEST_PLUGIN_DIR);
+                           SLUICE_TEST_PLUGIN_DIR, dir);
     char *path = test_write(dir, "t.yaml", yaml);
     sluice_config cfg;
     engine e;
@@ -186,6 +188,7 @@ START_TEST(test_engine_default_memory_follows_the_inputs)
     ck_assert_uint_eq(e.outputs[0].buf.max_memory, 4 * 256 << 10);
     ck_assert_uint_eq(e.outputs[1].buf.max_memory, 1 << 20);
     ck_assert_uint_eq(e.outputs[2].buf.max_memory, 64 << 20);
+    ck_assert_uint_eq(e.outputs[3].buf.max_memory, 64 << 20);
     cfg_errors_free(&errs);
     engine_destroy(&e);
     config_free(&cfg);
