@@ -47,6 +47,8 @@ typedef struct pq_store {
 
 /* The series with these labels (copied), made if new. */
 pq_series *pq_store_series(pq_store *st, const pq_lset *labels);
+/* The series with these labels, or NULL. */
+pq_series *pq_store_find(const pq_store *st, const pq_lset *labels);
 /* Append a sample; one not newer than the last is ignored. */
 void pq_series_append(pq_series *s, int64_t t, double v);
 /* Forget samples before `t` and series left with none. */

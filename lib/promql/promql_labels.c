@@ -233,16 +233,31 @@ index_rebuild(pq_store *st, size_t cap)
         index_put(st, st->v[i]);
 }
 
+static pq_series *
+find(const pq_store *st, const pq_lset *labels, uint64_t h)
+{
+    if (!st->index_cap)
+        return NULL;
+    size_t mask = st->index_cap - 1;
+    for (size_t i = (size_t)h & mask; st->index[i]; i = (i + 1) & mask)
+        if (st->index[i]->hash == h && lset_equal(&st->index[i]->labels, labels))
+            return st->index[i];
+    return NULL;
+}
+
+pq_series *
+pq_store_find(const pq_store *st, const pq_lset *labels)
+{
+    return find(st, labels, lset_hash(labels));
+}
+
 pq_series *
 pq_store_series(pq_store *st, const pq_lset *labels)
 {
     uint64_t h = lset_hash(labels);
-    if (st->index_cap) {
-        size_t mask = st->index_cap - 1;
-        for (size_t i = (size_t)h & mask; st->index[i]; i = (i + 1) & mask)
-            if (st->index[i]->hash == h && lset_equal(&st->index[i]->labels, labels))
-                return st->index[i];
-    }
+    pq_series *found = find(st, labels, h);
+    if (found)
+        return found;
     pq_series *s = sluice_calloc(1, sizeof *s);
     s->labels = lset_copy(labels);
     s->hash = h;

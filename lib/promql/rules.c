@@ -360,6 +360,7 @@ eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_te
         seen[n_seen++] = h;
         pq_alert *a = find_alert(r, &l, h);
         if (a && a->state != PQ_INACTIVE) {
+            a->restored = 0;
             a->value = s->v;
             pq_lset_free(&a->annotations);
             a->annotations = ann;
@@ -382,6 +383,10 @@ eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_te
         for (size_t k = 0; k < n_seen && !present; k++)
             present = seen[k] == a->hash;
         int drop = 0;
+        if (!present && a->restored && t < r->restore_until) {
+            r->active[o++] = *a;
+            continue;
+        }
         if (!present) {
             int keep_firing = 0;
             if (a->state == PQ_FIRING && r->keep_firing_for_ms > 0) {

@@ -19,6 +19,11 @@ typedef struct pq_alert {
     pq_alert_state state;
     int64_t active_at, fired_at, resolved_at, keep_firing_since; /* ms; 0: not */
     double value;
+    /* Notification, kept by whoever sends it (the alert filter): what was
+     * last sent (0 nothing, 1 firing, 2 resolved) and when. */
+    int sent;
+    int64_t sent_at;
+    int restored; /* read back after a restart, and not seen since */
 } pq_alert;
 
 typedef struct pq_rule {
@@ -32,6 +37,10 @@ typedef struct pq_rule {
     size_t n_active;
     pq_lset *before, *now; /* series written at the last evaluation, and at this one */
     size_t n_before, n_now;
+    /* Until then, a restored alert the expression does not return yet is
+     * kept as it was: after a restart the samples its ranges need are not
+     * there yet. */
+    int64_t restore_until;
 } pq_rule;
 
 typedef struct pq_group {

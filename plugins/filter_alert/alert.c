@@ -1,0 +1,416 @@
+/* filter_alert: Prometheus alerting and recording rules over the metric
+ * events that pass (lib/promql, docs/alerting.md).
+ *
+ * Every metric event's numeric fields become samples of the series
+ * Prometheus would name (promql_metric.h), kept as long as the longest
+ * range of the rules needs. Every group is evaluated on its interval (a
+ * collector: paused with the pipeline, stopped with it). What changes is
+ * emitted, as log events, into `emit_to` (default: on past this filter):
+ *
+ *   {alertname, status: firing|resolved, labels, annotations, startsAt,
+ *    endsAt, value, generatorURL (with external_url)}
+ *
+ * once when an alert fires or resolves and again every resend_delay while
+ * it fires (and for 15 minutes once resolved), with endsAt = now + 4 x
+ * max(interval, resend_delay) while firing, as Prometheus sends alerts to
+ * Alertmanager; and, every evaluation, ALERTS{alertname, alertstate}
+ * metric events. Alert state (active since, fired at, what was sent) is
+ * saved under service.storage.path after each evaluation, so that after a
+ * restart `for` goes on and a firing alert is not sent as new. Metric
+ * events pass on unchanged; log events pass untouched. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sluice/sluice.h>
+
+#include "alert_state.h"
+#include "promql_metric.h"
+#include "rules.h"
+
+typedef struct alert_config {
+    sluice_strlist rule_files;
+    int64_t interval, resend_delay;
+    char *emit_to;
+    int64_t max_series;
+    sluice_bytes external_labels;
+    char *external_url;
+    int keep_state;
+} alert_config;
+
+static const sluice_option alert_options[] = {
+    {.name = "rule_files", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
+     .offset = offsetof(alert_config, rule_files),
+     .help = "Prometheus rule files (globs), as Prometheus's rule_files; `sluice rules check` "
+             "checks them."},
+    {.name = "evaluation_interval", .type = SLUICE_OPT_DURATION, .def = "15s",
+     .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_SEC / 10, .max = 86400 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(alert_config, interval),
+     .help = "How often groups without an `interval` of their own are evaluated."},
+    {.name = "resend_delay", .type = SLUICE_OPT_DURATION, .def = "1m", .flags = SLUICE_OPT_RANGE,
+     .min = SLUICE_NSEC_PER_SEC / 10, .max = 86400 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(alert_config, resend_delay),
+     .help = "A firing alert is sent again this often (and a resolved one, for 15 minutes)."},
+    {.name = "emit_to", .type = SLUICE_OPT_STR, .offset = offsetof(alert_config, emit_to),
+     .help = "Pipeline the alert events enter (a pipeline of notifiers); default: this one, "
+             "after this filter."},
+    {.name = "max_series", .type = SLUICE_OPT_INT, .def = "100000", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 100000000, .offset = offsetof(alert_config, max_series),
+     .help = "Most series kept; samples of new series past it are refused, counted and logged."},
+    {.name = "external_labels", .type = SLUICE_OPT_MAP, .def = "{}",
+     .offset = offsetof(alert_config, external_labels),
+     .help = "$externalLabels of templates (Prometheus's global.external_labels)."},
+    {.name = "external_url", .type = SLUICE_OPT_STR, .offset = offsetof(alert_config, external_url),
+     .help = "$externalURL of templates, and the base of each alert's generatorURL."},
+    {.name = "keep_state", .type = SLUICE_OPT_BOOL, .def = "true",
+     .offset = offsetof(alert_config, keep_state),
+     .help = "Save alert state under service.storage.path, so that `for` survives a restart."},
+    SLUICE_OPTIONS_END,
+};
+
+typedef struct alert_ctx {
+    sluice_instance *ins;
+    const alert_config *cfg;
+    pq_ruleset rules;
+    pq_store store;
+    pq_lset external;
+    pq_template_env env;
+    sluice_emitter *to;
+    int64_t *due;       /* per group: when it is evaluated next (ms) */
+    int64_t keep_ms;    /* samples older than now - keep_ms are forgotten */
+    char *state_path;
+    sluice_buf scratch;
+    int64_t sample_ms; /* the time of the event being read */
+    uint64_t samples, refused, refused_logged, failures, sent;
+} alert_ctx;
+
+/* ==== Samples ==== */
+
+static void
+on_sample(void *arg, const pq_lset *labels, double v)
+{
+    alert_ctx *c = arg;
+    pq_series *s = pq_store_find(&c->store, labels);
+    if (!s) {
+        if (c->store.n >= (size_t)c->cfg->max_series) {
+            if (c->refused++ == c->refused_logged) {
+                char *name = pq_lset_string(labels);
+                sluice_warn(c->ins, "max_series (%lld) reached: refusing %s (%llu series "
+                                    "refused so far)",
+                            (long long)c->cfg->max_series, name,
+                            (unsigned long long)c->refused);
+                free(name);
+                c->refused_logged = c->refused_logged * 2 + 1;
+            }
+            return;
+        }
+        s = pq_store_series(&c->store, labels);
+    }
+    pq_series_append(s, c->sample_ms, v);
+    c->samples++;
+}
+
+static int
+alert_filter(void *ctx, const sluice_events *in, sluice_emitter *out)
+{
+    alert_ctx *c = ctx;
+    (void)out;
+    if (in->kind != SLUICE_EVENT_METRIC)
+        return SLUICE_FILTER_NOTOUCH;
+    sluice_event_iter it;
+    sluice_event ev;
+    sluice_event_iter_init(&it, in->data, in->len);
+    while (sluice_event_next(&it, &ev) == 1) {
+        c->sample_ms = ev.time / SLUICE_NSEC_PER_MSEC;
+        pq_metric_samples(&ev.body, on_sample, c);
+    }
+    sluice_event_iter_destroy(&it);
+    return SLUICE_FILTER_NOTOUCH;
+}
+
+/* ==== Notifications ==== */
+
+static void
+pack_lset(msgpack_packer *pk, const pq_lset *l)
+{
+    msgpack_pack_map(pk, (uint32_t)l->n);
+    for (size_t i = 0; i < l->n; i++) {
+        sluice_pack_cstr(pk, l->kv[2 * i]);
+        sluice_pack_cstr(pk, l->kv[2 * i + 1]);
+    }
+}
+
+static void
+pack_time(alert_ctx *c, msgpack_packer *pk, const char *key, int64_t ms)
+{
+    sluice_pack_cstr(pk, key);
+    sluice_buf_reset(&c->scratch);
+    sluice_format_rfc3339(&c->scratch, ms * SLUICE_NSEC_PER_MSEC);
+    msgpack_pack_str_with_body(pk, c->scratch.data, c->scratch.len);
+}
+
+/* Prometheus's generatorURL: the expression as a graph link. */
+static void
+pack_generator_url(alert_ctx *c, msgpack_packer *pk, const pq_rule *r)
+{
+    sluice_buf_reset(&c->scratch);
+    sluice_buf_printf(&c->scratch, "%s/graph?g0.expr=", c->cfg->external_url);
+    for (const char *p = r->expr_text; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("-_.~", ch))
+            sluice_buf_putc(&c->scratch, (char)ch);
+        else
+            sluice_buf_printf(&c->scratch, "%%%02X", ch);
+    }
+    sluice_buf_printf(&c->scratch, "&g0.tab=1");
+    sluice_pack_cstr(pk, "generatorURL");
+    msgpack_pack_str_with_body(pk, c->scratch.data, c->scratch.len);
+}
+
+static void
+send_alert(alert_ctx *c, const pq_group *g, const pq_rule *r, pq_alert *a, int64_t now)
+{
+    int firing = a->state == PQ_FIRING;
+    int64_t interval = g->interval_ms ? g->interval_ms : c->cfg->interval / SLUICE_NSEC_PER_MSEC;
+    int64_t resend = c->cfg->resend_delay / SLUICE_NSEC_PER_MSEC;
+    int64_t ends = firing ? now + 4 * (interval > resend ? interval : resend) : a->resolved_at;
+    msgpack_packer *pk = sluice_emit_begin(c->to, SLUICE_EVENT_LOG,
+                                           now * SLUICE_NSEC_PER_MSEC);
+    msgpack_pack_map(pk, c->cfg->external_url ? 8 : 7);
+    sluice_pack_cstr(pk, "alertname");
+    sluice_pack_cstr(pk, r->alert);
+    sluice_pack_cstr(pk, "status");
+    sluice_pack_cstr(pk, firing ? "firing" : "resolved");
+    sluice_pack_cstr(pk, "labels");
+    pack_lset(pk, &a->labels);
+    sluice_pack_cstr(pk, "annotations");
+    pack_lset(pk, &a->annotations);
+    pack_time(c, pk, "startsAt", a->fired_at ? a->fired_at : a->active_at);
+    pack_time(c, pk, "endsAt", ends);
+    sluice_pack_cstr(pk, "value");
+    msgpack_pack_double(pk, a->value);
+    if (c->cfg->external_url)
+        pack_generator_url(c, pk, r);
+    sluice_emit_end(c->to);
+    a->sent = firing ? 1 : 2;
+    a->sent_at = now;
+    c->sent++;
+}
+
+/* What Prometheus sends to Alertmanager: a firing alert when it fires and
+ * every resend_delay; a resolved one when it resolves and every
+ * resend_delay while it is kept (15 minutes). */
+static void
+notify(alert_ctx *c, const pq_group *g, pq_rule *r, int64_t now)
+{
+    int64_t resend = c->cfg->resend_delay / SLUICE_NSEC_PER_MSEC;
+    for (size_t i = 0; i < r->n_active; i++) {
+        pq_alert *a = &r->active[i];
+        if (a->state == PQ_FIRING &&
+            (a->sent != 1 || now - a->sent_at >= resend))
+            send_alert(c, g, r, a, now);
+        else if (a->state == PQ_INACTIVE && a->sent &&
+                 (a->sent == 1 || now - a->sent_at >= resend))
+            send_alert(c, g, r, a, now);
+    }
+}
+
+/* ALERTS{alertname, alertstate, ...} = 1 for every pending or firing alert. */
+static void
+emit_alerts_series(alert_ctx *c, const pq_rule *r, int64_t now)
+{
+    for (size_t i = 0; i < r->n_active; i++) {
+        const pq_alert *a = &r->active[i];
+        if (a->state == PQ_INACTIVE)
+            continue;
+        msgpack_packer *pk = sluice_emit_begin(c->to, SLUICE_EVENT_METRIC,
+                                               now * SLUICE_NSEC_PER_MSEC);
+        msgpack_pack_map(pk, 4);
+        sluice_pack_cstr(pk, "name");
+        sluice_pack_cstr(pk, "ALERTS");
+        sluice_pack_cstr(pk, "kind");
+        sluice_pack_cstr(pk, "gauge");
+        sluice_pack_cstr(pk, "tags");
+        msgpack_pack_map(pk, (uint32_t)a->labels.n + 1);
+        for (size_t k = 0; k < a->labels.n; k++) {
+            sluice_pack_cstr(pk, a->labels.kv[2 * k]);
+            sluice_pack_cstr(pk, a->labels.kv[2 * k + 1]);
+        }
+        sluice_pack_cstr(pk, "alertstate");
+        sluice_pack_cstr(pk, a->state == PQ_FIRING ? "firing" : "pending");
+        sluice_pack_cstr(pk, "fields");
+        msgpack_pack_map(pk, 1);
+        sluice_pack_cstr(pk, "value");
+        msgpack_pack_uint64(pk, 1);
+        sluice_emit_end(c->to);
+    }
+}
+
+/* ==== Evaluation ==== */
+
+static void
+collect(sluice_instance *ins, void *arg)
+{
+    alert_ctx *c = arg;
+    (void)ins;
+    int64_t now = sluice_time_now() / SLUICE_NSEC_PER_MSEC;
+    int64_t def = c->cfg->interval / SLUICE_NSEC_PER_MSEC;
+    int evaluated = 0;
+    pq_store_trim(&c->store, now - c->keep_ms);
+    for (size_t i = 0; i < c->rules.n; i++) {
+        pq_group *g = &c->rules.groups[i];
+        if (now < c->due[i])
+            continue;
+        int64_t every = g->interval_ms ? g->interval_ms : def;
+        c->due[i] = (c->due[i] ? c->due[i] : now) + every;
+        if (c->due[i] <= now)
+            c->due[i] = now + every;
+        char err[512];
+        if (pq_group_eval(g, &c->store, now, &c->env, err, sizeof err) < 0 &&
+            c->failures++ % 100 == 0)
+            sluice_warn(c->ins, "group %s: %s (%llu failed evaluations so far)", g->name, err,
+                        (unsigned long long)c->failures);
+        for (size_t r = 0; r < g->n_rules; r++)
+            if (g->rules[r].alert) {
+                notify(c, g, &g->rules[r], now);
+                emit_alerts_series(c, &g->rules[r], now);
+            }
+        evaluated = 1;
+    }
+    if (evaluated && c->state_path && alert_state_save(&c->rules, c->state_path) < 0)
+        sluice_warn(c->ins, "cannot save alert state to %s: %s", c->state_path, strerror(errno));
+}
+
+/* ==== Life cycle ==== */
+
+static int
+load_rules(alert_ctx *c)
+{
+    const alert_config *cfg = c->cfg;
+    int bad = 0;
+    for (size_t i = 0; i < cfg->rule_files.n; i++) {
+        char opt[48];
+        snprintf(opt, sizeof opt, "rule_files[%zu]", i);
+        glob_t g;
+        if (glob(cfg->rule_files.v[i], 0, NULL, &g) != 0) {
+            sluice_option_error(c->ins, opt, "no file matches '%s'", cfg->rule_files.v[i]);
+            bad = 1;
+            continue;
+        }
+        for (size_t k = 0; k < g.gl_pathc; k++) {
+            sluice_buf errs = SLUICE_BUF_INIT;
+            if (pq_rules_load_file(&c->rules, g.gl_pathv[k], &errs) > 0) {
+                sluice_buf_putc(&errs, '\0');
+                for (char *line = strtok(errs.data, "\n"); line; line = strtok(NULL, "\n"))
+                    sluice_option_error(c->ins, opt, "%s", line);
+                bad = 1;
+            }
+            sluice_buf_free(&errs);
+        }
+        globfree(&g);
+    }
+    return bad ? -1 : 0;
+}
+
+static void
+alert_exit(void *ctx)
+{
+    alert_ctx *c = ctx;
+    if (c->samples || c->sent)
+        sluice_info(c->ins, "%llu samples, %llu series kept, %llu refused (max_series); %llu "
+                            "alert events sent; %llu failed evaluations",
+                    (unsigned long long)c->samples, (unsigned long long)c->store.n,
+                    (unsigned long long)c->refused, (unsigned long long)c->sent,
+                    (unsigned long long)c->failures);
+    pq_rules_free(&c->rules);
+    pq_store_free(&c->store);
+    pq_lset_free(&c->external);
+    sluice_buf_free(&c->scratch);
+    free(c->due);
+    free(c->state_path);
+    free(c);
+}
+
+static int
+alert_init(sluice_instance *ins, const void *config, void **ctxp)
+{
+    const alert_config *cfg = config;
+    alert_ctx *c = sluice_calloc(1, sizeof *c);
+    *ctxp = c;
+    c->ins = ins;
+    c->cfg = cfg;
+    if (load_rules(c) < 0)
+        return SLUICE_ERROR;
+    size_t n_rules = 0;
+    int64_t longest = 0, slowest = cfg->interval / SLUICE_NSEC_PER_MSEC;
+    for (size_t g = 0; g < c->rules.n; g++) {
+        if (c->rules.groups[g].interval_ms > slowest)
+            slowest = c->rules.groups[g].interval_ms;
+        for (size_t r = 0; r < c->rules.groups[g].n_rules; r++) {
+            int64_t l = pq_lookback_ms(c->rules.groups[g].rules[r].expr);
+            longest = l > longest ? l : longest;
+            n_rules++;
+        }
+    }
+    if (n_rules == 0) {
+        sluice_option_error(ins, "rule_files", "the rule files hold no rule");
+        return SLUICE_ERROR;
+    }
+    /* The longest range, the 5-minute lookback, and one evaluation late. */
+    c->keep_ms = longest + 5 * 60 * 1000 + slowest;
+    alert_state_labels(&cfg->external_labels, &c->external);
+    c->env = (pq_template_env){&c->external, cfg->external_url};
+    c->due = sluice_calloc(c->rules.n, sizeof *c->due);
+    c->to = cfg->emit_to ? sluice_pipeline_route(ins, "emit_to", cfg->emit_to)
+                         : sluice_input_emitter(ins);
+    if (!c->to)
+        return SLUICE_ERROR;
+    if (cfg->keep_state) {
+        char *dir = sluice_storage_dir(ins, "alert");
+        if (!dir)
+            return SLUICE_ERROR;
+        c->state_path = sluice_asprintf("%s/%s.state", dir, sluice_instance_id(ins));
+        free(dir);
+        int restored = alert_state_load(&c->rules, c->state_path);
+        if (restored > 0)
+            sluice_info(ins, "restored %d alerts from %s", restored, c->state_path);
+        /* Restored alerts wait for the samples their ranges need. */
+        int64_t now = sluice_time_now() / SLUICE_NSEC_PER_MSEC;
+        for (size_t g = 0; g < c->rules.n; g++)
+            for (size_t r = 0; r < c->rules.groups[g].n_rules; r++) {
+                pq_rule *ru = &c->rules.groups[g].rules[r];
+                int64_t every = c->rules.groups[g].interval_ms ? c->rules.groups[g].interval_ms
+                                                               : slowest;
+                ru->restore_until = now + pq_lookback_ms(ru->expr) + 2 * every;
+            }
+    }
+    int64_t tick = cfg->interval;
+    for (size_t g = 0; g < c->rules.n; g++)
+        if (c->rules.groups[g].interval_ms &&
+            c->rules.groups[g].interval_ms * SLUICE_NSEC_PER_MSEC < tick)
+            tick = c->rules.groups[g].interval_ms * SLUICE_NSEC_PER_MSEC;
+    sluice_collector_add(ins, tick, collect, c);
+    sluice_info(ins, "%zu rules in %zu groups, evaluated every %lldms (groups without an "
+                     "interval of their own)",
+                n_rules, c->rules.n, (long long)(cfg->interval / SLUICE_NSEC_PER_MSEC));
+    return SLUICE_OK;
+}
+
+SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+    SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_FILTER),
+    .name = "alert",
+    .description = "Prometheus alerting and recording rules over metric events; alert events "
+                   "out.",
+    .options = alert_options,
+    .config_size = sizeof(alert_config),
+    .accepts = SLUICE_ACCEPTS_METRICS,
+    .emits = SLUICE_ACCEPTS_ALL,
+    .init = alert_init,
+    .exit = alert_exit,
+    .filter = alert_filter,
+};
