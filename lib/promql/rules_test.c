@@ -203,7 +203,8 @@ strs_add(strs *s, char *owned)
 static char *
 joined(strs *s)
 {
-    qsort(s->v, s->n, sizeof *s->v, cmp_str);
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, cmp_str);
     sluice_buf b = SLUICE_BUF_INIT;
     sluice_buf_putc(&b, '[');
     for (size_t i = 0; i < s->n; i++)

@@ -199,6 +199,8 @@ main(void)
     tcase_add_test(tc, test_format_msgpack_is_the_event);
     tcase_add_test(tc, test_format_json_special_values);
     tcase_add_test(tc, test_double_text_is_short_and_exact);
+    /* A million doubles: seconds under ASan on a loaded machine. */
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
