@@ -68,14 +68,22 @@ eval_fail(ev *e, const char *fmt, const char *detail)
 
 /* ==== Selection ==== */
 
+/* The series a selector looks through: those of its metric name, or all. */
+static pq_series *const *
+candidates(const ev *e, const pq_node *sel, size_t *n)
+{
+    if (!sel->sel.metric) {
+        *n = e->st->n;
+        return e->st->v;
+    }
+    const pq_named *nl = pq_store_named(e->st, sel->sel.metric);
+    *n = nl->n;
+    return nl->v;
+}
+
 static int
 matches(const pq_node *sel, const pq_lset *l)
 {
-    if (sel->sel.metric) {
-        const char *name = pq_lset_get(l, "__name__");
-        if (!name || strcmp(name, sel->sel.metric) != 0)
-            return 0;
-    }
     for (size_t i = 0; i < sel->sel.n_matchers; i++) {
         const pq_matcher *m = &sel->sel.matchers[i];
         const char *v = pq_lset_get(l, m->name);
@@ -117,8 +125,10 @@ static void
 select_instant(ev *e, const pq_node *sel, pq_value *out)
 {
     int64_t t = e->t - sel->sel.offset_ms;
-    for (size_t i = 0; i < e->st->n; i++) {
-        const pq_series *s = e->st->v[i];
+    size_t n;
+    pq_series *const *v = candidates(e, sel, &n);
+    for (size_t i = 0; i < n; i++) {
+        const pq_series *s = v[i];
         if (!matches(sel, &s->labels))
             continue;
         size_t k = first_at(s, t + 1); /* samples up to t */
@@ -291,8 +301,10 @@ eval_range_call(ev *e, const pq_node *call, pq_value *out)
     pq_sample *buf = NULL;
     size_t cap = 0;
     int any = 0;
-    for (size_t i = 0; i < e->st->n; i++) {
-        const pq_series *s = e->st->v[i];
+    size_t nc;
+    pq_series *const *cands = candidates(e, sel, &nc);
+    for (size_t i = 0; i < nc; i++) {
+        const pq_series *s = cands[i];
         if (!matches(sel, &s->labels))
             continue;
         size_t n = range_of(e, sel, s, &buf, &cap);

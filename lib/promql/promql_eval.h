@@ -33,22 +33,34 @@ typedef struct pq_sample {
 
 typedef struct pq_series {
     pq_lset labels;
+    const char *name; /* its __name__ value (in labels), or "" */
     uint64_t hash;
     pq_sample *s; /* by time */
     size_t n, cap;
 } pq_series;
+
+/* The series of one metric name. */
+typedef struct pq_named {
+    char *name;
+    pq_series **v;
+    size_t n, cap;
+} pq_named;
 
 typedef struct pq_store {
     pq_series **v;
     size_t n, cap;
     pq_series **index; /* open addressing by label hash; index_cap a power of 2 */
     size_t index_cap;
+    pq_named *names; /* what a selector with a metric name looks through */
+    size_t n_names;
 } pq_store;
 
 /* The series with these labels (copied), made if new. */
 pq_series *pq_store_series(pq_store *st, const pq_lset *labels);
 /* The series with these labels, or NULL. */
 pq_series *pq_store_find(const pq_store *st, const pq_lset *labels);
+/* The series named `name` (an empty list when none). */
+const pq_named *pq_store_named(const pq_store *st, const char *name);
 /* Append a sample; one not newer than the last is ignored. */
 void pq_series_append(pq_series *s, int64_t t, double v);
 /* Forget samples before `t` and series left with none. */

@@ -224,6 +224,44 @@ index_put(pq_store *st, pq_series *s)
 }
 
 static void
+name_add(pq_store *st, pq_series *s)
+{
+    pq_named *nl = (pq_named *)pq_store_named(st, s->name);
+    if (!nl->name) {
+        st->names = sluice_realloc(st->names, (st->n_names + 1) * sizeof *st->names);
+        nl = &st->names[st->n_names++];
+        *nl = (pq_named){.name = sluice_strdup(s->name)};
+    }
+    if (nl->n == nl->cap) {
+        nl->cap = nl->cap ? nl->cap * 2 : 16;
+        nl->v = sluice_realloc(nl->v, nl->cap * sizeof *nl->v);
+    }
+    nl->v[nl->n++] = s;
+}
+
+const pq_named *
+pq_store_named(const pq_store *st, const char *name)
+{
+    static const pq_named none = {0};
+    for (size_t i = 0; i < st->n_names; i++)
+        if (strcmp(st->names[i].name, name) == 0)
+            return &st->names[i];
+    return &none;
+}
+
+static void
+names_free(pq_store *st)
+{
+    for (size_t i = 0; i < st->n_names; i++) {
+        free(st->names[i].name);
+        free(st->names[i].v);
+    }
+    free(st->names);
+    st->names = NULL;
+    st->n_names = 0;
+}
+
+static void
 index_rebuild(pq_store *st, size_t cap)
 {
     free(st->index);
@@ -260,6 +298,8 @@ pq_store_series(pq_store *st, const pq_lset *labels)
         return found;
     pq_series *s = sluice_calloc(1, sizeof *s);
     s->labels = lset_copy(labels);
+    const char *name = pq_lset_get(&s->labels, "__name__");
+    s->name = name ? name : "";
     s->hash = h;
     if (st->n == st->cap) {
         st->cap = st->cap ? st->cap * 2 : 64;
@@ -270,6 +310,7 @@ pq_store_series(pq_store *st, const pq_lset *labels)
         index_rebuild(st, st->index_cap ? st->index_cap * 2 : 128);
     else
         index_put(st, s);
+    name_add(st, s);
     return s;
 }
 
@@ -314,6 +355,9 @@ pq_store_trim(pq_store *st, int64_t t)
     if (o != st->n) {
         st->n = o;
         index_rebuild(st, st->index_cap);
+        names_free(st);
+        for (size_t i = 0; i < st->n; i++)
+            name_add(st, st->v[i]);
     }
 }
 
@@ -324,5 +368,6 @@ pq_store_free(pq_store *st)
         series_free(st->v[i]);
     free(st->v);
     free(st->index);
+    names_free(st);
     memset(st, 0, sizeof *st);
 }

@@ -270,6 +270,65 @@ pq_rules_free(pq_ruleset *rs)
 
 /* ==== Evaluation ==== */
 
+/* A set of label-set hashes, each with a number (an index), by open
+ * addressing: what keeps an evaluation linear in its alerts and series. */
+typedef struct hindex {
+    uint64_t *key; /* 0: empty (a hash of 0 is stored as 1) */
+    size_t *val;
+    size_t cap;
+} hindex;
+
+static void
+hindex_init(hindex *h, size_t n)
+{
+    h->cap = 16;
+    while (h->cap < 2 * n + 2)
+        h->cap *= 2;
+    h->key = sluice_calloc(h->cap, sizeof *h->key);
+    h->val = sluice_calloc(h->cap, sizeof *h->val);
+}
+
+static size_t *
+hindex_slot(const hindex *h, uint64_t k, int *found)
+{
+    k = k ? k : 1;
+    size_t i = (size_t)k & (h->cap - 1);
+    while (h->key[i] && h->key[i] != k)
+        i = (i + 1) & (h->cap - 1);
+    *found = h->key[i] == k;
+    return &h->val[i];
+}
+
+/* Add k -> v; 0 if k was there already (v not stored). */
+static int
+hindex_add(hindex *h, uint64_t k, size_t v)
+{
+    int found;
+    size_t *slot = hindex_slot(h, k, &found);
+    if (found)
+        return 0;
+    h->key[slot - h->val] = k ? k : 1;
+    *slot = v;
+    return 1;
+}
+
+static int
+hindex_get(const hindex *h, uint64_t k, size_t *v)
+{
+    int found;
+    size_t *slot = hindex_slot(h, k, &found);
+    if (found)
+        *v = *slot;
+    return found;
+}
+
+static void
+hindex_free(hindex *h)
+{
+    free(h->key);
+    free(h->val);
+}
+
 /* Write a sample of a rule's output, and remember the series for
  * end_writes. */
 static void
@@ -286,14 +345,18 @@ write_series(pq_rule *r, pq_store *st, const pq_lset *l, int64_t t, double v)
 static void
 end_writes(pq_rule *r, pq_store *st, int64_t t)
 {
+    hindex now;
+    hindex_init(&now, r->n_now);
+    for (size_t k = 0; k < r->n_now; k++)
+        hindex_add(&now, lset_hash(&r->now[k]), k);
     for (size_t i = 0; i < r->n_before; i++) {
-        int again = 0;
-        for (size_t k = 0; k < r->n_now && !again; k++)
-            again = lset_equal(&r->before[i], &r->now[k]);
-        if (!again)
+        size_t k;
+        if (!hindex_get(&now, lset_hash(&r->before[i]), &k) ||
+            !lset_equal(&r->before[i], &r->now[k]))
             pq_series_append(pq_store_series(st, &r->before[i]), t, pq_stale());
         pq_lset_free(&r->before[i]);
     }
+    hindex_free(&now);
     free(r->before);
     r->before = r->now;
     r->n_before = r->n_now;
@@ -311,22 +374,16 @@ alerts_series(pq_rule *r, const pq_alert *a, pq_store *st, int64_t t, double v)
     pq_lset_free(&l);
 }
 
-static pq_alert *
-find_alert(pq_rule *r, const pq_lset *labels, uint64_t h)
-{
-    for (size_t i = 0; i < r->n_active; i++)
-        if (r->active[i].hash == h && lset_equal(&r->active[i].labels, labels))
-            return &r->active[i];
-    return NULL;
-}
-
 /* One alerting rule at `t`: Prometheus's AlertingRule.Eval. */
 static int
 eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_template_env *env,
            char *err, size_t errlen)
 {
-    uint64_t *seen = sluice_calloc(res->n + 1, sizeof *seen);
-    size_t n_seen = 0;
+    hindex seen, active;
+    hindex_init(&seen, res->n);
+    hindex_init(&active, r->n_active);
+    for (size_t i = 0; i < r->n_active; i++)
+        hindex_add(&active, r->active[i].hash, i);
     int rc = 0;
     for (size_t i = 0; i < res->n; i++) {
         const pq_elem *s = &res->v[i];
@@ -345,10 +402,7 @@ eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_te
             free(v);
         }
         uint64_t h = lset_hash(&l);
-        int dup = 0;
-        for (size_t k = 0; k < n_seen; k++)
-            dup |= seen[k] == h;
-        if (dup) {
+        if (!hindex_add(&seen, h, i)) {
             snprintf(err, errlen, "%s: vector contains metrics with the same labelset after "
                                   "applying alert labels",
                      r->alert);
@@ -357,8 +411,10 @@ eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_te
             pq_lset_free(&ann);
             continue;
         }
-        seen[n_seen++] = h;
-        pq_alert *a = find_alert(r, &l, h);
+        size_t at;
+        pq_alert *a = hindex_get(&active, h, &at) && lset_equal(&r->active[at].labels, &l)
+                          ? &r->active[at]
+                          : NULL;
         if (a && a->state != PQ_INACTIVE) {
             a->restored = 0;
             a->value = s->v;
@@ -379,9 +435,8 @@ eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_te
     size_t o = 0;
     for (size_t i = 0; i < r->n_active; i++) {
         pq_alert *a = &r->active[i];
-        int present = 0;
-        for (size_t k = 0; k < n_seen && !present; k++)
-            present = seen[k] == a->hash;
+        size_t where;
+        int present = hindex_get(&seen, a->hash, &where);
         int drop = 0;
         if (!present && a->restored && t < r->restore_until) {
             r->active[o++] = *a;
@@ -419,7 +474,8 @@ eval_alert(pq_rule *r, pq_store *st, const pq_value *res, int64_t t, const pq_te
         r->active[o++] = *a;
     }
     r->n_active = o;
-    free(seen);
+    hindex_free(&seen);
+    hindex_free(&active);
     return rc;
 }
 
