@@ -7,6 +7,7 @@
  * Anything else is an error: refused when the rules load, and rendered as
  * "<error expanding template: ...>" (never stopping evaluation). */
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,7 +129,8 @@ humanize_duration(sluice_buf *b, double v)
     if (fabs(v) >= 1) {
         const char *sign = v < 0 ? "-" : "";
         v = fabs(v);
-        long long d = (long long)v;
+        /* Go's int64() of a float past its range is MinInt64 on amd64. */
+        long long d = v < 9223372036854775808.0 ? (long long)v : LLONG_MIN;
         long long s = d % 60, m = (d / 60) % 60, h = (d / 3600) % 24, days = d / 86400;
         if (days)
             sluice_buf_printf(b, "%s%lldd %lldh %lldm %llds", sign, days, h, m, s);
