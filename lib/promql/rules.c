@@ -233,6 +233,58 @@ pq_rules_load_file(pq_ruleset *rs, const char *path, sluice_buf *errs)
     return n;
 }
 
+pq_group *
+pq_ruleset_add_group(pq_ruleset *rs, const char *name, int64_t interval_ms, const char *origin)
+{
+    rs->groups = sluice_realloc(rs->groups, (rs->n + 1) * sizeof *rs->groups);
+    pq_group *g = &rs->groups[rs->n++];
+    *g = (pq_group){.name = sluice_strdup(name), .file = sluice_strdup(origin),
+                    .interval_ms = interval_ms};
+    return g;
+}
+
+pq_rule *
+pq_group_add_rule(pq_group *g)
+{
+    g->rules = sluice_realloc(g->rules, (g->n_rules + 1) * sizeof *g->rules);
+    pq_rule *r = &g->rules[g->n_rules++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static void
+lset_add_all(pq_lset *to, const pq_lset *from)
+{
+    for (size_t i = 0; from && i < from->n; i++)
+        lset_set(to, from->kv[2 * i], from->kv[2 * i + 1]);
+}
+
+int
+pq_rule_set(pq_rule *r, const char *alert, const char *record, const char *expr, int64_t for_ms,
+            int64_t keep_firing_for_ms, const pq_lset *labels, const pq_lset *annotations,
+            char *err, size_t errlen)
+{
+    r->alert = alert ? sluice_strdup(alert) : NULL;
+    r->record = record ? sluice_strdup(record) : NULL;
+    r->expr_text = sluice_strdup(expr);
+    r->for_ms = for_ms;
+    r->keep_firing_for_ms = keep_firing_for_ms;
+    lset_add_all(&r->labels, labels);
+    lset_add_all(&r->annotations, annotations);
+    size_t pos;
+    char why[256];
+    if (!(r->expr = pq_parse(expr, why, sizeof why, &pos))) {
+        snprintf(err, errlen, "%s (at character %zu of the expression)", why, pos + 1);
+        return -1;
+    }
+    if (r->expr->type != PQ_VECTOR && r->expr->type != PQ_SCALAR) {
+        snprintf(err, errlen, "the expression must return an instant vector or a scalar, not a "
+                              "range vector");
+        return -1;
+    }
+    return 0;
+}
+
 static void
 alert_free(pq_alert *a)
 {

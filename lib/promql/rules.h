@@ -62,6 +62,16 @@ int pq_rules_load_tree(pq_ruleset *rs, const yt_node *root, const char *file, sl
 int pq_rules_load_file(pq_ruleset *rs, const char *path, sluice_buf *errs);
 void pq_rules_free(pq_ruleset *rs);
 
+/* Rules built from a configuration rather than a file (checked by the
+ * caller): a new group, and a rule in it. pq_rule_set parses `expr` and
+ * copies everything; it returns 0, or -1 with why in `err`. */
+pq_group *pq_ruleset_add_group(pq_ruleset *rs, const char *name, int64_t interval_ms,
+                               const char *origin);
+pq_rule *pq_group_add_rule(pq_group *g);
+int pq_rule_set(pq_rule *r, const char *alert, const char *record, const char *expr,
+                int64_t for_ms, int64_t keep_firing_for_ms, const pq_lset *labels,
+                const pq_lset *annotations, char *err, size_t errlen);
+
 /* What templates see besides the alert's labels and value. */
 typedef struct pq_template_env {
     const pq_lset *external_labels;

@@ -32,7 +32,20 @@
 #include "promql_metric.h"
 #include "rules.h"
 
+typedef struct inline_rule {
+    char *alert, *record, *expr;
+    int64_t for_ns, keep_firing_for_ns;
+    sluice_bytes labels, annotations;
+} inline_rule;
+
+typedef struct inline_group {
+    char *name;
+    int64_t interval;
+    sluice_list rules;
+} inline_group;
+
 typedef struct alert_config {
+    sluice_list groups;
     sluice_strlist rule_files;
     int64_t interval, resend_delay;
     char *emit_to;
@@ -42,8 +55,103 @@ typedef struct alert_config {
     int keep_state;
 } alert_config;
 
+/* ==== Inline groups: the rule-file format under `groups:` ==== */
+
+static int
+check_expr(const void *value, char *err, size_t errlen)
+{
+    char why[200];
+    size_t pos;
+    pq_node *n = pq_parse(*(char *const *)value, why, sizeof why, &pos);
+    if (!n) {
+        snprintf(err, errlen, "%s (at character %zu of the expression)", why, pos + 1);
+        return -1;
+    }
+    int range = n->type == PQ_MATRIX || n->type == PQ_STRING;
+    pq_free(n);
+    if (range)
+        snprintf(err, errlen, "the expression must return an instant vector or a scalar");
+    return range ? -1 : 0;
+}
+
+static int
+check_record_name(const void *value, char *err, size_t errlen)
+{
+    const char *s = *(char *const *)value;
+    int ok = *s && !(*s >= '0' && *s <= '9');
+    for (const char *p = s; *p && ok; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '_' || *p == ':';
+    if (!ok)
+        snprintf(err, errlen, "invalid recording rule name: %s", s);
+    return ok ? 0 : -1;
+}
+
+/* labels and annotations: a map of strings whose values are templates. */
+static int
+check_templates(const void *value, char *err, size_t errlen)
+{
+    pq_lset l;
+    if (alert_state_labels_strict((const sluice_bytes *)value, &l, err, errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        char why[200];
+        if (pq_template_check(l.kv[2 * i + 1], why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s: template: %s", l.kv[2 * i], why);
+            rc = -1;
+        }
+    }
+    pq_lset_free(&l);
+    return rc;
+}
+
+static int
+check_strings(const void *value, char *err, size_t errlen)
+{
+    pq_lset l;
+    if (alert_state_labels_strict((const sluice_bytes *)value, &l, err, errlen) < 0)
+        return -1;
+    pq_lset_free(&l);
+    return 0;
+}
+
+static const sluice_option rule_options[] = {
+    {.name = "alert", .type = SLUICE_OPT_STR, .offset = offsetof(inline_rule, alert),
+     .help = "Alerting rule: the alert's name."},
+    {.name = "record", .type = SLUICE_OPT_STR, .check = check_record_name,
+     .offset = offsetof(inline_rule, record), .help = "Recording rule: the series written."},
+    {.name = "expr", .type = SLUICE_OPT_STR, .flags = SLUICE_OPT_REQUIRED, .check = check_expr,
+     .offset = offsetof(inline_rule, expr), .help = "The PromQL expression."},
+    {.name = "for", .type = SLUICE_OPT_DURATION, .def = "0", .offset = offsetof(inline_rule, for_ns),
+     .help = "How long the expression must return a series before it fires."},
+    {.name = "keep_firing_for", .type = SLUICE_OPT_DURATION, .def = "0",
+     .offset = offsetof(inline_rule, keep_firing_for_ns),
+     .help = "How long it goes on firing once the expression no longer returns it."},
+    {.name = "labels", .type = SLUICE_OPT_MAP, .def = "{}", .check = check_templates,
+     .offset = offsetof(inline_rule, labels), .help = "Labels added (templates)."},
+    {.name = "annotations", .type = SLUICE_OPT_MAP, .def = "{}", .check = check_templates,
+     .offset = offsetof(inline_rule, annotations), .help = "Annotations (templates)."},
+    SLUICE_OPTIONS_END,
+};
+
+static const sluice_option group_options[] = {
+    {.name = "name", .type = SLUICE_OPT_STR, .flags = SLUICE_OPT_REQUIRED,
+     .offset = offsetof(inline_group, name), .help = "The group's name."},
+    {.name = "interval", .type = SLUICE_OPT_DURATION, .def = "0",
+     .offset = offsetof(inline_group, interval),
+     .help = "How often the group is evaluated; 0: evaluation_interval."},
+    {.name = "rules", SLUICE_OPT_LIST_OF(inline_rule), .flags = SLUICE_OPT_REQUIRED,
+     .sub = rule_options, .offset = offsetof(inline_group, rules),
+     .help = "Alerting and recording rules, as in a rule file."},
+    SLUICE_OPTIONS_END,
+};
+
 static const sluice_option alert_options[] = {
-    {.name = "rule_files", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
+    {.name = "groups", SLUICE_OPT_LIST_OF(inline_group), .sub = group_options,
+     .offset = offsetof(alert_config, groups),
+     .help = "Rule groups written here, in the rule-file format (name, interval, rules)."},
+    {.name = "rule_files", .type = SLUICE_OPT_STR_LIST,
      .offset = offsetof(alert_config, rule_files),
      .help = "Prometheus rule files (globs), as Prometheus's rule_files; `sluice rules check` "
              "checks them."},
@@ -61,7 +169,7 @@ static const sluice_option alert_options[] = {
     {.name = "max_series", .type = SLUICE_OPT_INT, .def = "100000", .flags = SLUICE_OPT_RANGE,
      .min = 1, .max = 100000000, .offset = offsetof(alert_config, max_series),
      .help = "Most series kept; samples of new series past it are refused, counted and logged."},
-    {.name = "external_labels", .type = SLUICE_OPT_MAP, .def = "{}",
+    {.name = "external_labels", .type = SLUICE_OPT_MAP, .def = "{}", .check = check_strings,
      .offset = offsetof(alert_config, external_labels),
      .help = "$externalLabels of templates (Prometheus's global.external_labels)."},
     {.name = "external_url", .type = SLUICE_OPT_STR, .offset = offsetof(alert_config, external_url),
@@ -288,11 +396,59 @@ collect(sluice_instance *ins, void *arg)
 
 /* ==== Life cycle ==== */
 
+/* The groups under `groups:`; their values were checked as they were read. */
+static int
+load_inline(alert_ctx *c)
+{
+    const inline_group *groups = c->cfg->groups.items;
+    int bad = 0;
+    for (size_t g = 0; g < c->cfg->groups.n; g++) {
+        for (size_t k = 0; k < g; k++)
+            if (strcmp(groups[k].name, groups[g].name) == 0) {
+                char opt[48];
+                snprintf(opt, sizeof opt, "groups[%zu].name", g);
+                sluice_option_error(c->ins, opt, "groupname: \"%s\" is repeated", groups[g].name);
+                bad = 1;
+            }
+        pq_group *pg = pq_ruleset_add_group(&c->rules, groups[g].name,
+                                            groups[g].interval / SLUICE_NSEC_PER_MSEC, "groups");
+        const inline_rule *rules = groups[g].rules.items;
+        for (size_t r = 0; r < groups[g].rules.n; r++) {
+            const inline_rule *ir = &rules[r];
+            char opt[64], err[256];
+            snprintf(opt, sizeof opt, "groups[%zu].rules[%zu]", g, r);
+            if (!ir->alert == !ir->record) {
+                sluice_option_error(c->ins, opt, "one of 'record' or 'alert' must be set");
+                bad = 1;
+                continue;
+            }
+            if (ir->record && (ir->for_ns || ir->keep_firing_for_ns)) {
+                sluice_option_error(c->ins, opt, "a recording rule has no for or keep_firing_for");
+                bad = 1;
+                continue;
+            }
+            pq_lset labels, annotations;
+            alert_state_labels(&ir->labels, &labels);
+            alert_state_labels(&ir->annotations, &annotations);
+            if (pq_rule_set(pq_group_add_rule(pg), ir->alert, ir->record, ir->expr,
+                            ir->for_ns / SLUICE_NSEC_PER_MSEC,
+                            ir->keep_firing_for_ns / SLUICE_NSEC_PER_MSEC, &labels, &annotations,
+                            err, sizeof err) < 0) {
+                sluice_option_error(c->ins, opt, "%s", err);
+                bad = 1;
+            }
+            pq_lset_free(&labels);
+            pq_lset_free(&annotations);
+        }
+    }
+    return bad ? -1 : 0;
+}
+
 static int
 load_rules(alert_ctx *c)
 {
     const alert_config *cfg = c->cfg;
-    int bad = 0;
+    int bad = load_inline(c) < 0;
     for (size_t i = 0; i < cfg->rule_files.n; i++) {
         char opt[48];
         snprintf(opt, sizeof opt, "rule_files[%zu]", i);
@@ -358,7 +514,7 @@ alert_init(sluice_instance *ins, const void *config, void **ctxp)
         }
     }
     if (n_rules == 0) {
-        sluice_option_error(ins, "rule_files", "the rule files hold no rule");
+        sluice_option_error(ins, NULL, "no rule: write `groups:` here, or give `rule_files`");
         return SLUICE_ERROR;
     }
     /* The longest range, the 5-minute lookback, and one evaluation late. */

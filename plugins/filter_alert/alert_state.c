@@ -110,19 +110,23 @@ alert_state_load(pq_ruleset *rs, const char *path)
     return n;
 }
 
-void
-alert_state_labels(const sluice_bytes *map, pq_lset *out)
+int
+alert_state_labels_strict(const sluice_bytes *map, pq_lset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
+    int rc = 0;
     if (map->len && msgpack_unpack_next(&up, map->data, map->len, &off) == MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_MAP)
-        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        for (uint32_t i = 0; i < up.data.via.map.size && rc == 0; i++) {
             const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_STR)
-                continue;
+            if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_STR) {
+                snprintf(err, errlen, "names and values must be strings (quote numbers)");
+                rc = -1;
+                break;
+            }
             char *k = sluice_strndup(kv->key.via.str.ptr, kv->key.via.str.size);
             char *v = sluice_strndup(kv->val.via.str.ptr, kv->val.via.str.size);
             lset_set(out, k, v);
@@ -130,4 +134,15 @@ alert_state_labels(const sluice_bytes *map, pq_lset *out)
             free(v);
         }
     msgpack_unpacked_destroy(&up);
+    if (rc < 0)
+        pq_lset_free(out);
+    return rc;
+}
+
+void
+alert_state_labels(const sluice_bytes *map, pq_lset *out)
+{
+    char err[8];
+    if (alert_state_labels_strict(map, out, err, sizeof err) < 0)
+        memset(out, 0, sizeof *out);
 }

@@ -14,7 +14,10 @@ int alert_state_save(const pq_ruleset *rs, const char *path);
 /* Put the alerts saved in `path` back into their rules (matched by group
  * and alert name). Returns how many; 0 when there is no file. */
 int alert_state_load(pq_ruleset *rs, const char *path);
-/* A map option of strings as a label set. */
+/* A map option of strings as a label set (values that are not strings
+ * are left out). */
 void alert_state_labels(const sluice_bytes *map, pq_lset *out);
+/* The same, refusing a value that is not a string: 0, or -1 with why. */
+int alert_state_labels_strict(const sluice_bytes *map, pq_lset *out, char *err, size_t errlen);
 
 #endif

@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
 # An alert pending when sluice is killed (-9) keeps its `for` clock: after
 # the restart it fires when it would have fired without the restart (its
-# active-since time is on disk), not a whole `for` after the restart.
+# active-since time is on disk), not a whole `for` after the restart. The
+# rules are written inline (`groups:`); a broken inline rule is refused at
+# its place.
 source "$(dirname "$0")/lib.sh"
 
-cat >"$T/rules.yml" <<'YAML'
-groups:
-  - name: logs
-    rules:
-      - alert: ApiErrors
-        expr: increase(app_errors_total{service="api"}[3s]) > 2
-        for: 8s
-YAML
 cat >"$T/sluice.yaml" <<YAML
 service: {flush_interval: 100ms, http: off, storage: {path: $T/state}}
 pipelines:
@@ -24,13 +18,26 @@ pipelines:
         metrics:
           - {name: app_errors_total, type: counter, labels: [service], when: {level: '^error$'}}
       - type: alert
-        rule_files: ["$T/rules.yml"]
+        groups:
+          - name: logs
+            rules:
+              - alert: ApiErrors
+                expr: increase(app_errors_total{service="api"}[3s]) > 2
+                for: 8s
         evaluation_interval: 250ms
         emit_to: alerts
     outputs: [{type: null}]
   alerts:
     outputs: [{type: file, path: $T/alerts.json}]
 YAML
+sed 's/> 2$/> rate(x)/; s/for: 8s/for: 8s\n                labels: {s: "{{ $value"}/' "$T/sluice.yaml" >"$T/bad.yaml"
+"$SLUICE_BIN" validate -c "$T/bad.yaml" >/dev/null 2>"$T/err" && fail "a broken inline rule validates"
+grep -q "bad.yaml:16:23: pipelines.app.filters\[1\].groups\[0\].rules\[0\].expr: rate(): argument 1 must be a range vector, not an instant vector (at character 54 of the expression)" "$T/err" ||
+    fail "the broken expression is not placed: $(cat "$T/err")"
+grep -q "bad.yaml:18:25: pipelines.app.filters\[1\].groups\[0\].rules\[0\].labels: s: template: unclosed action" "$T/err" ||
+    fail "the broken template is not placed: $(cat "$T/err")"
+pass "inline rules: a broken expression and a broken template are refused at their file:line:col"
+
 echo '{"level":"error","service":"api"}' >"$T/app.log"
 # Errors keep coming, 10 a second, for at most 60 s.
 (for i in $(seq 600); do echo '{"level":"error","service":"api"}' >>"$T/app.log"; sleep 0.1; done) &
