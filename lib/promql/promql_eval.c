@@ -444,6 +444,11 @@ typedef struct group {
     double value, mean, count;
 } group;
 
+/* An aggregation over `in` into `out`: one group per label set left after
+ * by/without (without also drops __name__), values combined as Prometheus
+ * 2.42 combines them (avg's incremental mean with its Inf rules, max/min
+ * replacing NaN, Welford for stddev/stdvar). Owns the groups' labels until
+ * they are pushed; calls only label helpers. Linear in groups per sample. */
 static void
 aggregate(const pq_node *n, const pq_value *in, pq_value *out)
 {
@@ -679,6 +684,12 @@ set_op(const pq_node *n, pq_value *lhs, pq_value *rhs, pq_value *out)
     return 0;
 }
 
+/* A binary operation between two vectors: set operators by signature, the
+ * others one-to-one (on/ignoring), refusing duplicates on the right and
+ * results that would collide, with Prometheus's messages. The result keeps
+ * the left side's labels, minus __name__ for arithmetic and bool, and only
+ * the on() labels with on(). Set operators move the labels they keep out
+ * of `lhs` and `rhs`. */
 static int
 vector_vector(ev *e, const pq_node *n, pq_value *lhs, pq_value *rhs, pq_value *out)
 {
@@ -758,6 +769,9 @@ eval_scalar(ev *e, const pq_node *n, double *v)
     return 0;
 }
 
+/* A function call: the scalar and instant-vector functions here; the
+ * functions over ranges in eval_range_call. Frees what it evaluated of the
+ * arguments; may fail only through the arguments' evaluation. */
 static int
 eval_call(ev *e, const pq_node *n, pq_value *out)
 {

@@ -207,6 +207,11 @@ lex_number(parser *p, token *t)
     t->len = i;
 }
 
+/* Read the next token into p->tok (freeing the previous one's text):
+ * skips spaces and # comments; operators, strings (lex_string), numbers
+ * (lex_number, and Inf/NaN as Prometheus reads them), identifiers
+ * (metric names may hold ':'). Sets T_ERROR after fail() on a character
+ * PromQL has no use for. */
 static void
 next(parser *p)
 {
@@ -559,6 +564,10 @@ label_list(parser *p, pq_labels *out)
     return expect(p, T_RPAREN, "a label name or ')'");
 }
 
+/* The {name op "value", ...} of a selector into n->sel.matchers: compiles
+ * regexes anchored as Prometheus anchors them (PCRE2, JIT), and refuses a
+ * metric name given twice. Owns each matcher until it is stored; on error
+ * frees what it holds and returns -1 after fail(). */
 static int
 matchers(parser *p, pq_node *n)
 {
@@ -742,6 +751,11 @@ bad:
     return NULL;
 }
 
+/* One operand: a number, a string, a parenthesised expression, a selector
+ * (with or without a name), an aggregation or a function call. Refuses by
+ * name the aggregations and functions outside the subset, and keywords
+ * where an operand must be. Returns a node the caller owns, or NULL after
+ * fail(). */
 static pq_node *
 primary(parser *p)
 {

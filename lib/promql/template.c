@@ -453,6 +453,10 @@ truthy(const tval *v)
 
 /* ==== Rendering ==== */
 
+/* Render template `t` into c->out: text as is, and each {{ action }}:
+ * trim markers, comments, if/else/end (a stack of MAX_NESTING), pipelines;
+ * constructs outside the subset fail. Stops at the first error, which the
+ * caller renders as text or reports. */
 static void
 render(tctx *c, const char *t)
 {

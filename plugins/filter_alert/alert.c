@@ -492,6 +492,10 @@ alert_exit(void *ctx)
     free(c);
 }
 
+/* Load the rules (inline groups and rule files), size what must be kept
+ * of each series from their longest range, find where alert events go,
+ * restore saved alert state (held until the rules' ranges have samples
+ * again) and start the evaluation collector at the shortest interval. */
 static int
 alert_init(sluice_instance *ins, const void *config, void **ctxp)
 {
