@@ -55,3 +55,24 @@ sluice_buf_free(sluice_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+void
+sluice_buf_url_base(sluice_buf *b, const char *url)
+{
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        n--;
+    sluice_buf_append(b, url, n);
+}
+
+void
+sluice_buf_url_escape(sluice_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-_.~", *p))
+            sluice_buf_putc(b, (char)*p);
+        else
+            sluice_buf_printf(b, "%%%02X", *p);
+    }
+}

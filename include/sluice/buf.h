@@ -20,6 +20,12 @@ SLUICE_API void sluice_buf_append(sluice_buf *b, const void *p, size_t n);
 SLUICE_API void sluice_buf_printf(sluice_buf *b, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 SLUICE_API void sluice_buf_free(sluice_buf *b);
 
+/* ABI 2.1. URLs built by plugins: `url` without its trailing slashes (a
+ * base to append a path to), and `s` percent-encoded but for RFC 3986's
+ * unreserved characters (a query value). */
+SLUICE_API void sluice_buf_url_base(sluice_buf *b, const char *url);
+SLUICE_API void sluice_buf_url_escape(sluice_buf *b, const char *s);
+
 static inline void
 sluice_buf_putc(sluice_buf *b, char c)
 {

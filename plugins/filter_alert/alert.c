@@ -266,15 +266,9 @@ static void
 pack_generator_url(alert_ctx *c, msgpack_packer *pk, const pq_rule *r)
 {
     sluice_buf_reset(&c->scratch);
-    sluice_buf_printf(&c->scratch, "%s/graph?g0.expr=", c->cfg->external_url);
-    for (const char *p = r->expr_text; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            strchr("-_.~", ch))
-            sluice_buf_putc(&c->scratch, (char)ch);
-        else
-            sluice_buf_printf(&c->scratch, "%%%02X", ch);
-    }
+    sluice_buf_url_base(&c->scratch, c->cfg->external_url);
+    sluice_buf_printf(&c->scratch, "/graph?g0.expr=");
+    sluice_buf_url_escape(&c->scratch, r->expr_text);
     sluice_buf_printf(&c->scratch, "&g0.tab=1");
     sluice_pack_cstr(pk, "generatorURL");
     msgpack_pack_str_with_body(pk, c->scratch.data, c->scratch.len);

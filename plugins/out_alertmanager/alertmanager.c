@@ -117,10 +117,10 @@ am_init(sluice_instance *ins, const void *config, void **ctxp)
     am_ctx *c = sluice_calloc(1, sizeof *c);
     *ctxp = c;
     c->ins = ins;
-    size_t n = strlen(cfg->url);
-    while (n && cfg->url[n - 1] == '/')
-        n--;
-    c->url = sluice_asprintf("%.*s/api/v2/alerts", (int)n, cfg->url);
+    sluice_buf u = SLUICE_BUF_INIT;
+    sluice_buf_url_base(&u, cfg->url);
+    sluice_buf_printf(&u, "/api/v2/alerts");
+    c->url = u.data;
     c->batch = sluice_http_batch_new(&(sluice_http_batch_config){
         .ops = &am_ops,
         .ctx = c,

@@ -341,21 +341,12 @@ es_exit(void *ctx)
 static char *
 url_for(const char *host, const char *pipeline)
 {
-    size_t n = strlen(host);
-    while (n && host[n - 1] == '/')
-        n--;
     sluice_buf u = SLUICE_BUF_INIT;
-    sluice_buf_append(&u, host, n);
+    sluice_buf_url_base(&u, host);
     sluice_buf_append(&u, "/_bulk", 6);
     if (pipeline) {
         sluice_buf_append(&u, "?pipeline=", 10);
-        for (const char *p = pipeline; *p; p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                strchr("-_.~", *p))
-                sluice_buf_putc(&u, *p);
-            else
-                sluice_buf_printf(&u, "%%%02X", (unsigned char)*p);
-        }
+        sluice_buf_url_escape(&u, pipeline);
     }
     sluice_buf_putc(&u, '\0');
     return u.data;

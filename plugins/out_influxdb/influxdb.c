@@ -173,13 +173,7 @@ static void
 query_param(sluice_buf *u, char sep, const char *name, const char *value)
 {
     sluice_buf_printf(u, "%c%s=", sep, name);
-    for (const char *p = value; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-_.~", *p))
-            sluice_buf_putc(u, *p);
-        else
-            sluice_buf_printf(u, "%%%02X", (unsigned char)*p);
-    }
+    sluice_buf_url_escape(u, value);
 }
 
 static void
@@ -216,10 +210,7 @@ influx_init(sluice_instance *ins, const void *config, void **ctxp)
     if (bad)
         return SLUICE_ERROR;
     sluice_buf u = SLUICE_BUF_INIT;
-    size_t n = strlen(cfg->url);
-    while (n && cfg->url[n - 1] == '/')
-        n--;
-    sluice_buf_append(&u, cfg->url, n);
+    sluice_buf_url_base(&u, cfg->url);
     if (cfg->api == API_V1) {
         sluice_buf_append(&u, "/write", 6);
         query_param(&u, '?', "db", cfg->database);

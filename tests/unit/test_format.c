@@ -188,6 +188,18 @@ START_TEST(test_double_text_is_short_and_exact)
 }
 END_TEST
 
+START_TEST(test_buf_url_helpers)
+{
+    sluice_buf b = SLUICE_BUF_INIT;
+    sluice_buf_url_base(&b, "http://h:9200//");
+    sluice_buf_append(&b, "/_bulk?p=", 9);
+    sluice_buf_url_escape(&b, "a b/c~d_e.f-é&");
+    sluice_buf_putc(&b, '\0');
+    ck_assert_str_eq(b.data, "http://h:9200/_bulk?p=a%20b%2Fc~d_e.f-%C3%A9%26");
+    sluice_buf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -199,6 +211,7 @@ main(void)
     tcase_add_test(tc, test_format_msgpack_is_the_event);
     tcase_add_test(tc, test_format_json_special_values);
     tcase_add_test(tc, test_double_text_is_short_and_exact);
+    tcase_add_test(tc, test_buf_url_helpers);
     /* A million doubles: seconds under ASan on a loaded machine. */
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
