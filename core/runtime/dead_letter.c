@@ -19,6 +19,7 @@ dead_letter_init(dead_letter *dl, const sluice_instance *ins, const char *path)
     dl->ins = ins;
     dl->path = path && *path ? path : NULL;
     dl->fd = -1;
+    pthread_mutex_init(&dl->lock, NULL);
 }
 
 /* Log a line about a lost event: at most LOG_LINES_PER_MINUTE whole lines
@@ -44,8 +45,18 @@ log_limited(dead_letter *dl, const char *fmt, const char *a, const char *b)
     dl->logged_in_window++;
 }
 
+static void write_locked(dead_letter *dl, const sluice_event *ev, const char *reason);
+
 void
 dead_letter_write(dead_letter *dl, const sluice_event *ev, const char *reason)
+{
+    pthread_mutex_lock(&dl->lock);
+    write_locked(dl, ev, reason);
+    pthread_mutex_unlock(&dl->lock);
+}
+
+static void
+write_locked(dead_letter *dl, const sluice_event *ev, const char *reason)
 {
     sluice_buf line = SLUICE_BUF_INIT;
     sluice_format_opts json = {SLUICE_FORMAT_JSON, "time", NULL};
@@ -97,4 +108,5 @@ dead_letter_close(dead_letter *dl)
     if (dl->fd >= 0)
         close(dl->fd);
     dl->fd = -1;
+    pthread_mutex_destroy(&dl->lock);
 }

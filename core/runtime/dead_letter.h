@@ -2,10 +2,12 @@
  * process, appended as JSON lines {time, pipeline, output|filter, error,
  * event} to the instance's dead_letter.path.
  * Without a path they are logged (at most a few lines a minute) and counted:
- * never silently gone. Engine thread only. */
+ * never silently gone. Writes are serialised: an output may dead-letter from
+ * its worker thread (sluice_dead_letter) while the engine writes others. */
 #ifndef SLUICE_DEAD_LETTER_H
 #define SLUICE_DEAD_LETTER_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include "sluice/event.h"
 #include "sluice/plugin.h"
@@ -19,6 +21,7 @@ typedef struct dead_letter {
     sluice_time_t log_window;
     unsigned logged_in_window;
     int quiet; /* the last window overflowed: counts only */
+    pthread_mutex_t lock;
 } dead_letter;
 
 void dead_letter_init(dead_letter *dl, const sluice_instance *ins, const char *path);

@@ -677,8 +677,12 @@ sluice_pipeline_route(sluice_instance *ins, const char *option, const char *name
 void
 sluice_dead_letter(sluice_instance *ins, const sluice_event *ev, const char *reason)
 {
-    if (ins->dead)
+    if (ins->dead) {
         dead_letter_write(ins->dead, ev, reason ? reason : "failed");
+    } else if (ins->output) {
+        dead_letter_write(&ins->output->dead, ev, reason ? reason : "failed");
+        __atomic_fetch_add(&ins->output->failed_events, 1, __ATOMIC_RELAXED);
+    }
 }
 
 void

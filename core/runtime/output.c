@@ -359,7 +359,7 @@ dead_letter_events(output *o, const chunk *c, const unsigned char *marks, unsign
                       : "failed";
         }
         dead_letter_write(&o->dead, &ev, why ? why : "failed");
-        o->failed_events++;
+        __atomic_fetch_add(&o->failed_events, 1, __ATOMIC_RELAXED);
     }
     sluice_event_iter_destroy(&it);
 }
@@ -560,7 +560,7 @@ output_abandon(output *o)
             fl->keep_file = 1;
         } else {
             lost += fl->c->count;
-            o->failed_events += fl->c->count;
+            __atomic_fetch_add(&o->failed_events, fl->c->count, __ATOMIC_RELAXED);
             o->failed_chunks++;
         }
         finish(fl);

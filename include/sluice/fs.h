@@ -20,4 +20,9 @@ SLUICE_API int sluice_dir_creatable(const char *path);
  * Returns 0, or -1 with errno set (never 0 bytes without an errno). */
 SLUICE_API int sluice_write_all(int fd, const void *p, size_t n);
 
+/* Replace the file `path` with `n` bytes at `p` in one step (a temporary
+ * file beside it, then rename), so a crash leaves the old or the new
+ * content, never a part. Returns 0, or -1 with errno set. */
+SLUICE_API int sluice_write_file(const char *path, const void *p, size_t n);
+
 #endif

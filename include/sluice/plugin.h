@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 2
-#define SLUICE_ABI_MINOR 1
+#define SLUICE_ABI_MINOR 2
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -205,8 +205,11 @@ SLUICE_API void sluice_filter_dropped(sluice_instance *ins, uint64_t n);
 /* Events a filter could not process, whatever became of them (kept with
  * a flag, dropped, or dead-lettered). */
 SLUICE_API void sluice_filter_failed(sluice_instance *ins, uint64_t n);
-/* Write `ev` to the filter's dead letters (dead_letter.path, or a rate
- * limited log line) with `reason`. The filter does not pass it on. */
+/* Write `ev` to the instance's dead letters (dead_letter.path, or a rate
+ * limited log line) with `reason`. A filter does not pass it on. An output
+ * that finishes after its flush (a notifier that groups what it received)
+ * may call it from its worker thread for what failed later; it counts as a
+ * failed event of the output. */
 SLUICE_API void sluice_dead_letter(sluice_instance *ins, const sluice_event *ev,
                                    const char *reason);
 

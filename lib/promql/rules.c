@@ -96,7 +96,7 @@ string_map(loader *l, const yt_node *n, const char *what, int templates, pq_lset
         } else if (!valid_name(k->value, 0)) {
             lerr(l, k, "%s: invalid label name '%s'", what, k->value);
             bad = 1;
-        } else if (templates && pq_template_check(v->value, err, sizeof err) < 0) {
+        } else if (templates && pq_template_check(v->value, 0, err, sizeof err) < 0) {
             lerr(l, v, "%s.%s: template: %s", what, k->value, err);
             bad = 1;
         } else {

@@ -76,6 +76,10 @@ int pq_rule_set(pq_rule *r, const char *alert, const char *record, const char *e
 typedef struct pq_template_env {
     const pq_lset *external_labels;
     const char *external_url;
+    /* Notification templates only (the slack output): the alert's
+     * annotations, as $annotations.x. Rule templates refuse $annotations,
+     * as Prometheus does. */
+    const pq_lset *annotations;
 } pq_template_env;
 
 /* Evaluate a group at `t` (ms): recording rules write their series into
@@ -88,7 +92,8 @@ int pq_group_eval(pq_group *g, pq_store *st, int64_t t, const pq_template_env *e
 /* Render a template; an error renders as text and never fails. */
 char *pq_template_render(const char *tmpl, const pq_lset *labels, double value,
                          const pq_template_env *env);
-/* Whether `tmpl` uses only the supported subset: 0, or -1 with why. */
-int pq_template_check(const char *tmpl, char *err, size_t errlen);
+/* Whether `tmpl` uses only the supported subset: 0, or -1 with why.
+ * With `notification`, $annotations is allowed. */
+int pq_template_check(const char *tmpl, int notification, char *err, size_t errlen);
 
 #endif

@@ -404,7 +404,7 @@ run_group(suite *s, const yt_node *root, const yt_node *tg)
         goto done;
     pq_lset ext = string_map(yt_get(tg, "external_labels"));
     const yt_node *url = yt_get(tg, "external_url");
-    pq_template_env env = {&ext, url && url->kind == YT_SCALAR ? url->value : NULL};
+    pq_template_env env = {&ext, url && url->kind == YT_SCALAR ? url->value : NULL, NULL};
 
     const yt_node *alerts = yt_get(tg, "alert_rule_test");
     size_t na = alerts && alerts->kind == YT_SEQ ? alerts->n : 0;

@@ -1,7 +1,8 @@
 /* The Go template subset of alert labels and annotations, rendered as
  * Prometheus renders them: {{ $labels.name }} (or .Labels.name),
  * {{ $value }} (Go's %v of a float64), {{ $externalLabels.x }},
- * {{ $externalURL }}, pipelines with `|`, if/else/end, trim markers
+ * {{ $externalURL }}, {{ $annotations.name }} in notification templates,
+ * pipelines with `|`, if/else/end, trim markers
  * {{- -}}, comments, and the functions printf, humanize, humanize1024,
  * humanizePercentage, humanizeDuration, toUpper, toLower, title and index.
  * Anything else is an error: refused when the rules load, and rendered as
@@ -288,6 +289,12 @@ operand(tctx *c, const char *w, tval *out)
                strncmp(w, ".ExternalLabels.", 16) == 0) {
         map = c->env ? c->env->external_labels : NULL;
         key = w + 16;
+    } else if (strncmp(w, "$annotations.", 13) == 0 || strncmp(w, ".Annotations.", 13) == 0) {
+        if (!c->env || !c->env->annotations)
+            return terr(c, "undefined variable \"$annotations\" (it exists in notification "
+                           "templates only)");
+        map = c->env->annotations;
+        key = w + 13;
     }
     if (key) {
         const char *v = map ? pq_lset_get(map, key) : NULL;
@@ -560,10 +567,11 @@ pq_template_render(const char *tmpl, const pq_lset *labels, double value,
 }
 
 int
-pq_template_check(const char *tmpl, char *err, size_t errlen)
+pq_template_check(const char *tmpl, int notification, char *err, size_t errlen)
 {
     pq_lset none = {0};
-    tctx c = {&none, 1, NULL, SLUICE_BUF_INIT, "", 0};
+    pq_template_env env = {NULL, NULL, notification ? &none : NULL};
+    tctx c = {&none, 1, &env, SLUICE_BUF_INIT, "", 0};
     render(&c, tmpl);
     sluice_buf_free(&c.out);
     if (c.failed)

@@ -97,7 +97,7 @@ check_templates(const void *value, char *err, size_t errlen)
     int rc = 0;
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         char why[200];
-        if (pq_template_check(l.kv[2 * i + 1], why, sizeof why) < 0) {
+        if (pq_template_check(l.kv[2 * i + 1], 0, why, sizeof why) < 0) {
             snprintf(err, errlen, "%s: template: %s", l.kv[2 * i], why);
             rc = -1;
         }
@@ -518,7 +518,7 @@ alert_init(sluice_instance *ins, const void *config, void **ctxp)
     /* The longest range, the 5-minute lookback, and one evaluation late. */
     c->keep_ms = longest + 5 * 60 * 1000 + slowest;
     alert_state_labels(&cfg->external_labels, &c->external);
-    c->env = (pq_template_env){&c->external, cfg->external_url};
+    c->env = (pq_template_env){&c->external, cfg->external_url, NULL};
     c->due = sluice_calloc(c->rules.n, sizeof *c->due);
     c->to = cfg->emit_to ? sluice_pipeline_route(ins, "emit_to", cfg->emit_to)
                          : sluice_input_emitter(ins);

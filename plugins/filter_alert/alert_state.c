@@ -30,22 +30,7 @@ alert_state_save(const pq_ruleset *rs, const char *path)
                 free(labels);
             }
         }
-    char *tmp = sluice_asprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = -1;
-    if (fd >= 0) {
-        rc = sluice_write_all(fd, b.data ? b.data : "", b.len);
-        if (close(fd) != 0)
-            rc = -1;
-        if (rc == 0)
-            rc = rename(tmp, path);
-        if (rc != 0) {
-            int e = errno;
-            unlink(tmp);
-            errno = e;
-        }
-    }
-    free(tmp);
+    int rc = sluice_write_file(path, b.data ? b.data : "", b.len);
     sluice_buf_free(&b);
     return rc;
 }

@@ -44,7 +44,7 @@ tmpl(const char *t, double value, const char *want)
     ck_assert_int_eq(pq_lset_parse("up{instance=\"db-1\", job=\"node\"}", &labels, NULL, 0), 0);
     char *ext_kv[] = {"cluster", "eu1"};
     pq_lset ext = {ext_kv, 1};
-    pq_template_env env = {&ext, "http://x:2020"};
+    pq_template_env env = {&ext, "http://x:2020", NULL};
     char *got = pq_template_render(t, &labels, value, &env);
     ck_assert_msg(strcmp(got, want) == 0, "'%s': want '%s', got '%s'", t, want, got);
     free(got);
@@ -75,10 +75,19 @@ START_TEST(test_template_subset)
          "humanize, humanize1024, humanizePercentage, humanizeDuration, toUpper, toLower, "
          "title)>");
     char err[256];
-    ck_assert_int_eq(pq_template_check("{{ $value", err, sizeof err), -1);
+    ck_assert_int_eq(pq_template_check("{{ $value", 0, err, sizeof err), -1);
     ck_assert_str_eq(err, "unclosed action");
-    ck_assert_int_eq(pq_template_check("{{ if $value }}x", err, sizeof err), -1);
-    ck_assert_int_eq(pq_template_check("{{ $value | humanize }}", err, sizeof err), 0);
+    ck_assert_int_eq(pq_template_check("{{ if $value }}x", 0, err, sizeof err), -1);
+    ck_assert_int_eq(pq_template_check("{{ $value | humanize }}", 0, err, sizeof err), 0);
+    ck_assert_int_eq(pq_template_check("{{ $annotations.summary }}", 0, err, sizeof err), -1);
+    ck_assert_int_eq(pq_template_check("{{ $annotations.summary }}", 1, err, sizeof err), 0);
+    pq_lset ann = {0};
+    ck_assert_int_eq(pq_lset_parse("{summary=\"disk full\"}", &ann, NULL, 0), 0);
+    pq_template_env env = {NULL, NULL, &ann};
+    char *s = pq_template_render("{{ .Annotations.summary | toUpper }}", &ann, 0, &env);
+    ck_assert_str_eq(s, "DISK FULL");
+    free(s);
+    pq_lset_free(&ann);
 }
 END_TEST
 
