@@ -35,7 +35,8 @@ typedef struct slack_group {
 
     uint64_t log_count; /* log events not yet told */
     uint64_t sending_count; /* of them, in the message in flight */
-    char *samples[SLACK_SAMPLES]; /* the first lines since the last message */
+    /* The first lines of each message: those in flight, then the next's. */
+    char *samples[2 * SLACK_SAMPLES];
     size_t n_samples, sending_samples;
     int level; /* the worst level among them: 0 other, 1 warning, 2 error */
 

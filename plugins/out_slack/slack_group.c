@@ -239,7 +239,7 @@ absorb_log(slack_groups *gs, const msgpack_object *body, int64_t now, char *why,
             gl = (pq_lset){0};
         }
         g->log_count++;
-        if (g->n_samples < SLACK_SAMPLES)
+        if (g->n_samples < g->sending_samples + SLACK_SAMPLES)
             g->samples[g->n_samples++] = sample_of(gs->set, body);
         int rank = level_rank(body);
         if (rank > g->level)

@@ -22,7 +22,10 @@ for block in "$T"/*.yaml; do
         continue
     fi
     for var in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*' "$block" | cut -c3- | sort -u); do
-        export "$var=placeholder-$var"
+        case $var in
+        *URL) export "$var=https://placeholder.invalid/$var" ;;
+        *) export "$var=placeholder-$var" ;;
+        esac
     done
     mkdir -p "$T/state"
     printf 'includes: [%s]\nservice: {storage: {path: %s/state}}\n' "$(basename "$block")" "$T" \

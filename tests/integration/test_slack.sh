@@ -61,6 +61,11 @@ pipelines:
         dead_letter: {path: $T/dead.jsonl}
 YAML
 "$SLUICE_BIN" validate -c "$T/sluice.yaml" >/dev/null 2>"$T/err" || fail "does not validate: $(cat "$T/err")"
+SLACK_WEBHOOK_URL=hooks.example/T0SECRET/B0SECRET/hookpath "$SLUICE_BIN" validate -c "$T/sluice.yaml" \
+    >/dev/null 2>"$T/err" && fail "a webhook_url that is no URL validates"
+grep -q "sluice.yaml:25:22: pipelines.app.outputs\[0\].webhook_url: expected an http:// or https:// URL with a host (the value is a secret and is not shown)" "$T/err" ||
+    fail "the bad webhook_url is not placed: $(cat "$T/err")"
+grep -q SECRET "$T/err" && fail "the error shows the secret"
 # A first error makes the counter's series; then the burst (a counter
 # born at 5000 would show no increase, in Prometheus as here).
 echo "ERROR service=api upstream timed out, request 0" >"$T/app.log"
