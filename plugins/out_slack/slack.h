@@ -20,6 +20,7 @@ typedef struct slack_alert {
     pq_lset labels, annotations; /* labels include alertname */
     char *starts_at, *ends_at, *url;
     double value;
+    int64_t ends_ms; /* endsAt (ms), 0: none; a firing alert past it is resolved */
     int firing; /* the latest status received */
     int told;   /* SLACK_TOLD_* */
     int sending; /* SLACK_SEND_*: in the message in flight */
@@ -76,8 +77,8 @@ slack_group *slack_groups_due(slack_groups *gs, int64_t now);
  * not sent forever). `ts`/`channel`: Web API's answer for a new thread. */
 void slack_group_told(slack_groups *gs, slack_group *g, int64_t now, const char *ts,
                       const char *channel);
-/* Whether a group's last message said everything is resolved. */
-int slack_group_all_resolved(const slack_group *g);
+/* endsAt as ms since the epoch, 0 if absent or not RFC 3339. */
+int64_t slack_ends_ms(const char *ends_at);
 slack_group *slack_group_new(slack_groups *gs, const char *key, int logs, int64_t now);
 slack_alert *slack_group_alert(slack_groups *gs, slack_group *g, const pq_lset *labels);
 void slack_groups_free(slack_groups *gs);
@@ -111,5 +112,7 @@ int slack_state_save(const slack_groups *gs, const char *path);
 /* Load what a save wrote; a missing file is no state. Returns the number
  * of groups, or -1 with why (the file is then ignored). */
 int slack_state_load(slack_groups *gs, const char *path, char *why, size_t whylen);
+/* The same from what the file holds. */
+int slack_state_parse(slack_groups *gs, const char *data, size_t len, char *why, size_t whylen);
 
 #endif

@@ -171,6 +171,7 @@ absorb_alert(slack_groups *gs, const msgpack_object *body, const msgpack_object 
             lset_from_map(&a->annotations, ann);
         replace(&a->starts_at, sluice_record_get(body, "startsAt"));
         replace(&a->ends_at, sluice_record_get(body, "endsAt"));
+        a->ends_ms = slack_ends_ms(a->ends_at);
         replace(&a->url, sluice_record_get(body, "generatorURL"));
         const msgpack_object *v = sluice_record_get(body, "value");
         if (v && v->type == MSGPACK_OBJECT_FLOAT64)
@@ -326,6 +327,11 @@ slack_groups_due(slack_groups *gs, int64_t now)
         if (g->in_flight || now < g->next_flush)
             continue;
         g->next_flush = now + gs->set->group_interval;
+        /* Alertmanager's reading of endsAt: a firing alert that was not
+         * sent again before it (its sender died) has resolved. */
+        for (size_t k = 0; k < g->n_alerts; k++)
+            if (g->alerts[k].firing && g->alerts[k].ends_ms && g->alerts[k].ends_ms < now)
+                g->alerts[k].firing = 0;
         if (needs_telling(gs->set, g, now)) {
             snapshot(g);
             g->in_flight = 1;
@@ -365,18 +371,21 @@ slack_group_told(slack_groups *gs, slack_group *g, int64_t now, const char *ts,
     g->last_told = now;
     if (ts && !g->thread_ts) {
         g->thread_ts = sluice_strdup(ts);
+        free(g->channel_id);
         g->channel_id = channel ? sluice_strdup(channel) : NULL;
     }
     g->in_flight = 0;
 }
 
-int
-slack_group_all_resolved(const slack_group *g)
+int64_t
+slack_ends_ms(const char *ends_at)
 {
-    for (size_t i = 0; i < g->n_alerts; i++)
-        if (g->alerts[i].sending == SLACK_SEND_FIRING)
-            return 0;
-    return 1;
+    sluice_time_t t;
+    char err[64];
+    if (!ends_at || sluice_time_parse("%Y-%m-%dT%H:%M:%S%z", ends_at, strlen(ends_at), 0, 0, &t,
+                                      err, sizeof err) != 0)
+        return 0;
+    return t / SLUICE_NSEC_PER_MSEC;
 }
 
 void

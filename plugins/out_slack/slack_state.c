@@ -4,6 +4,7 @@
  * in flight when sluice dies is sent again after the restart (at least
  * once). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,11 @@ slack_state_save(const slack_groups *gs, const char *path)
         sluice_buf_append(&b, "],\"alerts\":[", 12);
         for (size_t k = 0; k < g->n_alerts; k++) {
             const slack_alert *a = &g->alerts[k];
-            sluice_buf_printf(&b, "%s{\"firing\":%d,\"told\":%d,\"value\":%.17g", k ? "," : "",
-                              a->firing, a->told, a->value);
+            sluice_buf_printf(&b, "%s{\"firing\":%d,\"told\":%d", k ? "," : "", a->firing,
+                              a->told);
+            /* JSON has no NaN nor infinities: those go as strings. */
+            sluice_buf_printf(&b, isfinite(a->value) ? ",\"value\":%.17g" : ",\"value\":\"%g\"",
+                              a->value);
             lset(&b, "labels", &a->labels);
             lset(&b, "annotations", &a->annotations);
             str(&b, "startsAt", a->starts_at);
@@ -99,12 +103,29 @@ get(const msgpack_object *m, const char *k, msgpack_object_type type)
 static double
 num(const msgpack_object *m, const char *k)
 {
-    const msgpack_object *v = get(m, k, MSGPACK_OBJECT_FLOAT64);
+    const msgpack_object *v = sluice_record_get(m, k);
+    if (v && v->type == MSGPACK_OBJECT_STR && v->via.str.size < 8) {
+        char s[8];
+        memcpy(s, v->via.str.ptr, v->via.str.size);
+        s[v->via.str.size] = '\0';
+        return strtod(s, NULL);
+    }
+    v = get(m, k, MSGPACK_OBJECT_FLOAT64);
     if (!v)
         return 0;
     return v->type == MSGPACK_OBJECT_FLOAT64           ? v->via.f64
            : v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (double)v->via.u64
                                                         : (double)v->via.i64;
+}
+
+/* A count or a time: integers as they are, anything else 0. */
+static int64_t
+whole(const msgpack_object *m, const char *k)
+{
+    const msgpack_object *v = sluice_record_get(m, k);
+    if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return v->via.u64 > INT64_MAX ? INT64_MAX : (int64_t)v->via.u64;
+    return v && v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? v->via.i64 : 0;
 }
 
 static char *
@@ -136,12 +157,13 @@ load_group(slack_groups *gs, const msgpack_object *o)
     char *k = text(o, "key");
     if (!k)
         return;
-    slack_group *g = slack_group_new(gs, k, num(o, "logs") != 0, (int64_t)num(o, "created"));
+    slack_group *g = slack_group_new(gs, k, whole(o, "logs") != 0, whole(o, "created"));
     free(k);
-    g->next_flush = (int64_t)num(o, "next");
-    g->last_told = (int64_t)num(o, "last");
-    g->log_count = (uint64_t)num(o, "count");
-    g->level = (int)num(o, "level");
+    g->next_flush = whole(o, "next");
+    g->last_told = whole(o, "last");
+    g->log_count = (uint64_t)whole(o, "count");
+    int64_t level = whole(o, "level");
+    g->level = level == 2 || level == 1 ? (int)level : 0;
     g->thread_ts = text(o, "thread_ts");
     g->channel_id = text(o, "channel");
     load_lset(&g->labels, o, "labels");
@@ -160,13 +182,43 @@ load_group(slack_groups *gs, const msgpack_object *o)
         slack_alert *a = slack_group_alert(gs, g, &labels);
         pq_lset_free(&labels);
         load_lset(&a->annotations, ao, "annotations");
-        a->firing = num(ao, "firing") != 0;
-        a->told = (int)num(ao, "told");
+        a->firing = whole(ao, "firing") != 0;
+        int64_t told = whole(ao, "told");
+        a->told = told == SLACK_TOLD_FIRING || told == SLACK_TOLD_RESOLVED ? (int)told
+                                                                           : SLACK_TOLD_NONE;
         a->value = num(ao, "value");
         a->starts_at = text(ao, "startsAt");
         a->ends_at = text(ao, "endsAt");
+        a->ends_ms = slack_ends_ms(a->ends_at);
         a->url = text(ao, "url");
     }
+}
+
+int
+slack_state_parse(slack_groups *gs, const char *data, size_t len, char *why, size_t whylen)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    char err[128];
+    int rc = -1;
+    if (sluice_json_to_msgpack(data, len, &pk, err, sizeof err) != 0) {
+        snprintf(why, whylen, "not what a save wrote: %s", err);
+    } else {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS) {
+            const msgpack_object *groups = get(&up.data, "groups", MSGPACK_OBJECT_ARRAY);
+            for (uint32_t i = 0; groups && i < groups->via.array.size; i++)
+                if (groups->via.array.ptr[i].type == MSGPACK_OBJECT_MAP)
+                    load_group(gs, &groups->via.array.ptr[i]);
+            rc = (int)gs->n;
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
 }
 
 int
@@ -185,27 +237,10 @@ slack_state_load(slack_groups *gs, const char *path, char *why, size_t whylen)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         sluice_buf_append(&b, chunk, n);
     fclose(f);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    char err[128];
-    int rc = -1;
-    if (sluice_json_to_msgpack(b.data ? b.data : "", b.len, &pk, err, sizeof err) != 0) {
-        snprintf(why, whylen, "%s is not what a save wrote: %s", path, err);
-    } else {
-        msgpack_unpacked up;
-        msgpack_unpacked_init(&up);
-        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS) {
-            const msgpack_object *groups = get(&up.data, "groups", MSGPACK_OBJECT_ARRAY);
-            for (uint32_t i = 0; groups && i < groups->via.array.size; i++)
-                if (groups->via.array.ptr[i].type == MSGPACK_OBJECT_MAP)
-                    load_group(gs, &groups->via.array.ptr[i]);
-            rc = (int)gs->n;
-        }
-        msgpack_unpacked_destroy(&up);
-    }
-    msgpack_sbuffer_destroy(&sb);
+    char err[192];
+    int rc = slack_state_parse(gs, b.data ? b.data : "", b.len, err, sizeof err);
+    if (rc < 0)
+        snprintf(why, whylen, "%s: %s", path, err);
     sluice_buf_free(&b);
     return rc;
 }

@@ -60,7 +60,7 @@ alert() {
     python3 -c 'import json,sys; print(json.dumps({"alertname": sys.argv[1], "status": "firing",
         "labels": {"alertname": sys.argv[1], "instance": sys.argv[2], "severity": "warning"},
         "annotations": {"summary": sys.argv[3]}, "startsAt": "2026-12-01T10:00:00Z",
-        "endsAt": "2026-12-01T10:04:00Z", "value": 1}))' "$1" "$2" "${3:-$1 on $2}"
+        "value": 1}))' "$1" "$2" "${3:-$1 on $2}"
 }
 start_sluice -c "$T/sluice.yaml"
 

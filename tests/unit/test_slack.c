@@ -3,6 +3,7 @@
  * changed), log groups' counts, the limits of a rendered message, mrkdwn
  * escaping, and the saved state. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,26 @@ START_TEST(test_alertmanager_timing)
     ck_assert_ptr_nonnull(g = slack_groups_due(&gs, 71000));
     slack_group_told(&gs, g, 71000, NULL, NULL);
     ck_assert_uint_eq(gs.n_alerts, 2);
+    slack_groups_free(&gs);
+}
+END_TEST
+
+START_TEST(test_ends_at)
+{
+    slack_groups gs = {.set = &grouping};
+    int64_t ends = slack_ends_ms("2026-12-01T10:04:00.5Z");
+    ck_assert_int_eq(ends, INT64_C(1796119440500));
+    ck_assert_int_eq(slack_ends_ms("tomorrow"), 0);
+    absorb(&gs, "{\"status\":\"firing\",\"labels\":{\"alertname\":\"A\",\"service\":\"x\"},"
+                "\"endsAt\":\"2026-12-01T10:04:00.5Z\"}",
+           ends - 10000);
+    slack_group *g = slack_groups_due(&gs, ends - 5000);
+    ck_assert_ptr_nonnull(g);
+    slack_group_told(&gs, g, ends - 5000, NULL, NULL);
+    /* Not sent again before its endsAt: resolved, as Alertmanager has it. */
+    g = slack_groups_due(&gs, ends + 1);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(g->alerts[0].sending, SLACK_SEND_RESOLVED);
     slack_groups_free(&gs);
 }
 END_TEST
@@ -241,6 +262,7 @@ START_TEST(test_state_round_trip)
     absorb(&gs, "{\"service\":\"web\",\"message\":\"boom\"}", 0);
     slack_group *g = slack_groups_due(&gs, 1000);
     slack_group_told(&gs, g, 1000, "123.456", "C9");
+    g->alerts[0].value = -INFINITY;
     char *dir = test_tmpdir();
     char path[512];
     snprintf(path, sizeof path, "%s/slack.state", dir);
@@ -254,6 +276,7 @@ START_TEST(test_state_round_trip)
     ck_assert_str_eq(a->thread_ts, "123.456");
     ck_assert_str_eq(a->channel_id, "C9");
     ck_assert_int_eq(a->alerts[0].told, SLACK_TOLD_FIRING);
+    ck_assert(isinf(a->alerts[0].value) && a->alerts[0].value < 0);
     ck_assert_str_eq(pq_lset_get(&a->alerts[0].annotations, "summary"), "a <down> & out");
     ck_assert_uint_eq(l->log_count, 1);
     ck_assert_str_eq(l->samples[0], "boom");
@@ -280,6 +303,7 @@ main(void)
     TCase *tc = tcase_create("slack");
     tcase_add_test(tc, test_alertmanager_timing);
     tcase_add_test(tc, test_resolved_before_told_and_in_flight);
+    tcase_add_test(tc, test_ends_at);
     tcase_add_test(tc, test_log_groups);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_templates);
