@@ -106,15 +106,7 @@ static const char *const scope_names[] = {"input", "filter", "output", "pipeline
 static void
 label_value(sluice_buf *out, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '\\' || *s == '"')
-            sluice_buf_putc(out, '\\');
-        if (*s == '\n') {
-            sluice_buf_append(out, "\\n", 2);
-            continue;
-        }
-        sluice_buf_putc(out, *s);
-    }
+    sluice_prom_label_value(out, s, strlen(s));
 }
 
 static void
@@ -129,7 +121,9 @@ sample(sluice_buf *out, const metric_def *d, const char *pipeline_name, const sl
         sluice_buf_append(out, "\",id=\"", 6);
         label_value(out, ins->id);
     }
-    sluice_buf_printf(out, "\"} %.17g\n", v);
+    sluice_buf_append(out, "\"} ", 3);
+    sluice_prom_value(out, v);
+    sluice_buf_putc(out, '\n');
 }
 
 static sluice_time_t process_start;

@@ -102,27 +102,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     return r;
 }
 
-/* A listening TCP socket of our own, so that a busy port is reported
- * with its real cause before libmicrohttpd is involved. */
-static int
-listen_socket(const struct sockaddr_storage *ss)
-{
-    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* not SO_REUSEPORT */
-    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
-    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, 64) != 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return -1;
-    }
-    return fd;
-}
-
 int
 monitor_check_listen(const char *listen, char *err, size_t errlen)
 {
@@ -139,7 +118,7 @@ monitor_start(engine *e, const char *listen)
         sluice_error(NULL, "service.http.listen: %s", err);
         return NULL;
     }
-    int fd = listen_socket(&ss);
+    int fd = sluice_listen_tcp(&ss, 64);
     if (fd < 0) {
         sluice_error(NULL, "self-monitoring cannot listen on %s: %s; set service.http.listen "
                            "to another address (or `http: off`), or run with --http-listen "

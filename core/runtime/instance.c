@@ -32,6 +32,12 @@ sluice_storage_path(const sluice_instance *ins)
     return ins->cfg->service.storage_path;
 }
 
+int
+sluice_instance_validating(const sluice_instance *ins)
+{
+    return ins->dry_run;
+}
+
 uv_loop_t *
 sluice_instance_loop(sluice_instance *ins)
 {

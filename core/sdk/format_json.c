@@ -282,3 +282,28 @@ sluice_json_text(const msgpack_object *v, sluice_buf *scratch, size_t *len)
     *len = scratch->len;
     return scratch->data ? scratch->data : "";
 }
+
+void
+sluice_prom_label_value(sluice_buf *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' || s[i] == '"')
+            sluice_buf_putc(out, '\\');
+        if (s[i] == '\n')
+            sluice_buf_append(out, "\\n", 2);
+        else
+            sluice_buf_putc(out, s[i]);
+    }
+}
+
+void
+sluice_prom_value(sluice_buf *out, double v)
+{
+    char tmp[32];
+    if (isnan(v))
+        sluice_buf_append(out, "NaN", 3);
+    else if (isinf(v))
+        sluice_buf_append(out, v > 0 ? "+Inf" : "-Inf", 4);
+    else
+        sluice_buf_append(out, tmp, (size_t)sluice_double_text(v, tmp));
+}

@@ -1,9 +1,11 @@
-/* Parsing listening addresses (include/sluice/net.h). */
+/* Listening addresses and sockets (include/sluice/net.h). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sluice/net.h"
 
@@ -52,4 +54,30 @@ sluice_address_parse(const char *text, struct sockaddr_storage *ss, char *err, s
     snprintf(err, errlen,
              "'%s' is not a numeric address: use an IPv4 address, [IPv6], localhost or *", host);
     return -1;
+}
+
+int
+sluice_check_address(const void *value, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    return sluice_address_parse(*(char *const *)value, &ss, err, errlen);
+}
+
+int
+sluice_listen_tcp(const struct sockaddr_storage *ss, int backlog)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                              : sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)ss, len) != 0 || listen(fd, backlog) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
 }

@@ -40,4 +40,10 @@ SLUICE_API size_t sluice_format_events(sluice_buf *out, const sluice_format_opts
  * most 17 significant digits, %g style). Returns the length. */
 SLUICE_API int sluice_double_text(double d, char out[32]);
 
+/* Prometheus's text exposition (and OpenMetrics): a label value with \\,
+ * \" and \n escaped; a sample value as +Inf, -Inf, NaN or
+ * sluice_double_text. */
+SLUICE_API void sluice_prom_label_value(sluice_buf *out, const char *s, size_t n);
+SLUICE_API void sluice_prom_value(sluice_buf *out, double v);
+
 #endif

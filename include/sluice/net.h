@@ -13,4 +13,13 @@
 SLUICE_API int sluice_address_parse(const char *text, struct sockaddr_storage *ss, char *err,
                                     size_t errlen);
 
+/* An option check (sluice_option.check) for a HOST:PORT string. */
+SLUICE_API int sluice_check_address(const void *value, char *err, size_t errlen);
+
+/* A listening TCP socket on `ss` (SO_REUSEADDR, not SO_REUSEPORT, so that
+ * a port in use is an error), for servers such as libmicrohttpd that take
+ * a socket; the caller reports a failure with its real cause. Returns the
+ * descriptor, or -1 with errno set. */
+SLUICE_API int sluice_listen_tcp(const struct sockaddr_storage *ss, int backlog);
+
 #endif

@@ -131,6 +131,9 @@ SLUICE_API const char *sluice_instance_id(const sluice_instance *ins);
 SLUICE_API const char *sluice_instance_pipeline(const sluice_instance *ins);
 /* service.storage.path: where plugins keep state (e.g. tail offsets). */
 SLUICE_API const char *sluice_storage_path(const sluice_instance *ins);
+/* 1 while `sluice validate` builds the instance: init checks what it
+ * can, and binds, connects or starts nothing. */
+SLUICE_API int sluice_instance_validating(const sluice_instance *ins);
 /* The engine's loop, for inputs' handles and timers. */
 SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
 /* Where an input writes its events. For a filter: where events it writes

@@ -13,10 +13,8 @@ text(const msgpack_object *o)
     return sluice_strndup(o->via.str.ptr, o->via.str.size);
 }
 
-/* A label or metric name Prometheus accepts: [a-zA-Z_][a-zA-Z0-9_]*, and
- * ':' in metric names. */
-static char *
-sanitized(const char *s, size_t n, int metric)
+char *
+pq_sanitized_name(const char *s, size_t n, int metric)
 {
     char *out = sluice_malloc(n + 2);
     size_t o = 0;
@@ -71,14 +69,14 @@ pq_metric_samples(const msgpack_object *body, pq_sample_fn fn, void *arg)
         const msgpack_object_kv *kv = &tags->via.map.ptr[i];
         if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_STR)
             continue;
-        char *k = sanitized(kv->key.via.str.ptr, kv->key.via.str.size, 0);
+        char *k = pq_sanitized_name(kv->key.via.str.ptr, kv->key.via.str.size, 0);
         char *v = text(&kv->val);
         if (strcmp(k, "__name__") != 0 && strcmp(k, "le") != 0)
             lset_set(&base, k, v);
         free(k);
         free(v);
     }
-    char *metric = sanitized(name->via.str.ptr, name->via.str.size, 1);
+    char *metric = pq_sanitized_name(name->via.str.ptr, name->via.str.size, 1);
     int n = 0;
     for (uint32_t i = 0; i < fields->via.map.size; i++) {
         const msgpack_object_kv *kv = &fields->via.map.ptr[i];
@@ -97,7 +95,7 @@ pq_metric_samples(const msgpack_object *body, pq_sample_fn fn, void *arg)
             free(le);
             series = sluice_asprintf("%s_bucket", metric);
         } else {
-            char *field = sanitized(f, fl, 0);
+            char *field = pq_sanitized_name(f, fl, 0);
             series = sluice_asprintf("%s_%s", metric, field);
             free(field);
         }

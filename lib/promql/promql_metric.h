@@ -20,4 +20,9 @@ typedef void (*pq_sample_fn)(void *arg, const pq_lset *labels, double v);
  * number of samples, or -1 if the body is not a metric event. */
 int pq_metric_samples(const msgpack_object *body, pq_sample_fn fn, void *arg);
 
+/* A label name ([a-zA-Z_][a-zA-Z0-9_]*) or, with `metric`, a metric name
+ * (':' allowed too) that Prometheus accepts: other characters become _, a
+ * leading digit gets a _ before it. The caller frees. */
+char *pq_sanitized_name(const char *s, size_t n, int metric);
+
 #endif
