@@ -139,12 +139,14 @@ px_flush(void *ctx, sluice_flush *fl)
 
 /* ==== Scrapes (libmicrohttpd's thread) ==== */
 
+/* Answer with `len` bytes at `body`; with `owned`, libmicrohttpd frees
+ * them (the exposition is megabytes: no copy). */
 static enum MHD_Result
 reply(struct MHD_Connection *conn, unsigned status, const char *type, const char *encoding,
-      const void *body, size_t len)
+      const void *body, size_t len, int owned)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, (void *)body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, "Content-Type", type);
     if (encoding)
         MHD_add_response_header(r, "Content-Encoding", encoding);
@@ -164,11 +166,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     (void)state;
     px_ctx *c = cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply(conn, 405, "text/plain", NULL, "GET only\n", 9);
+        return reply(conn, 405, "text/plain", NULL, "GET only\n", 9, 0);
     if (strcmp(url, c->cfg->path) != 0) {
         char hint[300];
         int n = snprintf(hint, sizeof hint, "the metrics are at %s\n", c->cfg->path);
-        return reply(conn, 404, "text/plain", NULL, hint, (size_t)n);
+        return reply(conn, 404, "text/plain", NULL, hint, (size_t)n, 0);
     }
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
     const char *enc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
@@ -184,17 +186,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     const char *type = fmt == PX_OPENMETRICS
                            ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
                            : "text/plain; version=0.0.4; charset=utf-8";
-    enum MHD_Result r;
+    const char *encoding = NULL;
     if (enc && strstr(enc, "gzip")) {
         sluice_buf gz = SLUICE_BUF_INIT;
         sluice_gzip(&gz, body.data ? body.data : "", body.len);
-        r = reply(conn, 200, type, "gzip", gz.data ? gz.data : "", gz.len);
-        sluice_buf_free(&gz);
-    } else {
-        r = reply(conn, 200, type, NULL, body.data ? body.data : "", body.len);
+        sluice_buf_free(&body);
+        body = gz;
+        encoding = "gzip";
     }
-    sluice_buf_free(&body);
-    return r;
+    if (!body.data)
+        return reply(conn, 200, type, encoding, "", 0, 0);
+    return reply(conn, 200, type, encoding, body.data, body.len, 1);
 }
 
 /* ==== The instance ==== */
