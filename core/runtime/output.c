@@ -135,6 +135,18 @@ static void
 submit(struct sluice_flush *fl)
 {
     output *o = fl->o;
+    if (o->ins->plugin->flags & SLUICE_PLUGIN_ORDERED) {
+        if (o->current && o->current != fl) {
+            fl->next = NULL;
+            if (o->held_tail)
+                o->held_tail->next = fl;
+            else
+                o->held = fl;
+            o->held_tail = fl;
+            return;
+        }
+        o->current = fl;
+    }
     worker *w = &o->workers[o->next_worker++ % o->n_workers];
     sluice_debug(o->ins, "sending a chunk of %u %s events (%zu bytes), attempt %u", fl->c->count,
                  fl->c->kind == SLUICE_EVENT_LOG ? "log" : "metric", fl->c->buf.size,
@@ -234,6 +246,33 @@ free_flush(uv_handle_t *h)
     free(h->data);
 }
 
+/* SLUICE_PLUGIN_ORDERED: `fl` is finished; the oldest held flush goes
+ * next (none at shutdown, where every flush is finished in turn). */
+static void
+release_order(output *o, struct sluice_flush *fl)
+{
+    struct sluice_flush **link = &o->held;
+    while (*link && *link != fl)
+        link = &(*link)->next;
+    if (*link) { /* finished while held: shutdown */
+        *link = fl->next;
+        if (o->held_tail == fl)
+            o->held_tail = NULL;
+        for (struct sluice_flush *h = o->held; h; h = h->next)
+            o->held_tail = h;
+    }
+    if (o->current != fl)
+        return;
+    o->current = NULL;
+    struct sluice_flush *next = o->held;
+    if (!next || o->engine->state == ENGINE_DONE)
+        return;
+    o->held = next->next;
+    if (!o->held)
+        o->held_tail = NULL;
+    submit(next);
+}
+
 /* Release one output's hold on a chunk; the flush is finished. */
 static void
 finish(struct sluice_flush *fl)
@@ -265,6 +304,7 @@ finish(struct sluice_flush *fl)
         free(fl->failed_events[i].reason);
     free(fl->failed_events);
     uv_close((uv_handle_t *)&fl->retry_timer, free_flush);
+    release_order(o, fl);
     output_pump(o);
     pipeline_update_backpressure(p);
     engine_check_drained(e);
@@ -419,6 +459,8 @@ handle_partial(struct sluice_flush *fl)
         }
         again->attempt = fl->attempt;
         again->retry_after = fl->retry_after;
+        if (o->current == fl)
+            o->current = again; /* its retry goes before the held ones */
         if (schedule_retry(again, sub->count, "some events were refused for now") < 0) {
             sluice_error(o->ins, "giving up on %u events after %u attempts", sub->count,
                          again->attempt);

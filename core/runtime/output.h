@@ -64,6 +64,9 @@ typedef struct output {
     worker *workers;
     size_t n_workers, next_worker;
     struct sluice_flush *live; /* unfinished flushes, engine thread */
+    /* SLUICE_PLUGIN_ORDERED: the one flush out (sent, or waiting for its
+     * retry), and the ones waiting for it, oldest first. */
+    struct sluice_flush *current, *held, *held_tail;
     size_t pending;            /* unfinished flushes */
     out_buffer buf;            /* what it holds, in memory and on disk */
     dead_letter dead;

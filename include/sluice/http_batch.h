@@ -104,6 +104,14 @@ typedef struct sluice_http_batch_config {
     size_t max_bytes;     /* body bytes per request (before gzip); 0: no limit */
     int json_array;       /* pieces are JSON lines sent as one JSON array */
     unsigned max_resends; /* RESENDs in a row before RETRY */
+    /* The plugin's own request headers, "Name: value", NULL-terminated
+     * (the operator's `headers` win over them). */
+    const char *const *headers;
+    /* A body encoding of the plugin's instead of `compress` (snappy for
+     * remote write): `encode` appends what `len` bytes at `data` become to
+     * the empty `out`; the header says `content_encoding`. */
+    const char *content_encoding;
+    void (*encode)(void *ctx, const char *data, size_t len, sluice_buf *out);
 } sluice_http_batch_config;
 
 typedef struct sluice_http_batch sluice_http_batch;

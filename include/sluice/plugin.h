@@ -114,7 +114,15 @@ struct sluice_plugin {
      * makes metrics). The core uses it to refuse a pipeline whose outputs
      * accept none of what it carries. 0: not said, not checked. */
     unsigned emits;
+
+    /* SLUICE_PLUGIN_* flags (ABI 2.2). */
+    unsigned flags;
 };
+
+/* Outputs: chunks go out one at a time, in the order they were made, and
+ * one being retried holds back the ones after it, as a receiver that
+ * refuses samples out of order needs (Prometheus remote write). */
+#define SLUICE_PLUGIN_ORDERED 0x1u
 
 #define SLUICE_PLUGIN_HEADER(kind_)                                                                \
     .abi_major = SLUICE_ABI_MAJOR, .abi_minor = SLUICE_ABI_MINOR,                                  \

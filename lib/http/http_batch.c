@@ -268,8 +268,24 @@ sluice_http_batch_new(const sluice_http_batch_config *cfg)
         add_header_map(b, &cfg->http->headers);
     if (cfg->content_type && !has_header(b, "Content-Type"))
         add_header(b, "Content-Type", 12, cfg->content_type, strlen(cfg->content_type));
-    if (cfg->http && cfg->http->compress == SLUICE_HTTP_COMPRESS_GZIP)
+    if (cfg->content_encoding)
+        add_header(b, "Content-Encoding", 16, cfg->content_encoding,
+                   strlen(cfg->content_encoding));
+    else if (cfg->http && cfg->http->compress == SLUICE_HTTP_COMPRESS_GZIP)
         add_header(b, "Content-Encoding", 16, "gzip", 4);
+    for (const char *const *h = cfg->headers; h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        if (!colon)
+            continue;
+        size_t n = (size_t)(colon - *h);
+        const char *v = colon + 1;
+        while (*v == ' ')
+            v++;
+        char *name = sluice_strndup(*h, n);
+        if (!has_header(b, name))
+            add_header(b, *h, n, v, strlen(v));
+        free(name);
+    }
     if (cfg->auth_token && !has_header(b, "Authorization")) {
         char *value = sluice_asprintf("%s %s", cfg->auth_scheme, cfg->auth_token);
         add_header(b, "Authorization", 13, value, strlen(value));

@@ -60,6 +60,11 @@ body_range(const body *bd, const sluice_http_batch_config *cfg, size_t first, si
         start = arr.data;
         len = arr.len;
     }
+    if (cfg->encode) {
+        cfg->encode(cfg->ctx, start, len, scratch);
+        sluice_buf_free(&arr);
+        return (sluice_bytes){scratch->data, scratch->len};
+    }
     if (cfg->http && cfg->http->compress == SLUICE_HTTP_COMPRESS_GZIP) {
         sluice_gzip(scratch, start, len);
         sluice_buf_free(&arr);

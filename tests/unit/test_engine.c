@@ -123,6 +123,35 @@ START_TEST(test_engine_filters_retries_and_kinds)
 }
 END_TEST
 
+START_TEST(test_engine_ordered_output)
+{
+    /* Three workers and a failed first attempt of every other chunk: an
+     * ORDERED output still gets every chunk once, one at a time, in order. */
+    sluice_config cfg;
+    engine e;
+    run_config("  chunk_size: 4KiB\n"
+               "pipelines:\n  p:\n"
+               "    inputs: [{type: dummy, rate: 0, count: 5000}]\n"
+               "    outputs:\n"
+               "      - {type: in_order, workers: 3, retry: {initial_backoff: 1ms, "
+               "max_backoff: 5ms}}\n",
+               5000, &cfg, &e);
+    void (*stats)(unsigned long long *, unsigned long long *, int *) =
+        (void (*)(unsigned long long *, unsigned long long *, int *))plugin_symbol(
+            &cfg, "in_order", "in_order_stats");
+    ck_assert_ptr_nonnull(stats);
+    unsigned long long n, late;
+    int overlapped;
+    stats(&n, &late, &overlapped);
+    ck_assert_uint_eq(n, 5000);
+    ck_assert_uint_eq(late, 0);
+    ck_assert_int_eq(overlapped, 0);
+    ck_assert_uint_gt(e.outputs[0].retries, 0);
+    engine_destroy(&e);
+    config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_engine_flushes_open_chunks_on_stop)
 {
     /* flush_interval is far away: only the shutdown can close the chunk. */
@@ -367,6 +396,7 @@ main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_engine_filters_retries_and_kinds);
     tcase_add_test(tc, test_engine_flushes_open_chunks_on_stop);
+    tcase_add_test(tc, test_engine_ordered_output);
     tcase_add_test(tc, test_engine_backpressure_pauses_inputs);
     tcase_add_test(tc, test_engine_default_memory_follows_the_inputs);
     tcase_add_test(tc, test_engine_gives_up_after_max_attempts);

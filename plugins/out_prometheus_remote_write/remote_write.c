@@ -1,0 +1,251 @@
+/* out_prometheus_remote_write: metric events to a Prometheus remote write
+ * 1.0 receiver (Prometheus with --web.enable-remote-write-receiver,
+ * VictoriaMetrics, Mimir, Thanos...): a protobuf WriteRequest, snappy block
+ * compressed, with the spec's headers.
+ *
+ * Each numeric field of a metric event is a sample of the series
+ * Prometheus would name (lib/promql/promql_metric.h: histograms as their
+ * _bucket{le}, _sum and _count series), its labels sorted, none empty,
+ * __name__ set, stamped with the event's time. An event's samples are one
+ * WriteRequest of their own; requests are their concatenation, which is
+ * one WriteRequest on the wire.
+ *
+ * Order: a receiver refuses a series' sample older than its newest, so the
+ * output is SLUICE_PLUGIN_ORDERED: one chunk at a time, a retried chunk
+ * holding back the later ones, and every series' samples arrive in order.
+ *
+ * Answers: 2xx delivered; 5xx, 429 and no answer retried (Retry-After
+ * kept); a 400 refuses the whole request for one bad sample, so the range
+ * is split until only the bad events fail, with the receiver's message;
+ * other 4xx fail. After an answer that never came, the retried request may
+ * have been stored already: its "out of order" or "duplicate sample" 400
+ * then means delivered, and is counted as such instead of looping. */
+#include <snappy-c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/http_batch.h>
+#include <sluice/sluice.h>
+#include <sluice/version.h>
+
+#include "promql_metric.h"
+#include "remote_write.pb-c.h"
+
+typedef struct rw_config {
+    char *url;
+    char *bearer_token;
+    int64_t max_events;
+    sluice_http_output_config http;
+} rw_config;
+
+static const sluice_option rw_options[] = {
+    {.name = "url", .type = SLUICE_OPT_STR, .flags = SLUICE_OPT_REQUIRED,
+     .check = sluice_http_check_url, .offset = offsetof(rw_config, url),
+     .help = "The receiver, e.g. http://127.0.0.1:9090/api/v1/write."},
+    {.name = "bearer_token", .type = SLUICE_OPT_STR, .offset = offsetof(rw_config, bearer_token),
+     .help = "Authorization: Bearer <token>; write ${VAR} to take it from the environment."},
+    {.name = "max_events", .type = SLUICE_OPT_INT, .def = "500", .flags = SLUICE_OPT_RANGE,
+     .min = 1, .max = 1000000, .offset = offsetof(rw_config, max_events),
+     .help = "Metric events per request (each one sample per numeric field)."},
+    SLUICE_HTTP_OUTPUT_OPTIONS(rw_config, http, "1"),
+    SLUICE_OPTIONS_END,
+};
+
+typedef struct rw_ctx {
+    sluice_http_batch *batch; /* first: SLUICE_HTTP_BATCH_CALLBACKS */
+    sluice_instance *ins;
+    const rw_config *cfg;
+    const char *headers[3];
+    char *user_agent;
+    /* The flush whose last attempt got no answer: it may be stored. */
+    const sluice_flush *ambiguous;
+    uint64_t probably_delivered;
+} rw_ctx;
+
+/* protobuf-c's output, appended to a sluice_buf. */
+typedef struct buf_sink {
+    ProtobufCBuffer base;
+    sluice_buf *out;
+} buf_sink;
+
+static void
+sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+    sluice_buf_append(((buf_sink *)b)->out, data, len);
+}
+
+typedef struct render_state {
+    buf_sink sink;
+    int64_t time_ms;
+} render_state;
+
+/* One sample: a WriteRequest of one TimeSeries of one Sample. */
+static void
+pack_sample(void *arg, const pq_lset *l, double v)
+{
+    render_state *rs = arg;
+    Sluice__RemoteWrite__Label stack_labels[32], *stack_ptrs[32];
+    Sluice__RemoteWrite__Label *labels = stack_labels;
+    Sluice__RemoteWrite__Label **ptrs = stack_ptrs;
+    size_t n = l->n;
+    if (n > 32) {
+        labels = sluice_malloc(n * sizeof *labels);
+        ptrs = sluice_malloc(n * sizeof *ptrs);
+    }
+    for (size_t i = 0; i < n; i++) {
+        sluice__remote_write__label__init(&labels[i]);
+        labels[i].name = l->kv[2 * i];
+        labels[i].value = l->kv[2 * i + 1];
+        ptrs[i] = &labels[i];
+    }
+    Sluice__RemoteWrite__Sample sample;
+    sluice__remote_write__sample__init(&sample);
+    sample.value = v;
+    sample.timestamp = rs->time_ms;
+    Sluice__RemoteWrite__Sample *samples[1] = {&sample};
+    Sluice__RemoteWrite__TimeSeries ts;
+    sluice__remote_write__time_series__init(&ts);
+    ts.n_labels = n;
+    ts.labels = ptrs;
+    ts.n_samples = 1;
+    ts.samples = samples;
+    Sluice__RemoteWrite__TimeSeries *series[1] = {&ts};
+    Sluice__RemoteWrite__WriteRequest wr;
+    sluice__remote_write__write_request__init(&wr);
+    wr.n_timeseries = 1;
+    wr.timeseries = series;
+    sluice__remote_write__write_request__pack_to_buffer(&wr, &rs->sink.base);
+    if (labels != stack_labels) {
+        free(labels);
+        free(ptrs);
+    }
+}
+
+static int
+rw_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
+          size_t whylen)
+{
+    (void)ctx;
+    render_state rs = {.sink = {.base = {sink_append}, .out = out},
+                       .time_ms = ev->time / SLUICE_NSEC_PER_MSEC};
+    int n = kind == SLUICE_EVENT_METRIC ? pq_metric_samples(&ev->body, pack_sample, &rs) : -1;
+    if (n > 0)
+        return 0;
+    snprintf(why, whylen, n < 0 ? "not a metric event: no `name` and `fields`"
+                                : "a metric event without a numeric field: no sample");
+    return -1;
+}
+
+static void
+rw_prepare(void *ctx, sluice_http_request *req, sluice_http_batch_range *rg)
+{
+    (void)rg;
+    req->url = ((rw_ctx *)ctx)->cfg->url;
+}
+
+static int
+body_says(const sluice_http_response *r, const char *what)
+{
+    return r->body && memmem(r->body, r->body_len, what, strlen(what)) != NULL;
+}
+
+static sluice_http_batch_verdict
+rw_response(void *ctx, sluice_flush *fl, const sluice_http_batch_range *rg,
+            const sluice_http_response *r, char *why, size_t whylen)
+{
+    rw_ctx *c = ctx;
+    (void)why;
+    (void)whylen;
+    switch (sluice_http_classify(r)) {
+    case SLUICE_OK:
+        return SLUICE_HTTP_BATCH_DONE;
+    case SLUICE_RETRY:
+        if (r->status == 0)
+            c->ambiguous = fl;
+        return SLUICE_HTTP_BATCH_RETRY;
+    default:
+        break;
+    }
+    if (r->status == 400 && c->ambiguous == fl && sluice_flush_attempt(fl) > 0 &&
+        (body_says(r, "out of order sample") || body_says(r, "duplicate sample for timestamp"))) {
+        c->probably_delivered += rg->last - rg->first;
+        sluice_info(c->ins, "a request resent after no answer came back \"%.*s\": it was stored "
+                            "the first time; %llu events counted as delivered so far",
+                    (int)(r->body_len < 120 ? r->body_len : 120), r->body,
+                    (unsigned long long)c->probably_delivered);
+        return SLUICE_HTTP_BATCH_DONE;
+    }
+    /* One bad sample refuses the request: find it, store the rest. */
+    if (r->status == 400 || r->status == 413)
+        return SLUICE_HTTP_BATCH_SPLIT;
+    return SLUICE_HTTP_BATCH_FAIL;
+}
+
+static const sluice_http_batch_ops rw_ops = {rw_render, rw_prepare, rw_response};
+
+/* The spec's body: snappy's block format, not its framing format. */
+static void
+snappy_encode(void *ctx, const char *data, size_t len, sluice_buf *out)
+{
+    (void)ctx;
+    size_t max = snappy_max_compressed_length(len);
+    sluice_buf_reserve(out, max);
+    size_t n = max;
+    if (snappy_compress(data, len, out->data + out->len, &n) != SNAPPY_OK)
+        abort(); /* only with a too small buffer, which max rules out */
+    out->len += n;
+}
+
+static int
+rw_init(sluice_instance *ins, const void *config, void **ctxp)
+{
+    const rw_config *cfg = config;
+    rw_ctx *c = sluice_calloc(1, sizeof *c);
+    *ctxp = c;
+    c->ins = ins;
+    c->cfg = cfg;
+    if (cfg->http.compress != SLUICE_HTTP_COMPRESS_NONE) {
+        sluice_option_error(ins, "compress", "remote write bodies are snappy-compressed, as the "
+                                             "specification requires: leave compress unset");
+        return SLUICE_ERROR;
+    }
+    c->user_agent = sluice_asprintf("User-Agent: sluice/%s", SLUICE_VERSION);
+    c->headers[0] = "X-Prometheus-Remote-Write-Version: 0.1.0";
+    c->headers[1] = c->user_agent;
+    c->batch = sluice_http_batch_new(&(sluice_http_batch_config){
+        .ops = &rw_ops,
+        .ctx = c,
+        .http = &cfg->http,
+        .content_type = "application/x-protobuf",
+        .auth_scheme = "Bearer",
+        .auth_token = cfg->bearer_token,
+        .max_events = (size_t)cfg->max_events,
+        .headers = c->headers,
+        .content_encoding = "snappy",
+        .encode = snappy_encode});
+    return SLUICE_OK;
+}
+
+static void
+rw_exit(void *ctx)
+{
+    rw_ctx *c = ctx;
+    sluice_http_batch_free(c->batch);
+    free(c->user_agent);
+    free(c);
+}
+
+SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
+    SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_OUTPUT),
+    .name = "prometheus_remote_write",
+    .description = "Send metric events to a Prometheus remote write 1.0 receiver (protobuf, "
+                   "snappy), in order per series.",
+    .options = rw_options,
+    .config_size = sizeof(rw_config),
+    .accepts = SLUICE_ACCEPTS_METRICS,
+    .init = rw_init,
+    .exit = rw_exit,
+    SLUICE_HTTP_BATCH_CALLBACKS,
+    .flags = SLUICE_PLUGIN_ORDERED,
+};
