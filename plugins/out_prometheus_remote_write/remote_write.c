@@ -63,20 +63,8 @@ typedef struct rw_ctx {
     uint64_t probably_delivered;
 } rw_ctx;
 
-/* protobuf-c's output, appended to a sluice_buf. */
-typedef struct buf_sink {
-    ProtobufCBuffer base;
-    sluice_buf *out;
-} buf_sink;
-
-static void
-sink_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
-{
-    sluice_buf_append(((buf_sink *)b)->out, data, len);
-}
-
 typedef struct render_state {
-    buf_sink sink;
+    sluice_buf *out;
     int64_t time_ms;
 } render_state;
 
@@ -115,7 +103,9 @@ pack_sample(void *arg, const pq_lset *l, double v)
     sluice__remote_write__write_request__init(&wr);
     wr.n_timeseries = 1;
     wr.timeseries = series;
-    sluice__remote_write__write_request__pack_to_buffer(&wr, &rs->sink.base);
+    sluice_buf_reserve(rs->out, sluice__remote_write__write_request__get_packed_size(&wr));
+    rs->out->len += sluice__remote_write__write_request__pack(
+        &wr, (uint8_t *)rs->out->data + rs->out->len);
     if (labels != stack_labels) {
         free(labels);
         free(ptrs);
@@ -127,8 +117,7 @@ rw_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf 
           size_t whylen)
 {
     (void)ctx;
-    render_state rs = {.sink = {.base = {sink_append}, .out = out},
-                       .time_ms = ev->time / SLUICE_NSEC_PER_MSEC};
+    render_state rs = {out, ev->time / SLUICE_NSEC_PER_MSEC};
     int n = kind == SLUICE_EVENT_METRIC ? pq_metric_samples(&ev->body, pack_sample, &rs) : -1;
     if (n > 0)
         return 0;

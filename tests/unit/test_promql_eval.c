@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "promql_eval.h"
+#include "promql_metric.h"
 #include "rules.h"
 #include "testutil.h"
 
@@ -124,12 +125,73 @@ START_TEST(test_store_trim_and_labels)
 }
 END_TEST
 
+static void
+collect(void *arg, const pq_lset *l, double v)
+{
+    sluice_buf *b = arg;
+    char *s = pq_lset_string(l);
+    sluice_buf_printf(b, "%s %g\n", s, v);
+    free(s);
+}
+
+static char *
+samples_of(const char *json, int *n)
+{
+    msgpack_sbuffer sb;
+    sluice_event_iter it;
+    sluice_event ev;
+    test_event_from_json(&sb, &it, &ev, 0, json);
+    sluice_buf b = SLUICE_BUF_INIT;
+    *n = pq_metric_samples(&ev.body, collect, &b);
+    sluice_buf_putc(&b, '\0');
+    sluice_event_iter_destroy(&it);
+    msgpack_sbuffer_destroy(&sb);
+    return b.data;
+}
+
+START_TEST(test_metric_events_as_samples)
+{
+    int n;
+    char *s = samples_of("{\"name\":\"http.req\",\"kind\":\"histogram\",\"tags\":{\"zone\":\"b\","
+                         "\"a-b\":\"1\",\"le\":\"x\",\"__name__\":\"y\",\"empty\":\"\",\"9\":\"n\"},"
+                         "\"fields\":{\"count\":4,\"sum\":2.5,\"bucket_0.5\":1,\"bucket_+Inf\":4,"
+                         "\"value\":7,\"ok\":true,\"note\":\"text\",\"rate/s\":0.25}}",
+                         &n);
+    ck_assert_int_eq(n, 7);
+    ck_assert_str_eq(s, "http_req_count{_9=\"n\", a_b=\"1\", zone=\"b\"} 4\n"
+                        "http_req_sum{_9=\"n\", a_b=\"1\", zone=\"b\"} 2.5\n"
+                        "http_req_bucket{_9=\"n\", a_b=\"1\", le=\"0.5\", zone=\"b\"} 1\n"
+                        "http_req_bucket{_9=\"n\", a_b=\"1\", le=\"+Inf\", zone=\"b\"} 4\n"
+                        "http_req{_9=\"n\", a_b=\"1\", zone=\"b\"} 7\n"
+                        "http_req_ok{_9=\"n\", a_b=\"1\", zone=\"b\"} 1\n"
+                        "http_req_rate_s{_9=\"n\", a_b=\"1\", zone=\"b\"} 0.25\n");
+    free(s);
+    /* Many labels: past the stack's room, the same. */
+    sluice_buf j = SLUICE_BUF_INIT;
+    sluice_buf_printf(&j, "{\"name\":\"m\",\"tags\":{");
+    for (int i = 0; i < 40; i++)
+        sluice_buf_printf(&j, "%s\"k%02d\":\"%0100d\"", i ? "," : "", 39 - i, i);
+    sluice_buf_printf(&j, "},\"fields\":{\"value\":1}}");
+    sluice_buf_putc(&j, '\0');
+    s = samples_of(j.data, &n);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(strncmp(s, "m{k00=\"", 7), 0);
+    ck_assert_uint_eq(strlen(s), 2 + 40 * 106 + 39 * 2 + 1 + 3); /* k00="<100 digits>", ... */
+    free(s);
+    sluice_buf_free(&j);
+    s = samples_of("{\"message\":\"a log\"}", &n);
+    ck_assert_int_eq(n, -1);
+    free(s);
+}
+END_TEST
+
 int
 main(void)
 {
     Suite *s = suite_create("promql_eval");
     TCase *tc = tcase_create("promql_eval");
     tcase_add_test(tc, test_go_float_format);
+    tcase_add_test(tc, test_metric_events_as_samples);
     tcase_add_test(tc, test_template_subset);
     tcase_add_test(tc, test_store_trim_and_labels);
     suite_add_tcase(s, tc);
