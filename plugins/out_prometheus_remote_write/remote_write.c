@@ -20,7 +20,6 @@
  * other 4xx fail. After an answer that never came, the retried request may
  * have been stored already: its "out of order" or "duplicate sample" 400
  * then means delivered, and is counted as such instead of looping. */
-#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,7 @@
 #include <sluice/sluice.h>
 #include <sluice/version.h>
 
-#include "promql_metric.h"
-#include "remote_write.pb-c.h"
+#include "remote_write_encode.h"
 
 typedef struct rw_config {
     char *url;
@@ -63,62 +61,12 @@ typedef struct rw_ctx {
     uint64_t probably_delivered;
 } rw_ctx;
 
-typedef struct render_state {
-    sluice_buf *out;
-    int64_t time_ms;
-} render_state;
-
-/* One sample: a WriteRequest of one TimeSeries of one Sample. */
-static void
-pack_sample(void *arg, const pq_lset *l, double v)
-{
-    render_state *rs = arg;
-    Sluice__RemoteWrite__Label stack_labels[32], *stack_ptrs[32];
-    Sluice__RemoteWrite__Label *labels = stack_labels;
-    Sluice__RemoteWrite__Label **ptrs = stack_ptrs;
-    size_t n = l->n;
-    if (n > 32) {
-        labels = sluice_malloc(n * sizeof *labels);
-        ptrs = sluice_malloc(n * sizeof *ptrs);
-    }
-    for (size_t i = 0; i < n; i++) {
-        sluice__remote_write__label__init(&labels[i]);
-        labels[i].name = l->kv[2 * i];
-        labels[i].value = l->kv[2 * i + 1];
-        ptrs[i] = &labels[i];
-    }
-    Sluice__RemoteWrite__Sample sample;
-    sluice__remote_write__sample__init(&sample);
-    sample.value = v;
-    sample.timestamp = rs->time_ms;
-    Sluice__RemoteWrite__Sample *samples[1] = {&sample};
-    Sluice__RemoteWrite__TimeSeries ts;
-    sluice__remote_write__time_series__init(&ts);
-    ts.n_labels = n;
-    ts.labels = ptrs;
-    ts.n_samples = 1;
-    ts.samples = samples;
-    Sluice__RemoteWrite__TimeSeries *series[1] = {&ts};
-    Sluice__RemoteWrite__WriteRequest wr;
-    sluice__remote_write__write_request__init(&wr);
-    wr.n_timeseries = 1;
-    wr.timeseries = series;
-    sluice_buf_reserve(rs->out, sluice__remote_write__write_request__get_packed_size(&wr));
-    rs->out->len += sluice__remote_write__write_request__pack(
-        &wr, (uint8_t *)rs->out->data + rs->out->len);
-    if (labels != stack_labels) {
-        free(labels);
-        free(ptrs);
-    }
-}
-
 static int
 rw_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
           size_t whylen)
 {
     (void)ctx;
-    render_state rs = {out, ev->time / SLUICE_NSEC_PER_MSEC};
-    int n = kind == SLUICE_EVENT_METRIC ? pq_metric_samples(&ev->body, pack_sample, &rs) : -1;
+    int n = kind == SLUICE_EVENT_METRIC ? rw_encode(ev, out) : -1;
     if (n > 0)
         return 0;
     snprintf(why, whylen, n < 0 ? "not a metric event: no `name` and `fields`"
@@ -173,17 +121,11 @@ rw_response(void *ctx, sluice_flush *fl, const sluice_http_batch_range *rg,
 
 static const sluice_http_batch_ops rw_ops = {rw_render, rw_prepare, rw_response};
 
-/* The spec's body: snappy's block format, not its framing format. */
 static void
 snappy_encode(void *ctx, const char *data, size_t len, sluice_buf *out)
 {
     (void)ctx;
-    size_t max = snappy_max_compressed_length(len);
-    sluice_buf_reserve(out, max);
-    size_t n = max;
-    if (snappy_compress(data, len, out->data + out->len, &n) != SNAPPY_OK)
-        abort(); /* only with a too small buffer, which max rules out */
-    out->len += n;
+    rw_snappy(data, len, out);
 }
 
 static int
