@@ -134,3 +134,12 @@ sluice_map_header(const char *data, size_t len, uint32_t *count, size_t *head)
     }
     return 1;
 }
+
+void
+sluice_event_pack_head(msgpack_packer *pk, sluice_time_t time)
+{
+    char ts[8];
+    sluice_time_encode(time, ts);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_ext_with_body(pk, ts, 8, SLUICE_EVENT_TIME_EXT);
+}

@@ -43,6 +43,12 @@ SLUICE_API void sluice_emit_end(sluice_emitter *em);
 SLUICE_API void sluice_emit_raw(sluice_emitter *em, sluice_event_kind kind, const char *raw,
                                 size_t len);
 
+/* Pack the head of an encoded event (the array of its time and body)
+ * into `pk`; the caller packs the body map next. An input that must read a
+ * whole batch before it may emit any of it (a scrape whose last line may
+ * be bad) stages its events so, and emits them with sluice_emit_raw. */
+SLUICE_API void sluice_event_pack_head(msgpack_packer *pk, sluice_time_t time);
+
 /* Inputs with an `ack` callback: mark that every event emitted so far is
  * covered by `token` (a file offset, a sequence number...). The input's ack
  * callback receives it once those events are safe. */

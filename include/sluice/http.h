@@ -59,7 +59,8 @@ typedef struct sluice_http_client_config {
 
 typedef struct sluice_http_request {
     const char *url;
-    const char *method;            /* "POST", "PUT", ... */
+    const char *method;            /* "POST", "PUT", ...; "GET" sends no body and takes
+                                      gzip, decoded */
     const char *const *headers;    /* "Name: value", NULL-terminated; may be NULL */
     const char *body;              /* borrowed until the callback */
     size_t body_len;
@@ -75,6 +76,7 @@ typedef struct sluice_http_response {
     const char *body;         /* at most the first 16 MiB */
     size_t body_len;
     sluice_time_t retry_after; /* from a Retry-After header, 0 if none */
+    const char *content_type;  /* the Content-Type header, or NULL */
 } sluice_http_response;
 
 /* Called once per request on the worker's loop; `r` is valid only during

@@ -91,6 +91,9 @@ finish_xfer(sluice_http *h, http_xfer *x, CURLcode rc)
     r.body = x->body.data ? x->body.data : "";
     r.body_len = x->body.len;
     r.retry_after = x->retry_after;
+    char *type = NULL;
+    if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK)
+        r.content_type = type;
     LIST_DEL(h->xfers, x);
     curl_multi_remove_handle(h->multi, x->easy);
     x->cb(x->arg, &r);
@@ -283,10 +286,15 @@ sluice_http_send(sluice_http *h, const sluice_http_request *req, sluice_http_cb 
     x->arg = arg;
     CURL *e = x->easy;
     curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "POST");
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    if (req->method && strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* what libcurl can decode */
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "POST");
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);

@@ -67,10 +67,7 @@ test_read(const char *path, size_t *len)
 void
 test_event_head(msgpack_packer *pk, sluice_time_t t)
 {
-    char ts[8];
-    sluice_time_encode(t, ts);
-    msgpack_pack_array(pk, 2);
-    msgpack_pack_ext_with_body(pk, ts, 8, SLUICE_EVENT_TIME_EXT);
+    sluice_event_pack_head(pk, t);
 }
 
 void
