@@ -53,7 +53,7 @@ n = int(sys.argv[2])
 null = [float(r[1]) for r in rows if r[0] == "null"]
 rw = [float(r[1]) for r in rows if r[0] == "rw"]
 rss = [int(r[2]) for r in rows if r[0] == "rw"]
-own = [b - a for a, b in zip(null, rw)]
+own = sorted(b - a for a, b in zip(null, rw))  # per pair, run back to back
 sink = [r for r in rows if r[0] == "sink"][-1]
 print(f"samples: {n}; requests the sink took: {sink[1]} ({int(sink[2]) / 1e6:.1f} MB after decoding)")
 print(f"exec -> null:         {statistics.median(null):.2f} CPU-s")

@@ -44,6 +44,9 @@ sluice_event_iter_init(sluice_event_iter *it, const char *data, size_t len)
     it->len = len;
     it->off = 0;
     msgpack_unpacked_init(&it->up);
+    /* One zone for the whole walk, cleared per event: msgpack_unpack_next
+     * would allocate and free one per event. */
+    it->up.zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
 }
 
 void
@@ -60,7 +63,13 @@ sluice_event_next(sluice_event_iter *it, sluice_event *ev)
     size_t start = it->off;
     ev->raw = it->data + start;
     ev->raw_len = it->len - start;
-    msgpack_unpack_return r = msgpack_unpack_next(&it->up, it->data, it->len, &it->off);
+    msgpack_unpack_return r = MSGPACK_UNPACK_NOMEM_ERROR;
+    if (it->up.zone) {
+        msgpack_zone_clear(it->up.zone);
+        r = msgpack_unpack(it->data, it->len, &it->off, it->up.zone, &it->up.data);
+        if (r == MSGPACK_UNPACK_EXTRA_BYTES) /* more events follow */
+            r = MSGPACK_UNPACK_SUCCESS;
+    }
     if (r != MSGPACK_UNPACK_SUCCESS) {
         it->off = it->len;
         return -1;

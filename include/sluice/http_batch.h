@@ -112,6 +112,10 @@ typedef struct sluice_http_batch_config {
      * the empty `out`; the header says `content_encoding`. */
     const char *content_encoding;
     void (*encode)(void *ctx, const char *data, size_t len, sluice_buf *out);
+    /* A chunk's requests one after another, in order (halves of a split
+     * too), and after a RETRY the rest of the chunk retried with it: for
+     * receivers that refuse a series' samples out of order. */
+    int sequential;
 } sluice_http_batch_config;
 
 typedef struct sluice_http_batch sluice_http_batch;

@@ -29,10 +29,17 @@ typedef struct worker {
     size_t n_waiting, cap_waiting, first_waiting;
 } worker;
 
+typedef struct queued {
+    size_t first, last;
+    unsigned resends;
+} queued;
+
 typedef struct job {
     worker *w;
     sluice_flush *fl;
     body body;
+    queued *queue; /* sequential: the ranges still to send, in order */
+    size_t q_head, q_len, q_cap;
     size_t pending;      /* requests in flight */
     size_t retry_pieces; /* pieces marked for retry */
     size_t splits_left;
@@ -46,6 +53,7 @@ typedef struct request {
 } request;
 
 static void send_range(job *j, size_t first, size_t last, unsigned resends);
+static void send_next(job *j);
 static void start_job(worker *w, sluice_flush *fl);
 
 /* ==== Jobs: one chunk, one or more requests ==== */
@@ -59,6 +67,7 @@ job_finish(job *j)
     else
         sluice_flush_done(j->fl, SLUICE_OK, NULL);
     body_free(&j->body);
+    free(j->queue);
     free(j);
     w->in_flight--;
     if (w->first_waiting < w->n_waiting) {
@@ -80,6 +89,42 @@ mark_range(job *j, const sluice_http_batch_range *rg, int retry, const char *why
     }
     if (retry)
         j->retry_pieces += rg->last - rg->first;
+}
+
+/* A range to send: now, or (sequential) in its turn, at the front of the
+ * queue when it replaces the range just answered (its halves, a resend). */
+static void
+queue_range(job *j, size_t first, size_t last, unsigned resends, int front)
+{
+    if (!j->w->b->cfg.sequential) {
+        send_range(j, first, last, resends);
+        return;
+    }
+    if (j->q_head + j->q_len == j->q_cap || (front && j->q_head == 0)) {
+        size_t cap = 2 * (j->q_len + 1) + 8, head = cap / 4;
+        queued *q = sluice_malloc(cap * sizeof *q);
+        if (j->q_len)
+            memcpy(q + head, j->queue + j->q_head, j->q_len * sizeof *q);
+        free(j->queue);
+        j->queue = q;
+        j->q_cap = cap;
+        j->q_head = head;
+    }
+    if (front)
+        j->queue[--j->q_head] = (queued){first, last, resends};
+    else
+        j->queue[j->q_head + j->q_len] = (queued){first, last, resends};
+    j->q_len++;
+}
+
+static void
+send_next(job *j)
+{
+    if (!j->q_len)
+        return;
+    queued q = j->queue[j->q_head++];
+    j->q_len--;
+    send_range(j, q.first, q.last, q.resends);
 }
 
 static void
@@ -105,18 +150,24 @@ on_response(void *arg, const sluice_http_response *r)
         if (rg.last - rg.first > 1 && j->splits_left >= 2) {
             j->splits_left -= 2;
             size_t mid = rg.first + (rg.last - rg.first) / 2;
-            send_range(j, rg.first, mid, 0);
-            send_range(j, mid, rg.last, 0);
+            queue_range(j, mid, rg.last, 0, 1);
+            queue_range(j, rg.first, mid, 0, 1);
         } else {
             mark_range(j, &rg, 0, why);
         }
         break;
     case SLUICE_HTTP_BATCH_RESEND:
-        send_range(j, rg.first, rg.last, rg.resends + 1);
+        queue_range(j, rg.first, rg.last, rg.resends + 1, 1);
         break;
     case SLUICE_HTTP_BATCH_RETRY:
         snprintf(j->reason, sizeof j->reason, "%s", why);
         mark_range(j, &rg, 1, NULL);
+        /* Sequential: what comes after it waits for it, in the retry. */
+        for (; j->q_len; j->q_len--, j->q_head++) {
+            sluice_http_batch_range later = {j->queue[j->q_head].first,
+                                             j->queue[j->q_head].last, j->body.index, 0, 0};
+            mark_range(j, &later, 1, NULL);
+        }
         if (r->retry_after)
             sluice_flush_retry_after(j->fl, r->retry_after);
         break;
@@ -124,6 +175,7 @@ on_response(void *arg, const sluice_http_response *r)
         mark_range(j, &rg, 0, why);
         break;
     }
+    send_next(j);
     if (--j->pending == 0)
         job_finish(j);
 }
@@ -176,9 +228,10 @@ start_job(worker *w, sluice_flush *fl)
         while (last < j->body.n && (!cfg->max_events || last - first < cfg->max_events) &&
                (!cfg->max_bytes || j->body.offs[last + 1] - j->body.offs[first] <= cfg->max_bytes))
             last++;
-        send_range(j, first, last, 0);
+        queue_range(j, first, last, 0, 0);
         first = last;
     }
+    send_next(j);
     if (--j->pending == 0)
         job_finish(j);
 }

@@ -11,8 +11,9 @@
  * one WriteRequest on the wire.
  *
  * Order: a receiver refuses a series' sample older than its newest, so the
- * output is SLUICE_PLUGIN_ORDERED: one chunk at a time, a retried chunk
- * holding back the later ones, and every series' samples arrive in order.
+ * output is SLUICE_PLUGIN_ORDERED (one chunk at a time, a retried chunk
+ * holding back the later ones) and its batcher sequential (a chunk's
+ * requests one after another): every series' samples arrive in order.
  *
  * Answers: 2xx delivered; 5xx, 429 and no answer retried (Retry-After
  * kept); a 400 refuses the whole request for one bad sample, so the range
@@ -154,7 +155,8 @@ rw_init(sluice_instance *ins, const void *config, void **ctxp)
         .max_events = (size_t)cfg->max_events,
         .headers = c->headers,
         .content_encoding = "snappy",
-        .encode = snappy_encode});
+        .encode = snappy_encode,
+        .sequential = 1});
     return SLUICE_OK;
 }
 

@@ -42,14 +42,21 @@ pack_sample(void *arg, const pq_lset *l, double v)
     ts.labels = ptrs;
     ts.n_samples = 1;
     ts.samples = samples;
-    Sluice__RemoteWrite__TimeSeries *series[1] = {&ts};
-    Sluice__RemoteWrite__WriteRequest wr;
-    sluice__remote_write__write_request__init(&wr);
-    wr.n_timeseries = 1;
-    wr.timeseries = series;
-    sluice_buf_reserve(rs->out, sluice__remote_write__write_request__get_packed_size(&wr));
-    rs->out->len += sluice__remote_write__write_request__pack(
-        &wr, (uint8_t *)rs->out->data + rs->out->len);
+    /* The WriteRequest around it is its field 1, length-delimited: written
+     * here so that protobuf-c sizes the series once, not once per level. */
+    size_t size = sluice__remote_write__time_series__get_packed_size(&ts);
+    uint8_t head[11];
+    size_t h = 0;
+    head[h++] = (1 << 3) | 2;
+    for (size_t left = size;; left >>= 7) {
+        head[h++] = (uint8_t)((left & 0x7f) | (left >= 0x80 ? 0x80 : 0));
+        if (left < 0x80)
+            break;
+    }
+    sluice_buf_reserve(rs->out, h + size);
+    sluice_buf_append(rs->out, head, h);
+    rs->out->len += sluice__remote_write__time_series__pack(
+        &ts, (uint8_t *)rs->out->data + rs->out->len);
     if (labels != stack_labels) {
         free(labels);
         free(ptrs);

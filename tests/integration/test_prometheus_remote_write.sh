@@ -56,6 +56,7 @@ pipelines:
     outputs:
       - type: prometheus_remote_write
         url: http://127.0.0.1:$PPORT/api/v1/write
+        max_events: 2
         dead_letter: {path: $T/late-dead.jsonl}
 YAML
 : >"$T/late.lp"
@@ -104,6 +105,11 @@ now=$(date +%s%N)
 old=$((now - 3 * 3600 * 1000000000))
 printf 'rw_late,n=1 value=1 %s\nrw_late,n=2 value=2 %s\nrw_late,n=3 value=3 %s\nrw_late,n=4 value=4 %s\nrw_late,n=5 value=5 %s\n' \
     "$now" "$now" "$old" "$now" "$now" >"$T/late.lp"
+# And 8 samples of one series in 4 requests of 2 (max_events): sent one
+# after another, or Prometheus would refuse the later-sent earlier ones.
+for i in 1 2 3 4 5 6 7 8; do
+    echo "rw_seq value=$i $((now - (9 - i) * 1000000000))"
+done >>"$T/late.lp"
 stop_sluice || fail "exit code $?"
 start_sluice -c "$T/sluice.yaml"
 wait_for 30 grep -qs 'out of bounds' "$T/late-dead.jsonl" || fail "the old sample is not a dead letter: $(tail -5 "$T/sluice.log")"
@@ -114,10 +120,13 @@ late() {
 wait_for 30 bash -c "[ \"\$(curl -fs 'http://127.0.0.1:$PPORT/api/v1/query' --data-urlencode 'query=count(rw_late)' | grep -o '\"[0-9]\"\]')\" = '\"4\"]' ]" ||
     fail "the fresh samples of the request were not stored: $(late)"
 [ "$(late)" = "1 2 4 5" ] || fail "stored: $(late)"
+seq_values=$(curl -fs "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=rw_seq[1m]' |
+    python3 -c 'import json,sys; print(" ".join(v for r in json.load(sys.stdin)["data"]["result"] for _, v in r["values"]))')
+[ "$seq_values" = "1 2 3 4 5 6 7 8" ] || fail "one series over 4 requests: $seq_values"
 [ "$(wc -l <"$T/late-dead.jsonl")" = 1 ] || fail "more than the old sample was dead-lettered: $(cat "$T/late-dead.jsonl")"
 grep -q '"n":"3"' "$T/late-dead.jsonl" || fail "the wrong event was dead-lettered: $(cat "$T/late-dead.jsonl")"
 stop_sluice || fail "exit code $?"
-pass "a sample 3 h old: a dead letter with Prometheus's message ($(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["error"][:70])' "$T/late-dead.jsonl")); the other 4 stored"
+pass "a sample 3 h old: a dead letter with Prometheus's message ($(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["error"][:70])' "$T/late-dead.jsonl")), the other 4 stored; one series over 4 requests stored in order"
 [ -s "$T/dead.jsonl" ] && fail "the main stream has dead letters: $(head -3 "$T/dead.jsonl")"
 kill -TERM "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
