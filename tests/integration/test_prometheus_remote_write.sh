@@ -128,6 +128,65 @@ grep -q '"n":"3"' "$T/late-dead.jsonl" || fail "the wrong event was dead-lettere
 stop_sluice || fail "exit code $?"
 pass "a sample 3 h old: a dead letter with Prometheus's message ($(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["error"][:70])' "$T/late-dead.jsonl")), the other 4 stored; one series over 4 requests stored in order"
 [ -s "$T/dead.jsonl" ] && fail "the main stream has dead letters: $(head -3 "$T/dead.jsonl")"
+
+# An answer that never comes: a proxy hands the first request to
+# Prometheus, which stores it, and then says nothing. sluice times out and
+# sends it again; Prometheus refuses it as out of order (a series with
+# three samples); sluice counts it as delivered instead of dead-lettering.
+XPORT=$(free_port)
+python3 - "$XPORT" "$PPORT" >"$T/proxy.log" 2>&1 <<'PY' &
+import sys, time, urllib.request, urllib.error
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+port, prom = int(sys.argv[1]), int(sys.argv[2])
+state = {"n": 0}
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        req = urllib.request.Request(f"http://127.0.0.1:{prom}/api/v1/write", body,
+                                     {k: v for k, v in self.headers.items() if k.lower() != "host"})
+        try:
+            r = urllib.request.urlopen(req)
+            status, text = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read()
+        state["n"] += 1
+        print("request", state["n"], "answered", status, text[:80], flush=True)
+        if state["n"] == 1:
+            time.sleep(5)  # stored; the answer never comes in time
+            return
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+PIDS+=($!)
+wait_for 20 bash -c "echo > /dev/tcp/127.0.0.1/$XPORT" 2>/dev/null || fail "the proxy did not start"
+now=$(date +%s%N)
+for i in 1 2 3; do echo "rw_amb value=$i $((now - (4 - i) * 1000000000))"; done >"$T/amb.lp"
+cat >"$T/amb.yaml" <<YAML
+service: {flush_interval: 100ms, http: off, storage: {path: $T/state-amb}}
+pipelines:
+  amb:
+    inputs: [{type: exec, command: [cat, "$T/amb.lp"], format: influx, oneshot: true}]
+    outputs:
+      - type: prometheus_remote_write
+        url: http://127.0.0.1:$XPORT/api/v1/write
+        timeout: 1s
+        retry: {initial_backoff: 200ms, max_backoff: 1s}
+        dead_letter: {path: $T/amb-dead.jsonl}
+YAML
+start_sluice -c "$T/amb.yaml"
+wait_for 30 grep -q "it was stored the first time" "$T/sluice.log" ||
+    fail "the resent request was not counted as delivered: $(cat "$T/proxy.log"; tail -5 "$T/sluice.log")"
+grep -q "request 2 answered 400 b'out of order sample" "$T/proxy.log" || fail "Prometheus did not answer out of order: $(cat "$T/proxy.log")"
+stop_sluice || fail "exit code $?"
+[ -s "$T/amb-dead.jsonl" ] && fail "dead letters: $(cat "$T/amb-dead.jsonl")"
+amb=$(curl -fs "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode 'query=rw_amb[1m]' |
+    python3 -c 'import json,sys; print(" ".join(v for r in json.load(sys.stdin)["data"]["result"] for _, v in r["values"]))')
+[ "$amb" = "1 2 3" ] || fail "stored: $amb"
+pass "no answer, then Prometheus's 400 out of order sample on the resend: counted as delivered, stored once"
 kill -TERM "$PROM_PID"
 wait "$PROM_PID" 2>/dev/null
 stop_victoriametrics
