@@ -116,6 +116,11 @@ typedef struct sluice_http_batch_config {
      * too), and after a RETRY the rest of the chunk retried with it: for
      * receivers that refuse a series' samples out of order. */
     int sequential;
+    /* With sequential: events go to `shards` queues by `shard` (e.g. a hash
+     * of their series), each sequential, the queues sent concurrently: one
+     * request in flight per shard, so each series' order holds. */
+    unsigned shards;
+    unsigned (*shard)(void *ctx, const sluice_event *ev);
 } sluice_http_batch_config;
 
 typedef struct sluice_http_batch sluice_http_batch;

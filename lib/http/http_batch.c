@@ -34,12 +34,18 @@ typedef struct queued {
     unsigned resends;
 } queued;
 
+/* Sequential: a shard's ranges still to send, in order. */
+typedef struct shard_queue {
+    queued *v;
+    size_t head, len, cap;
+} shard_queue;
+
 typedef struct job {
     worker *w;
     sluice_flush *fl;
     body body;
-    queued *queue; /* sequential: the ranges still to send, in order */
-    size_t q_head, q_len, q_cap;
+    shard_queue *queues; /* sequential: one per shard */
+    unsigned n_queues;
     size_t pending;      /* requests in flight */
     size_t retry_pieces; /* pieces marked for retry */
     size_t splits_left;
@@ -48,12 +54,13 @@ typedef struct job {
 
 typedef struct request {
     job *job;
+    unsigned shard;
     sluice_http_batch_range rg;
     sluice_buf scratch;
 } request;
 
-static void send_range(job *j, size_t first, size_t last, unsigned resends);
-static void send_next(job *j);
+static void send_range(job *j, unsigned shard, size_t first, size_t last, unsigned resends);
+static void send_next(job *j, unsigned shard);
 static void start_job(worker *w, sluice_flush *fl);
 
 /* ==== Jobs: one chunk, one or more requests ==== */
@@ -67,7 +74,9 @@ job_finish(job *j)
     else
         sluice_flush_done(j->fl, SLUICE_OK, NULL);
     body_free(&j->body);
-    free(j->queue);
+    for (unsigned q = 0; j->queues && q < j->n_queues; q++)
+        free(j->queues[q].v);
+    free(j->queues);
     free(j);
     w->in_flight--;
     if (w->first_waiting < w->n_waiting) {
@@ -91,40 +100,43 @@ mark_range(job *j, const sluice_http_batch_range *rg, int retry, const char *why
         j->retry_pieces += rg->last - rg->first;
 }
 
-/* A range to send: now, or (sequential) in its turn, at the front of the
- * queue when it replaces the range just answered (its halves, a resend). */
+/* A range to send: now, or (sequential) in its turn in its shard's queue,
+ * at the front when it replaces the range just answered (its halves, a
+ * resend). */
 static void
-queue_range(job *j, size_t first, size_t last, unsigned resends, int front)
+queue_range(job *j, unsigned shard, size_t first, size_t last, unsigned resends, int front)
 {
     if (!j->w->b->cfg.sequential) {
-        send_range(j, first, last, resends);
+        send_range(j, shard, first, last, resends);
         return;
     }
-    if (j->q_head + j->q_len == j->q_cap || (front && j->q_head == 0)) {
-        size_t cap = 2 * (j->q_len + 1) + 8, head = cap / 4;
-        queued *q = sluice_malloc(cap * sizeof *q);
-        if (j->q_len)
-            memcpy(q + head, j->queue + j->q_head, j->q_len * sizeof *q);
-        free(j->queue);
-        j->queue = q;
-        j->q_cap = cap;
-        j->q_head = head;
+    shard_queue *q = &j->queues[shard];
+    if (q->head + q->len == q->cap || (front && q->head == 0)) {
+        size_t cap = 2 * (q->len + 1) + 8, head = cap / 4;
+        queued *v = sluice_malloc(cap * sizeof *v);
+        if (q->len)
+            memcpy(v + head, q->v + q->head, q->len * sizeof *v);
+        free(q->v);
+        q->v = v;
+        q->cap = cap;
+        q->head = head;
     }
     if (front)
-        j->queue[--j->q_head] = (queued){first, last, resends};
+        q->v[--q->head] = (queued){first, last, resends};
     else
-        j->queue[j->q_head + j->q_len] = (queued){first, last, resends};
-    j->q_len++;
+        q->v[q->head + q->len] = (queued){first, last, resends};
+    q->len++;
 }
 
 static void
-send_next(job *j)
+send_next(job *j, unsigned shard)
 {
-    if (!j->q_len)
+    if (!j->queues || shard >= j->n_queues || !j->queues[shard].len)
         return;
-    queued q = j->queue[j->q_head++];
-    j->q_len--;
-    send_range(j, q.first, q.last, q.resends);
+    shard_queue *q = &j->queues[shard];
+    queued next = q->v[q->head++];
+    q->len--;
+    send_range(j, shard, next.first, next.last, next.resends);
 }
 
 static void
@@ -134,6 +146,7 @@ on_response(void *arg, const sluice_http_response *r)
     job *j = req->job;
     const sluice_http_batch_config *cfg = &j->w->b->cfg;
     sluice_http_batch_range rg = req->rg;
+    unsigned shard = req->shard;
     sluice_buf_free(&req->scratch);
     free(req);
 
@@ -150,22 +163,29 @@ on_response(void *arg, const sluice_http_response *r)
         if (rg.last - rg.first > 1 && j->splits_left >= 2) {
             j->splits_left -= 2;
             size_t mid = rg.first + (rg.last - rg.first) / 2;
-            queue_range(j, mid, rg.last, 0, 1);
-            queue_range(j, rg.first, mid, 0, 1);
+            if (cfg->sequential) { /* both at the front, the first half first */
+                queue_range(j, shard, mid, rg.last, 0, 1);
+                queue_range(j, shard, rg.first, mid, 0, 1);
+            } else {
+                send_range(j, shard, rg.first, mid, 0);
+                send_range(j, shard, mid, rg.last, 0);
+            }
         } else {
             mark_range(j, &rg, 0, why);
         }
         break;
     case SLUICE_HTTP_BATCH_RESEND:
-        queue_range(j, rg.first, rg.last, rg.resends + 1, 1);
+        queue_range(j, shard, rg.first, rg.last, rg.resends + 1, 1);
         break;
     case SLUICE_HTTP_BATCH_RETRY:
         snprintf(j->reason, sizeof j->reason, "%s", why);
         mark_range(j, &rg, 1, NULL);
-        /* Sequential: what comes after it waits for it, in the retry. */
-        for (; j->q_len; j->q_len--, j->q_head++) {
-            sluice_http_batch_range later = {j->queue[j->q_head].first,
-                                             j->queue[j->q_head].last, j->body.index, 0, 0};
+        /* Sequential: what comes after it in its shard waits for it, in
+         * the retry. */
+        for (shard_queue *q = j->queues ? &j->queues[shard] : NULL; q && q->len;
+             q->len--, q->head++) {
+            sluice_http_batch_range later = {q->v[q->head].first, q->v[q->head].last,
+                                             j->body.index, 0, 0};
             mark_range(j, &later, 1, NULL);
         }
         if (r->retry_after)
@@ -175,19 +195,20 @@ on_response(void *arg, const sluice_http_response *r)
         mark_range(j, &rg, 0, why);
         break;
     }
-    send_next(j);
+    send_next(j, shard);
     if (--j->pending == 0)
         job_finish(j);
 }
 
 static void
-send_range(job *j, size_t first, size_t last, unsigned resends)
+send_range(job *j, unsigned shard, size_t first, size_t last, unsigned resends)
 {
     const sluice_http_batch_config *cfg = &j->w->b->cfg;
     request *req = calloc(1, sizeof *req);
     if (!req)
         abort();
     req->job = j;
+    req->shard = shard;
     req->rg = (sluice_http_batch_range){first, last, j->body.index, resends, 0};
     sluice_bytes payload = body_range(&j->body, cfg, first, last, &req->scratch);
     sluice_http_request hr = {.method = "POST",
@@ -222,16 +243,24 @@ start_job(worker *w, sluice_flush *fl)
     body_build(&j->body, cfg, sluice_flush_kind(fl), data, len, fl);
     /* Held so that a range answered at once does not finish the job early. */
     j->pending = 1;
-    size_t first = 0;
-    while (first < j->body.n) {
-        size_t last = first + 1;
-        while (last < j->body.n && (!cfg->max_events || last - first < cfg->max_events) &&
-               (!cfg->max_bytes || j->body.offs[last + 1] - j->body.offs[first] <= cfg->max_bytes))
-            last++;
-        queue_range(j, first, last, 0, 0);
-        first = last;
+    j->n_queues = j->body.shard_start ? cfg->shards : 1;
+    if (cfg->sequential)
+        j->queues = sluice_calloc(j->n_queues, sizeof *j->queues);
+    for (unsigned s = 0; s < j->n_queues; s++) {
+        size_t first = j->body.shard_start ? j->body.shard_start[s] : 0;
+        size_t end = j->body.shard_start ? j->body.shard_start[s + 1] : j->body.n;
+        while (first < end) {
+            size_t last = first + 1;
+            while (last < end && (!cfg->max_events || last - first < cfg->max_events) &&
+                   (!cfg->max_bytes ||
+                    j->body.offs[last + 1] - j->body.offs[first] <= cfg->max_bytes))
+                last++;
+            queue_range(j, s, first, last, 0, 0);
+            first = last;
+        }
     }
-    send_next(j);
+    for (unsigned s = 0; s < j->n_queues; s++)
+        send_next(j, s);
     if (--j->pending == 0)
         job_finish(j);
 }

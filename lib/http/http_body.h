@@ -11,10 +11,14 @@ typedef struct body {
     size_t *offs;  /* piece j is text[offs[j], offs[j+1]) */
     size_t *index; /* piece j is event index[j] of the chunk */
     size_t n;
+    /* With cfg->shards: the pieces are grouped by shard, in their order
+     * within each; shard s is pieces [shard_start[s], shard_start[s+1]). */
+    size_t *shard_start;
 } body;
 
 /* Render the events in [data, data+len) with cfg->ops->render. An event it
- * refuses gets no piece and, when `fl` is not NULL, is marked failed. */
+ * refuses gets no piece and, when `fl` is not NULL, is marked failed. With
+ * cfg->shards, the pieces are then grouped by cfg->shard. */
 void body_build(body *bd, const sluice_http_batch_config *cfg, sluice_event_kind kind, const char *data,
                 size_t len, sluice_flush *fl);
 /* The payload of pieces [first, last), as a JSON array and gzipped if cfg

@@ -12,8 +12,10 @@
  *
  * Order: a receiver refuses a series' sample older than its newest, so the
  * output is SLUICE_PLUGIN_ORDERED (one chunk at a time, a retried chunk
- * holding back the later ones) and its batcher sequential (a chunk's
- * requests one after another): every series' samples arrive in order.
+ * holding back the later ones), and within a chunk each of `shards`
+ * shares of the series (by a hash of name and tags) has its requests sent
+ * one after another, the shares concurrently: every series' samples
+ * arrive in order.
  *
  * Answers: 2xx delivered; 5xx, 429 and no answer retried (Retry-After
  * kept); a 400 refuses the whole request for one bad sample, so the range
@@ -34,7 +36,7 @@
 typedef struct rw_config {
     char *url;
     char *bearer_token;
-    int64_t max_events;
+    int64_t max_events, shards;
     sluice_http_output_config http;
 } rw_config;
 
@@ -47,6 +49,10 @@ static const sluice_option rw_options[] = {
     {.name = "max_events", .type = SLUICE_OPT_INT, .def = "500", .flags = SLUICE_OPT_RANGE,
      .min = 1, .max = 1000000, .offset = offsetof(rw_config, max_events),
      .help = "Metric events per request (each one sample per numeric field)."},
+    {.name = "shards", .type = SLUICE_OPT_INT, .def = "4", .flags = SLUICE_OPT_RANGE, .min = 1,
+     .max = 64, .offset = offsetof(rw_config, shards),
+     .help = "Requests in flight at once, each for its own share of the series (by a hash of "
+             "their labels), so that every series stays in order."},
     SLUICE_HTTP_OUTPUT_OPTIONS(rw_config, http, "1"),
     SLUICE_OPTIONS_END,
 };
@@ -61,6 +67,15 @@ typedef struct rw_ctx {
     const sluice_flush *ambiguous;
     uint64_t probably_delivered;
 } rw_ctx;
+
+static uint64_t
+rw_hash(const char *s, size_t n, uint64_t seed)
+{
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h | 1;
+}
 
 static int
 rw_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
@@ -122,6 +137,32 @@ rw_response(void *ctx, sluice_flush *fl, const sluice_http_batch_range *rg,
 
 static const sluice_http_batch_ops rw_ops = {rw_render, rw_prepare, rw_response};
 
+/* The shard of an event: a hash of its name and tags, whatever their
+ * order, so that a series always goes to the same one. */
+static unsigned
+rw_shard(void *ctx, const sluice_event *ev)
+{
+    (void)ctx;
+    uint64_t h = 0;
+    for (uint32_t i = 0; ev->body.type == MSGPACK_OBJECT_MAP && i < ev->body.via.map.size; i++) {
+        const msgpack_object_kv *kv = &ev->body.via.map.ptr[i];
+        if (kv->key.type != MSGPACK_OBJECT_STR)
+            continue;
+        if (kv->key.via.str.size == 4 && memcmp(kv->key.via.str.ptr, "name", 4) == 0 &&
+            kv->val.type == MSGPACK_OBJECT_STR)
+            h += rw_hash(kv->val.via.str.ptr, kv->val.via.str.size, 1);
+        if (kv->key.via.str.size == 4 && memcmp(kv->key.via.str.ptr, "tags", 4) == 0 &&
+            kv->val.type == MSGPACK_OBJECT_MAP)
+            for (uint32_t t = 0; t < kv->val.via.map.size; t++) {
+                const msgpack_object_kv *tag = &kv->val.via.map.ptr[t];
+                if (tag->key.type == MSGPACK_OBJECT_STR && tag->val.type == MSGPACK_OBJECT_STR)
+                    h += rw_hash(tag->key.via.str.ptr, tag->key.via.str.size, 2) *
+                         rw_hash(tag->val.via.str.ptr, tag->val.via.str.size, 3);
+            }
+    }
+    return (unsigned)(h ^ (h >> 32));
+}
+
 static void
 snappy_encode(void *ctx, const char *data, size_t len, sluice_buf *out)
 {
@@ -156,7 +197,9 @@ rw_init(sluice_instance *ins, const void *config, void **ctxp)
         .headers = c->headers,
         .content_encoding = "snappy",
         .encode = snappy_encode,
-        .sequential = 1});
+        .sequential = 1,
+        .shards = (unsigned)cfg->shards,
+        .shard = rw_shard});
     return SLUICE_OK;
 }
 

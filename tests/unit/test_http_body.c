@@ -128,6 +128,47 @@ START_TEST(test_http_body_refused_event_has_no_piece)
 }
 END_TEST
 
+/* Shards: event n goes to shard n % 2. */
+static unsigned
+parity(void *ctx, const sluice_event *ev)
+{
+    (void)ctx;
+    return (unsigned)sluice_record_get(&ev->body, "n")->via.u64;
+}
+
+START_TEST(test_http_body_grouped_by_shard)
+{
+    /* Six events: shard 0 gets n = 0, 2, 4 and shard 1 n = 1, 3, 5, each
+     * in its order, as runs of the text. */
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    for (int i = 3; i < 6; i++) {
+        test_event_head(&pk, T1);
+        msgpack_pack_map(&pk, 1);
+        sluice_pack_cstr(&pk, "n");
+        msgpack_pack_int(&pk, i);
+    }
+    sluice_http_batch_config cfg = {.ops = &ops, .ctx = &json, .sequential = 1, .shards = 2,
+                                    .shard = parity};
+    body bd;
+    body_build(&bd, &cfg, SLUICE_EVENT_LOG, sb.data, sb.size, NULL);
+    ck_assert_uint_eq(bd.n, 6);
+    ck_assert_ptr_nonnull(bd.shard_start);
+    ck_assert_uint_eq(bd.shard_start[0], 0);
+    ck_assert_uint_eq(bd.shard_start[1], 3);
+    ck_assert_uint_eq(bd.shard_start[2], 6);
+    static const size_t want[] = {0, 2, 4, 1, 3, 5};
+    for (size_t k = 0; k < 6; k++)
+        ck_assert_uint_eq(bd.index[k], want[k]);
+    sluice_buf scratch = SLUICE_BUF_INIT;
+    sluice_bytes b = body_range(&bd, &cfg, 3, 6, &scratch);
+    ck_assert_int_eq(strncmp(b.data, "{\"n\":1}\n{\"n\":3}\n{\"n\":5}\n", b.len), 0);
+    ck_assert_uint_eq(b.len, 24);
+    sluice_buf_free(&scratch);
+    body_free(&bd);
+}
+END_TEST
+
 START_TEST(test_http_body_gzip_round_trips)
 {
     sluice_http_output_config http = {.compress = SLUICE_HTTP_COMPRESS_GZIP};
@@ -165,6 +206,7 @@ main(void)
     tcase_add_test(tc, test_http_body_msgpack_is_the_events);
     tcase_add_test(tc, test_http_body_refused_event_has_no_piece);
     tcase_add_test(tc, test_http_body_gzip_round_trips);
+    tcase_add_test(tc, test_http_body_grouped_by_shard);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
