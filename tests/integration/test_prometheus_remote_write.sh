@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # prometheus_remote_write into a real Prometheus 2.42
 # (--web.enable-remote-write-receiver) and VictoriaMetrics at once: 10
-# series get a sample every 100 ms for about 40 s, while Prometheus is
+# series get a sample every 100 ms for about 30 s, while Prometheus is
 # stopped for 20 s and started again on the same storage. Every sample is
 # read back exact from both (raw samples: a range selector at one instant
 # in Prometheus, /api/v1/export in VictoriaMetrics): nothing lost, nothing
@@ -36,7 +36,7 @@ if n <= runs:
     for s in range(10):
         print(f"rw_test,series=s{s} value={n} {ts}")
 PY
-RUNS=400
+RUNS=250
 cat >"$T/sluice.yaml" <<YAML
 service: {flush_interval: 200ms, http: off, storage: {path: $T/state}}
 pipelines:
