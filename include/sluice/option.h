@@ -99,6 +99,14 @@ typedef struct sluice_option {
  * defines enum { COMPRESS_NONE, COMPRESS_GZIP } and the array
  * compressions[] = {"none", "gzip", NULL} for the option's `values`, so
  * that code compares with COMPRESS_GZIP rather than 1. */
+/* SLUICE_OPT_MAP options of strings (labels to add, fields to set): a
+ * check that every value is a string, and the pairs as a NULL-terminated
+ * array name, value, name, value, ..., NULL (free with
+ * sluice_string_map_free). */
+SLUICE_API int sluice_check_string_map(const void *value, char *err, size_t errlen);
+SLUICE_API char **sluice_string_map_pairs(const sluice_bytes *map);
+SLUICE_API void sluice_string_map_free(char **pairs);
+
 #define SLUICE_ENUM_CONSTANT_(c, s) c,
 #define SLUICE_ENUM_STRING_(c, s) s,
 #define SLUICE_OPT_ENUM_VALUES(array, LIST)                                                         \

@@ -33,8 +33,8 @@ pq_sanitized_name(const char *s, size_t n, int metric)
     return out;
 }
 
-static int
-number(const msgpack_object *v, double *d)
+int
+pq_number(const msgpack_object *v, double *d)
 {
     switch (v->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER: *d = (double)v->via.u64; return 1;
@@ -143,7 +143,7 @@ pq_metric_samples(const msgpack_object *body, pq_sample_fn fn, void *arg)
     for (uint32_t i = 0; i < fields->via.map.size; i++) {
         const msgpack_object_kv *f = &fields->via.map.ptr[i];
         double d;
-        if (f->key.type != MSGPACK_OBJECT_STR || !number(&f->val, &d))
+        if (f->key.type != MSGPACK_OBJECT_STR || !pq_number(&f->val, &d))
             continue;
         const char *fk = f->key.via.str.ptr;
         size_t fl = f->key.via.str.size;

@@ -25,4 +25,8 @@ int pq_metric_samples(const msgpack_object *body, pq_sample_fn fn, void *arg);
  * leading digit gets a _ before it. The caller frees. */
 char *pq_sanitized_name(const char *s, size_t n, int metric);
 
+/* A field's value as a sample: numbers, and booleans as 1 and 0. Returns
+ * 1, or 0 for anything else. */
+int pq_number(const msgpack_object *v, double *d);
+
 #endif

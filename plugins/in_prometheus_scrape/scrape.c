@@ -38,24 +38,6 @@ typedef struct scrape_config {
     sluice_http_tls tls;
 } scrape_config;
 
-static int
-check_labels(const void *value, char *err, size_t errlen)
-{
-    const sluice_bytes *map = value;
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    int bad = 0;
-    if (msgpack_unpack_next(&up, map->data, map->len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        up.data.type == MSGPACK_OBJECT_MAP)
-        for (uint32_t i = 0; i < up.data.via.map.size && !bad; i++)
-            if (up.data.via.map.ptr[i].val.type != MSGPACK_OBJECT_STR) {
-                snprintf(err, errlen, "every label value must be a string");
-                bad = 1;
-            }
-    msgpack_unpacked_destroy(&up);
-    return bad ? -1 : 0;
-}
-
 static const sluice_option scrape_options[] = {
     {.name = "targets", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
      .check = sluice_http_check_url, .offset = offsetof(scrape_config, targets),
@@ -73,7 +55,7 @@ static const sluice_option scrape_options[] = {
      .offset = offsetof(scrape_config, honor_labels),
      .help = "Keep a scraped label that clashes with a target label (job, instance, labels) "
              "instead of renaming it exported_<name>."},
-    {.name = "labels", .type = SLUICE_OPT_MAP, .def = "{}", .check = check_labels,
+    {.name = "labels", .type = SLUICE_OPT_MAP, .def = "{}", .check = sluice_check_string_map,
      .offset = offsetof(scrape_config, labels), .help = "More target labels."},
     {.name = "user", .type = SLUICE_OPT_STR, .offset = offsetof(scrape_config, user),
      .help = "Basic auth user."},
@@ -474,30 +456,6 @@ instance_of(const char *url)
     return sluice_asprintf("%.*s:%s", (int)n, h, strncmp(url, "https", 5) == 0 ? "443" : "80");
 }
 
-static char **
-extra_labels(const sluice_bytes *map)
-{
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    char **v = sluice_calloc(1, sizeof *v);
-    size_t n = 0;
-    if (msgpack_unpack_next(&up, map->data, map->len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        up.data.type == MSGPACK_OBJECT_MAP) {
-        v = sluice_realloc(v, (2 * up.data.via.map.size + 1) * sizeof *v);
-        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_STR)
-                continue;
-            v[2 * n] = sluice_strndup(kv->key.via.str.ptr, kv->key.via.str.size);
-            v[2 * n + 1] = sluice_strndup(kv->val.via.str.ptr, kv->val.via.str.size);
-            n++;
-        }
-    }
-    v[2 * n] = NULL;
-    msgpack_unpacked_destroy(&up);
-    return v;
-}
-
 static int
 scrape_init(sluice_instance *ins, const void *config, void **ctxp)
 {
@@ -511,7 +469,7 @@ scrape_init(sluice_instance *ins, const void *config, void **ctxp)
                                             "interval");
         return SLUICE_ERROR;
     }
-    c->extra = extra_labels(&cfg->labels);
+    c->extra = sluice_string_map_pairs(&cfg->labels);
     c->n_targets = cfg->targets.n;
     c->targets = sluice_calloc(c->n_targets, sizeof *c->targets);
     for (size_t i = 0; i < c->n_targets; i++) {
@@ -558,9 +516,7 @@ scrape_exit(void *ctx)
     for (size_t i = 0; i < c->n_targets; i++)
         free(c->targets[i].instance);
     free(c->targets);
-    for (char **e = c->extra; e && *e; e++)
-        free(*e);
-    free(c->extra);
+    sluice_string_map_free(c->extra);
     free(c->auth);
     sluice_buf_free(&c->h.key);
     sluice_buf_free(&c->h.text);

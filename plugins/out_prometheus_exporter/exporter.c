@@ -32,24 +32,6 @@ typedef struct px_config {
 } px_config;
 
 static int
-check_labels(const void *value, char *err, size_t errlen)
-{
-    const sluice_bytes *map = value;
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    int bad = 0;
-    if (msgpack_unpack_next(&up, map->data, map->len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        up.data.type == MSGPACK_OBJECT_MAP)
-        for (uint32_t i = 0; i < up.data.via.map.size && !bad; i++)
-            if (up.data.via.map.ptr[i].val.type != MSGPACK_OBJECT_STR) {
-                snprintf(err, errlen, "every label value must be a string");
-                bad = 1;
-            }
-    msgpack_unpacked_destroy(&up);
-    return bad ? -1 : 0;
-}
-
-static int
 check_path(const void *value, char *err, size_t errlen)
 {
     const char *p = *(char *const *)value;
@@ -72,7 +54,7 @@ static const sluice_option px_options[] = {
     {.name = "max_series", .type = SLUICE_OPT_INT, .def = "100000", .flags = SLUICE_OPT_RANGE,
      .min = 1, .max = 100000000, .offset = offsetof(px_config, max_series),
      .help = "Series kept at once; samples of more are refused, counted and logged."},
-    {.name = "add_labels", .type = SLUICE_OPT_MAP, .def = "{}", .check = check_labels,
+    {.name = "add_labels", .type = SLUICE_OPT_MAP, .def = "{}", .check = sluice_check_string_map,
      .offset = offsetof(px_config, add_labels),
      .help = "Labels added to every series (an event's own tags win)."},
     {.name = "timestamps", .type = SLUICE_OPT_BOOL, .def = "false",
@@ -201,28 +183,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
 /* ==== The instance ==== */
 
-/* add_labels as sanitised names and values, NULL-terminated. */
+/* add_labels with their names made legal. */
 static char **
 labels_to_add(const sluice_bytes *map)
 {
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    char **v = sluice_calloc(1, sizeof *v);
-    size_t n = 0;
-    if (msgpack_unpack_next(&up, map->data, map->len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-        up.data.type == MSGPACK_OBJECT_MAP) {
-        v = sluice_realloc(v, (2 * up.data.via.map.size + 1) * sizeof *v);
-        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
-            const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
-            if (kv->key.type != MSGPACK_OBJECT_STR || kv->val.type != MSGPACK_OBJECT_STR)
-                continue;
-            v[2 * n] = pq_sanitized_name(kv->key.via.str.ptr, kv->key.via.str.size, 0);
-            v[2 * n + 1] = sluice_strndup(kv->val.via.str.ptr, kv->val.via.str.size);
-            n++;
-        }
+    char **v = sluice_string_map_pairs(map);
+    for (char **p = v; *p; p += 2) {
+        char *name = pq_sanitized_name(p[0], strlen(p[0]), 0);
+        free(p[0]);
+        p[0] = name;
     }
-    v[2 * n] = NULL;
-    msgpack_unpacked_destroy(&up);
     return v;
 }
 
@@ -270,9 +240,7 @@ px_exit(void *ctx)
     if (c->daemon)
         MHD_stop_daemon(c->daemon);
     px_store_free(&c->store);
-    for (char **p = c->add; p && *p; p++)
-        free(*p);
-    free(c->add);
+    sluice_string_map_free(c->add);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

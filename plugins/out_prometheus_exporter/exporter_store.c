@@ -36,19 +36,6 @@ member(const msgpack_object *map, const char *key, msgpack_object_type type)
 }
 
 static int
-number(const msgpack_object *v, double *d)
-{
-    switch (v->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: *d = (double)v->via.u64; return 1;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *d = (double)v->via.i64; return 1;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: *d = v->via.f64; return 1;
-    case MSGPACK_OBJECT_BOOLEAN: *d = v->via.boolean; return 1;
-    default: return 0;
-    }
-}
-
-static int
 by_name(const void *a, const void *b)
 {
     return strcmp(((const label *)a)->name, ((const label *)b)->name);
@@ -227,7 +214,7 @@ set_histogram(px_series *s, const msgpack_object *fields)
     for (uint32_t i = 0; i < fields->via.map.size; i++) {
         const msgpack_object_kv *kv = &fields->via.map.ptr[i];
         double d;
-        if (kv->key.type != MSGPACK_OBJECT_STR || !number(&kv->val, &d))
+        if (kv->key.type != MSGPACK_OBJECT_STR || !pq_number(&kv->val, &d))
             continue;
         const char *k = kv->key.via.str.ptr;
         size_t kl = kv->key.via.str.size;
@@ -279,7 +266,7 @@ px_store_absorb(px_store *st, const msgpack_object *body, sluice_time_t time, in
     for (uint32_t i = 0; type != PX_HISTOGRAM && i < fields->via.map.size; i++) {
         const msgpack_object_kv *kv = &fields->via.map.ptr[i];
         double d;
-        if (kv->key.type != MSGPACK_OBJECT_STR || !number(&kv->val, &d))
+        if (kv->key.type != MSGPACK_OBJECT_STR || !pq_number(&kv->val, &d))
             continue;
         char *fname;
         if (kv->key.via.str.size == 5 && memcmp(kv->key.via.str.ptr, "value", 5) == 0) {
