@@ -10,7 +10,9 @@
 #include "buf.h"
 #include "common.h"
 
-#define SLUICE_JSON_MAX_DEPTH 64
+/* At most this many nested arrays and objects: what msgpack-c can read back
+ * (32 levels) with room for the event around it and a filter's key. */
+#define SLUICE_JSON_MAX_DEPTH 30
 
 /* Pack the one JSON value in [s, s+n) (surrounding white space allowed).
  * Returns 0, or -1 with nothing packed and `err` saying what and where. */

@@ -121,8 +121,21 @@ START_TEST(test_json_rejects_with_position)
     memset(deep, '[', 100);
     memset(deep + 100, ']', 100);
     ck_assert_int_eq(sluice_json_to_msgpack(deep, 200, &pk, err, sizeof err), -1);
-    ck_assert_str_eq(err, "nested too deeply at byte 64");
+    ck_assert_str_eq(err, "nested too deeply at byte 30");
     ck_assert_uint_eq(sb.size, 0);
+    /* The deepest it accepts still reads back as an event's field. */
+    char max[2 * SLUICE_JSON_MAX_DEPTH];
+    memset(max, '[', SLUICE_JSON_MAX_DEPTH);
+    memset(max + SLUICE_JSON_MAX_DEPTH, ']', SLUICE_JSON_MAX_DEPTH);
+    test_event_head(&pk, 0);
+    msgpack_pack_map(&pk, 1);
+    sluice_pack_cstr(&pk, "wrapped");
+    ck_assert_int_eq(sluice_json_to_msgpack(max, sizeof max, &pk, err, sizeof err), 0);
+    sluice_event_iter it;
+    sluice_event ev;
+    sluice_event_iter_init(&it, sb.data, sb.size);
+    ck_assert_int_eq(sluice_event_next(&it, &ev), 1);
+    sluice_event_iter_destroy(&it);
     msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
