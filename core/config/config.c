@@ -269,7 +269,13 @@ build_instance(build_ctx *bx, pipeline_config *pc, instance_config *ic, sluice_p
         }
         new_id = xstrdup(id->value);
     } else {
+        /* An input and an output of one name (http, syslog) count on from
+         * each other: app.http.0 and app.http.1. */
         new_id = xasprintf("%s.%s.%zu", pc->name, pl->name, nth_of_type);
+        while (id_taken(bx->cfg, pc, new_id)) {
+            free(new_id);
+            new_id = xasprintf("%s.%s.%zu", pc->name, pl->name, ++nth_of_type);
+        }
     }
     if (id_taken(bx->cfg, pc, new_id)) {
         cfg_error_node(bx->errs, id ? id : map, "%s: instance id '%s' is used twice", where,

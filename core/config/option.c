@@ -424,8 +424,11 @@ option_fill(const sluice_option *schema, void *config, const cfg_node *map, cons
                 wrong = check_option(o, config, n, where, errs);
             bad += wrong;
         } else if (o->type == SLUICE_OPT_SECTION) {
+            /* An absent section is on, unless its default says off. */
+            int on;
             if (o->flags & SLUICE_OPT_OFF)
-                *FIELD(config, o, int) = 1;
+                *FIELD(config, o, int) =
+                    !(o->def && option_parse_bool(o->def, &on) == 0 && on == 0);
             char *sub_where = xasprintf("%s.%s", where, o->name);
             bad += option_fill(o->sub, config, NULL, sub_where, NULL, errs);
             free(sub_where);

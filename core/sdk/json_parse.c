@@ -437,7 +437,8 @@ pack_value(jp *j, const char **pp, msgpack_packer *pk)
 }
 
 int
-sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen)
+sluice_json_to_msgpack_at(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen,
+                          size_t *at)
 {
     jp j = {.p = s, .end = s + n, .start = s};
     j.tape = j.inline_tape;
@@ -451,7 +452,8 @@ sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, s
     }
     if (j.err) {
         if (err)
-            snprintf(err, errlen, "%s at byte %zu", j.err, (size_t)(j.err_at - s));
+            snprintf(err, errlen, "%s", j.err);
+        *at = (size_t)(j.err_at - s);
         if (j.tape != j.inline_tape)
             free(j.tape);
         return -1;
@@ -460,6 +462,18 @@ sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, s
     if (j.tape != j.inline_tape)
         free(j.tape);
     return 0;
+}
+
+int
+sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen)
+{
+    char what[128];
+    size_t at;
+    if (sluice_json_to_msgpack_at(s, n, pk, what, sizeof what, &at) == 0)
+        return 0;
+    if (err)
+        snprintf(err, errlen, "%s at byte %zu", what, at);
+    return -1;
 }
 
 int

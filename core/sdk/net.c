@@ -81,3 +81,20 @@ sluice_listen_tcp(const struct sockaddr_storage *ss, int backlog)
     }
     return fd;
 }
+
+void
+sluice_format_address(const struct sockaddr *sa, char *out, size_t size)
+{
+    char host[64] = "?";
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
+        snprintf(out, size, "[%s]:%d", host, ntohs(a6->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
+        snprintf(out, size, "%s:%d", host, ntohs(a4->sin_port));
+    } else {
+        snprintf(out, size, "?");
+    }
+}

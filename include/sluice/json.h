@@ -19,6 +19,11 @@
 SLUICE_API int sluice_json_to_msgpack(const char *s, size_t n, msgpack_packer *pk, char *err,
                                       size_t errlen);
 
+/* ABI 2.3. The same, with what is wrong in `err` and the offset in `s`
+ * where it is in *at, for errors by line and column. */
+SLUICE_API int sluice_json_to_msgpack_at(const char *s, size_t n, msgpack_packer *pk, char *err,
+                                         size_t errlen, size_t *at);
+
 /* The members of a JSON object, packed, without the map header. */
 typedef struct sluice_json_members {
     uint32_t count;

@@ -22,4 +22,8 @@ SLUICE_API int sluice_check_address(const void *value, char *err, size_t errlen)
  * descriptor, or -1 with errno set. */
 SLUICE_API int sluice_listen_tcp(const struct sockaddr_storage *ss, int backlog);
 
+/* ABI 2.3. A peer's address as "1.2.3.4:567" or "[::1]:567", for logs and
+ * fields. */
+SLUICE_API void sluice_format_address(const struct sockaddr *sa, char *out, size_t size);
+
 #endif

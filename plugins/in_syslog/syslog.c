@@ -222,20 +222,6 @@ emit_limited(syslog_ctx *s, const char *data, size_t len, const char *peer)
     emit(s, data, len, peer);
 }
 
-/* "1.2.3.4:567" or "[::1]:567". */
-static void
-format_peer(const struct sockaddr *sa, char *out, size_t size)
-{
-    char host[64] = "?";
-    if (sa->sa_family == AF_INET6) {
-        uv_ip6_name((const struct sockaddr_in6 *)sa, host, sizeof host);
-        snprintf(out, size, "[%s]:%d", host, ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
-    } else {
-        uv_ip4_name((const struct sockaddr_in *)sa, host, sizeof host);
-        snprintf(out, size, "%s:%d", host, ntohs(((const struct sockaddr_in *)sa)->sin_port));
-    }
-}
-
 /* ==== Stream framing ==== */
 
 /* Emit every complete message in c->buf; keep the rest. */
@@ -376,7 +362,7 @@ on_connection(uv_stream_t *server, int status)
         struct sockaddr_storage ss;
         int len = sizeof ss;
         if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
-            format_peer((struct sockaddr *)&ss, c->peer, sizeof c->peer);
+            sluice_format_address((struct sockaddr *)&ss, c->peer, sizeof c->peer);
     } else {
         snprintf(c->peer, sizeof c->peer, "%s", l->path);
     }
@@ -414,7 +400,7 @@ on_udp(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *addr,
     }
     char peer[80] = "";
     if (s->cfg->source_key)
-        format_peer(addr, peer, sizeof peer);
+        sluice_format_address(addr, peer, sizeof peer);
     emit_limited(s, buf->base, (size_t)n, peer);
 }
 

@@ -1,0 +1,52 @@
+/* Request bodies of the http input, turned into staged events: a whole
+ * request is parsed before any of it is emitted, so a bad line refuses the
+ * request and nothing of it reaches the pipeline. */
+#ifndef IN_HTTP_BODY_PARSE_H
+#define IN_HTTP_BODY_PARSE_H
+
+#include <sluice/sluice.h>
+
+typedef enum body_format {
+    BODY_AUTO,   /* a JSON object or array, else NDJSON */
+    BODY_NDJSON, /* one JSON object per line */
+    BODY_FORM,   /* application/x-www-form-urlencoded: one event */
+    BODY_TEXT,   /* one event per line, in `message` */
+} body_format;
+
+/* Fields added to every log event of a request (path, peer, headers). */
+#define BODY_MAX_META 16
+typedef struct body_meta {
+    size_t n;
+    const char *key[BODY_MAX_META];
+    const char *value[BODY_MAX_META];
+} body_meta;
+
+/* Where a request's events are staged, and how many. */
+typedef struct body_stage {
+    msgpack_sbuffer events;  /* whole events, [time, body] back to back */
+    msgpack_sbuffer scratch; /* one parsed value at a time */
+    size_t count;
+} body_stage;
+
+/* The format a Content-Type names (BODY_AUTO for JSON or none). */
+body_format body_format_of(const char *content_type);
+
+/* Stage the log events of `body` at time `now` (cleared first). Returns 0,
+ * or -1 with `err` naming the line and column (or the array element) and
+ * what is wrong there. */
+int body_logs(body_stage *st, body_format f, const char *body, size_t len, sluice_time_t now,
+              const body_meta *meta, char *err, size_t errlen);
+
+/* Stage the metric events of an InfluxDB line protocol body whose
+ * timestamps count units of `unit` nanoseconds. Same results. */
+int body_line_protocol(body_stage *st, const char *body, size_t len, int64_t unit,
+                       sluice_time_t now, char *err, size_t errlen);
+
+/* Nanoseconds per unit of an InfluxDB `precision` (ns, n, us, u, ms, s, m,
+ * h), or 0 if it is none of them. */
+int64_t body_precision(const char *precision);
+
+void body_stage_init(body_stage *st);
+void body_stage_destroy(body_stage *st);
+
+#endif
