@@ -23,10 +23,26 @@ body_stage_destroy(body_stage *st)
 {
     msgpack_sbuffer_destroy(&st->events);
     msgpack_sbuffer_destroy(&st->scratch);
+    free(st->ends);
 }
 
-static void
-stage_clear(body_stage *st)
+/* The event just packed at the end of st->events is complete. */
+void
+body_staged(body_stage *st)
+{
+    if (st->count == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 1024;
+        size_t *ends = realloc(st->ends, cap * sizeof *ends);
+        if (!ends)
+            abort();
+        st->ends = ends;
+        st->cap = cap;
+    }
+    st->ends[st->count++] = st->events.size;
+}
+
+void
+body_stage_clear(body_stage *st)
 {
     msgpack_sbuffer_clear(&st->events);
     st->count = 0;
@@ -64,7 +80,7 @@ stage_map(body_stage *st, const char *map, size_t len, sluice_time_t now, const 
         sluice_pack_cstr(&pk, meta->key[i]);
         sluice_pack_cstr(&pk, meta->value[i]);
     }
-    st->count++;
+    body_staged(st);
     return 0;
 }
 
@@ -89,6 +105,18 @@ parse_json(body_stage *st, const char *s, size_t n, char *what, size_t whatlen, 
     msgpack_packer pk;
     msgpack_packer_init(&pk, &st->scratch, msgpack_sbuffer_write);
     return sluice_json_to_msgpack_at(s, n, &pk, what, whatlen, at);
+}
+
+int
+body_parse_json(body_stage *st, const char *body, size_t len, char *err, size_t errlen)
+{
+    char what[128];
+    size_t at, line, col;
+    if (parse_json(st, body, len, what, sizeof what, &at) == 0)
+        return 0;
+    position(body, at, &line, &col);
+    snprintf(err, errlen, "line %zu, column %zu: %s", line, col, what);
+    return -1;
 }
 
 static int
@@ -243,7 +271,7 @@ text(body_stage *st, const char *body, size_t len, sluice_time_t now, const body
                 sluice_pack_cstr(&pk, meta->key[i]);
                 sluice_pack_cstr(&pk, meta->value[i]);
             }
-            st->count++;
+            body_staged(st);
         }
         p = e + 1;
     }
@@ -253,7 +281,7 @@ int
 body_logs(body_stage *st, body_format f, const char *body, size_t len, sluice_time_t now,
           const body_meta *meta, char *err, size_t errlen)
 {
-    stage_clear(st);
+    body_stage_clear(st);
     int r = 0;
     /* curl -d sends any body as a form: one that starts as JSON is JSON. */
     if (f == BODY_FORM) {
@@ -291,7 +319,7 @@ body_logs(body_stage *st, body_format f, const char *body, size_t len, sluice_ti
     }
     }
     if (r < 0)
-        stage_clear(st);
+        body_stage_clear(st);
     return r;
 }
 
@@ -319,7 +347,7 @@ int
 body_line_protocol(body_stage *st, const char *body, size_t len, int64_t unit,
                    sluice_time_t now, char *err, size_t errlen)
 {
-    stage_clear(st);
+    body_stage_clear(st);
     size_t line = 0;
     msgpack_packer sp, ep;
     msgpack_packer_init(&sp, &st->scratch, msgpack_sbuffer_write);
@@ -342,7 +370,7 @@ body_line_protocol(body_stage *st, const char *body, size_t len, int64_t unit,
             if (lp_pack(&sp, p + i, n - i, INT64_MIN, &t, why, sizeof why) < 0) {
                 snprintf(err, errlen, "line %zu: unable to parse '%.*s': %s", line,
                          (int)(n - i > 80 ? 80 : n - i), p + i, why);
-                stage_clear(st);
+                body_stage_clear(st);
                 return -1;
             }
             if (t == INT64_MIN)
@@ -351,14 +379,14 @@ body_line_protocol(body_stage *st, const char *body, size_t len, int64_t unit,
                 if (t > INT64_MAX / unit || t < INT64_MIN / unit) {
                     snprintf(err, errlen, "line %zu: timestamp out of range for precision",
                              line);
-                    stage_clear(st);
+                    body_stage_clear(st);
                     return -1;
                 }
                 t *= unit;
             }
             sluice_event_pack_head(&ep, t);
             msgpack_sbuffer_write(&st->events, st->scratch.data, st->scratch.size);
-            st->count++;
+            body_staged(st);
         }
         p = e + 1;
     }

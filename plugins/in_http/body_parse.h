@@ -26,6 +26,8 @@ typedef struct body_stage {
     msgpack_sbuffer events;  /* whole events, [time, body] back to back */
     msgpack_sbuffer scratch; /* one parsed value at a time */
     size_t count;
+    size_t *ends; /* where each event ends in `events` */
+    size_t cap;
 } body_stage;
 
 /* The format a Content-Type names (BODY_AUTO for JSON or none). */
@@ -45,6 +47,17 @@ int body_line_protocol(body_stage *st, const char *body, size_t len, int64_t uni
 /* Nanoseconds per unit of an InfluxDB `precision` (ns, n, us, u, ms, s, m,
  * h), or 0 if it is none of them. */
 int64_t body_precision(const char *precision);
+
+/* Stage the metric events of collectd's write_http JSON (body_collectd.c). */
+int body_collectd(body_stage *st, const char *body, size_t len, sluice_time_t now, char *err,
+                  size_t errlen);
+
+/* For the formats: parse one whole JSON value into st->scratch (errors by
+ * line and column), note an event just packed into st->events, and drop
+ * what is staged. */
+int body_parse_json(body_stage *st, const char *body, size_t len, char *err, size_t errlen);
+void body_staged(body_stage *st);
+void body_stage_clear(body_stage *st);
 
 void body_stage_init(body_stage *st);
 void body_stage_destroy(body_stage *st);

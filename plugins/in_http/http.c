@@ -28,6 +28,7 @@ typedef struct http_config {
     char *listen;
     sluice_strlist paths;
     int influxdb;
+    char *collectd_path;
     int ack;
     int64_t ack_timeout, retry_after;
     char *path_key, *remote_addr_key;
@@ -60,6 +61,10 @@ static const sluice_option http_options[] = {
      .offset = offsetof(http_config, influxdb),
      .help = "Serve InfluxDB's write API: line protocol at /write (1.x) and /api/v2/write "
              "becomes metric events; /ping answers 204."},
+    {.name = "collectd_path", .type = SLUICE_OPT_STR, .def = "/collectd", .check = check_path,
+     .offset = offsetof(http_config, collectd_path),
+     .help = "Where collectd's write_http posts its JSON (Format \"JSON\"): each value becomes "
+             "a metric event (docs/inputs.md says how they are named)."},
     {.name = "ack", .type = SLUICE_OPT_ENUM, .def = "accepted", .values = ack_names,
      .offset = offsetof(http_config, ack),
      .help = "When to answer: once the events are in the pipeline (accepted), or once every "
@@ -245,14 +250,8 @@ static void
 accept_staged(http_ctx *c, sluice_http_exchange *x, sluice_event_kind kind, int influx)
 {
     body_stage *st = &c->stage;
-    size_t off = 0;
-    while (off < st->events.size) {
-        size_t sz = sluice_msgpack_size(st->events.data + off, st->events.size - off);
-        if (sz == 0)
-            break;
-        sluice_emit_raw(c->em, kind, st->events.data + off, sz);
-        off += sz;
-    }
+    for (size_t i = 0, start = 0; i < st->count; start = st->ends[i++])
+        sluice_emit_raw(c->em, kind, st->events.data + start, st->ends[i] - start);
     c->events += st->count;
     if (c->cfg->ack != ACK_DELIVERED || st->count == 0) {
         answer_accepted(c, x, st->count, influx);
@@ -289,7 +288,8 @@ on_request(void *arg, sluice_http_exchange *x)
         sluice_http_respond(x, 204, NULL, "", 0);
         return;
     }
-    if (!influx && !path_allowed(cfg, path)) {
+    int collectd = !strcmp(path, cfg->collectd_path);
+    if (!influx && !collectd && !path_allowed(cfg, path)) {
         answer_json(x, 404, "{\"error\":\"no such path: this input takes %s%s\"}\n",
                     cfg->paths.v[0], cfg->paths.n > 1 ? " and others in its `paths`" : "");
         return;
@@ -315,6 +315,14 @@ on_request(void *arg, sluice_http_exchange *x)
             return;
         }
         accept_staged(c, x, SLUICE_EVENT_METRIC, 1);
+        return;
+    }
+    if (collectd) {
+        if (body_collectd(&c->stage, body, len, now, err, sizeof err) < 0) {
+            refuse_bad(c, x, err);
+            return;
+        }
+        accept_staged(c, x, SLUICE_EVENT_METRIC, 0);
         return;
     }
     body_meta meta = {0};
