@@ -16,6 +16,8 @@ body_stage_init(body_stage *st)
     msgpack_sbuffer_init(&st->events);
     msgpack_sbuffer_init(&st->scratch);
     st->count = 0;
+    st->ends = NULL;
+    st->cap = 0;
 }
 
 void
