@@ -27,6 +27,8 @@ typedef struct sluice_http_exchange sluice_http_exchange;
  * `m`, list SLUICE_HTTP_SERVER_OPTIONS(T, m) among the options and a `tls`
  * section whose sub-schema is SLUICE_HTTP_SERVER_TLS_OPTIONS(T, m). */
 typedef struct sluice_http_server_config {
+    int ack; /* SLUICE_HTTP_ACK_* */
+    int64_t ack_timeout, retry_after;
     char *bearer_token;
     char *user, *password;
     int64_t max_body_size;
@@ -36,8 +38,28 @@ typedef struct sluice_http_server_config {
     char *cert_file, *key_file, *ca_file;
 } sluice_http_server_config;
 
+/* When a request is answered: once its events are in the pipeline, or once
+ * every output delivered them, dead-lettered them or wrote them to a
+ * filesystem buffer. */
+enum { SLUICE_HTTP_ACK_ACCEPTED, SLUICE_HTTP_ACK_DELIVERED };
+extern const char *const sluice_http_ack_values[];
+
 #define SLUICE_HTTP_SERVER_OPTIONS(T, m)                                                           \
-    {.name = "bearer_token", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.bearer_token),       \
+    {.name = "ack", .type = SLUICE_OPT_ENUM, .def = "accepted", .values = sluice_http_ack_values, \
+     .offset = offsetof(T, m.ack),                                                                \
+     .help = "When to answer: once the events are in the pipeline (accepted), or once every "     \
+             "output delivered them, dead-lettered them or wrote them to a filesystem buffer "    \
+             "(delivered)."},                                                                     \
+        {.name = "ack_timeout", .type = SLUICE_OPT_DURATION, .def = "60s",                        \
+         .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_SEC, .max = 3600 * SLUICE_NSEC_PER_SEC, \
+         .offset = offsetof(T, m.ack_timeout),                                                    \
+         .help = "With ack: delivered, a request not acknowledged this long is answered 503 "     \
+                 "(its events stay in the pipeline: a client that resends may duplicate them)."}, \
+        {.name = "retry_after", .type = SLUICE_OPT_DURATION, .def = "1s",                         \
+         .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_SEC, .max = 3600 * SLUICE_NSEC_PER_SEC, \
+         .offset = offsetof(T, m.retry_after),                                                    \
+         .help = "The Retry-After of 503 answers under backpressure."},                          \
+        {.name = "bearer_token", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.bearer_token),       \
      .help = "Requests must carry `Authorization: Bearer <token>`; write ${VAR} to take it from "  \
              "the environment."},                                                                 \
         {.name = "user", .type = SLUICE_OPT_STR, .offset = offsetof(T, m.user),                   \
@@ -85,6 +107,25 @@ SLUICE_API void sluice_http_server_busy(sluice_http_server *s, sluice_time_t ret
 /* Answer deferred requests 503, stop listening, close every connection and
  * free the server once its handles are closed. Call from stop. */
 SLUICE_API void sluice_http_server_stop(sluice_http_server *s);
+
+/* ==== Answers after acknowledgement (ack: delivered) ==== */
+
+typedef struct sluice_http_acks sluice_http_acks;
+
+/* From start, when cfg->ack is SLUICE_HTTP_ACK_DELIVERED. */
+SLUICE_API sluice_http_acks *sluice_http_acks_new(sluice_instance *ins,
+                                                  const sluice_http_server_config *cfg);
+/* Mark everything `em` emitted so far with a token and defer `x`: the
+ * answer given here (copied) goes out once those events are acknowledged,
+ * or 503 with Retry-After after ack_timeout. */
+SLUICE_API void sluice_http_acks_defer(sluice_http_acks *a, sluice_http_exchange *x,
+                                       sluice_emitter *em, unsigned status,
+                                       const char *content_type, const char *body, size_t len);
+/* From the input's ack callback. */
+SLUICE_API void sluice_http_acks_done(sluice_http_acks *a, uint64_t token);
+/* From stop, before sluice_http_server_stop: let go of the waiting requests
+ * (the server answers them 503) and free once the timer is closed. */
+SLUICE_API void sluice_http_acks_stop(sluice_http_acks *a);
 
 /* ==== The request ==== */
 

@@ -19,9 +19,6 @@
 
 #include "body_parse.h"
 
-#define ACKS(X) X(ACK_ACCEPTED, "accepted") X(ACK_DELIVERED, "delivered")
-SLUICE_OPT_ENUM_VALUES(ack_names, ACKS);
-
 #define LOG_REFUSED_EVERY_NS (10 * SLUICE_NSEC_PER_SEC)
 
 typedef struct http_config {
@@ -29,8 +26,6 @@ typedef struct http_config {
     sluice_strlist paths;
     int influxdb;
     char *collectd_path;
-    int ack;
-    int64_t ack_timeout, retry_after;
     char *path_key, *remote_addr_key;
     sluice_strlist headers;
     sluice_http_server_config server;
@@ -65,20 +60,6 @@ static const sluice_option http_options[] = {
      .offset = offsetof(http_config, collectd_path),
      .help = "Where collectd's write_http posts its JSON (Format \"JSON\"): each value becomes "
              "a metric event (docs/inputs.md says how they are named)."},
-    {.name = "ack", .type = SLUICE_OPT_ENUM, .def = "accepted", .values = ack_names,
-     .offset = offsetof(http_config, ack),
-     .help = "When to answer: once the events are in the pipeline (accepted), or once every "
-             "output delivered them, dead-lettered them or wrote them to a filesystem buffer "
-             "(delivered)."},
-    {.name = "ack_timeout", .type = SLUICE_OPT_DURATION, .def = "60s", .flags = SLUICE_OPT_RANGE,
-     .min = SLUICE_NSEC_PER_SEC, .max = 3600 * SLUICE_NSEC_PER_SEC,
-     .offset = offsetof(http_config, ack_timeout),
-     .help = "With ack: delivered, a request not acknowledged this long is answered 503 (its "
-             "events stay in the pipeline: a client that resends may duplicate them)."},
-    {.name = "retry_after", .type = SLUICE_OPT_DURATION, .def = "1s", .flags = SLUICE_OPT_RANGE,
-     .min = SLUICE_NSEC_PER_SEC, .max = 3600 * SLUICE_NSEC_PER_SEC,
-     .offset = offsetof(http_config, retry_after),
-     .help = "The Retry-After of 503 answers under backpressure."},
     {.name = "path_key", .type = SLUICE_OPT_STR, .offset = offsetof(http_config, path_key),
      .help = "If set, a field with the request's path on every log event (route or tag by "
              "it)."},
@@ -95,26 +76,14 @@ static const sluice_option http_options[] = {
     SLUICE_OPTIONS_END,
 };
 
-/* A request waiting for its events' acknowledgement. */
-typedef struct waiting {
-    sluice_http_exchange *x;
-    uint64_t seq;
-    sluice_time_t deadline;
-    size_t count;
-    struct waiting *next;
-} waiting;
-
 typedef struct http_ctx {
     sluice_instance *ins;
     const http_config *cfg;
     sluice_emitter *em;
     sluice_http_server *server;
+    sluice_http_acks *acks; /* ack: delivered */
     body_stage stage;
-    uint64_t seq;
-    waiting *head, *tail;
-    uv_timer_t ack_timer;
-    int ack_timer_open;
-    uint64_t requests, events, refused, ack_timeouts, suppressed;
+    uint64_t requests, events, refused, suppressed;
     sluice_time_t last_refused_log;
 } http_ctx;
 
@@ -176,50 +145,29 @@ refuse_bad(http_ctx *c, sluice_http_exchange *x, const char *why)
     answer_json(x, 400, "{\"error\":\"%s\",\"accepted\":0}\n", esc);
 }
 
+/* Emit what the request staged and answer, now or once acknowledged. */
 static void
-answer_accepted(http_ctx *c, sluice_http_exchange *x, size_t count, int influx)
+accept_staged(http_ctx *c, sluice_http_exchange *x, sluice_event_kind kind, int influx)
 {
-    (void)c;
-    if (influx)
-        sluice_http_respond(x, 204, NULL, "", 0);
+    body_stage *st = &c->stage;
+    for (size_t i = 0, start = 0; i < st->count; start = st->ends[i++])
+        sluice_emit_raw(c->em, kind, st->events.data + start, st->ends[i] - start);
+    c->events += st->count;
+    char body[64] = "";
+    int n = influx ? 0 : snprintf(body, sizeof body, "{\"accepted\":%zu}\n", st->count);
+    unsigned status = influx ? 204 : 200;
+    const char *type = influx ? NULL : "application/json";
+    if (c->acks && st->count)
+        sluice_http_acks_defer(c->acks, x, c->em, status, type, body, (size_t)n);
     else
-        answer_json(x, 200, "{\"accepted\":%zu}\n", count);
+        sluice_http_respond(x, status, type, body, (size_t)n);
 }
-
-/* ==== Acknowledgements ==== */
 
 static void
 http_ack(void *ctx, uint64_t token)
 {
     http_ctx *c = ctx;
-    while (c->head && c->head->seq <= token) {
-        waiting *w = c->head;
-        c->head = w->next;
-        if (!c->head)
-            c->tail = NULL;
-        answer_accepted(c, w->x, w->count, (int)(uintptr_t)sluice_http_data(w->x));
-        free(w);
-    }
-}
-
-static void
-on_ack_timer(uv_timer_t *t)
-{
-    http_ctx *c = t->data;
-    sluice_time_t now = sluice_time_now();
-    while (c->head && c->head->deadline <= now) {
-        waiting *w = c->head;
-        c->head = w->next;
-        if (!c->head)
-            c->tail = NULL;
-        c->ack_timeouts++;
-        sluice_http_add_header(w->x, "Retry-After", "1");
-        answer_json(w->x, 503,
-                    "{\"error\":\"the %zu events were accepted but not acknowledged within "
-                    "ack_timeout; resending may duplicate them\"}\n",
-                    w->count);
-        free(w);
-    }
+    sluice_http_acks_done(c->acks, token);
 }
 
 /* ==== Requests ==== */
@@ -243,37 +191,6 @@ add_meta(body_meta *m, const char *key, const char *value)
         m->value[m->n] = value;
         m->n++;
     }
-}
-
-/* Emit what the request staged and answer, now or once acknowledged. */
-static void
-accept_staged(http_ctx *c, sluice_http_exchange *x, sluice_event_kind kind, int influx)
-{
-    body_stage *st = &c->stage;
-    for (size_t i = 0, start = 0; i < st->count; start = st->ends[i++])
-        sluice_emit_raw(c->em, kind, st->events.data + start, st->ends[i] - start);
-    c->events += st->count;
-    if (c->cfg->ack != ACK_DELIVERED || st->count == 0) {
-        answer_accepted(c, x, st->count, influx);
-        return;
-    }
-    waiting *w = calloc(1, sizeof *w);
-    if (!w) {
-        answer_accepted(c, x, st->count, influx);
-        return;
-    }
-    w->x = x;
-    w->seq = ++c->seq;
-    w->count = st->count;
-    w->deadline = sluice_time_now() + c->cfg->ack_timeout;
-    if (c->tail)
-        c->tail->next = w;
-    else
-        c->head = w;
-    c->tail = w;
-    sluice_http_set_data(x, (void *)(uintptr_t)influx);
-    sluice_http_defer(x);
-    sluice_emit_token(c->em, w->seq);
 }
 
 static void
@@ -366,11 +283,8 @@ http_start(void *ctx)
     c->server = sluice_http_server_start(c->ins, c->cfg->listen, &c->cfg->server, on_request, c);
     if (!c->server)
         return SLUICE_ERROR;
-    uv_timer_init(sluice_instance_loop(c->ins), &c->ack_timer);
-    c->ack_timer.data = c;
-    c->ack_timer_open = 1;
-    if (c->cfg->ack == ACK_DELIVERED)
-        uv_timer_start(&c->ack_timer, on_ack_timer, 1000, 1000);
+    if (c->cfg->server.ack == SLUICE_HTTP_ACK_DELIVERED)
+        c->acks = sluice_http_acks_new(c->ins, &c->cfg->server);
     sluice_info(c->ins, "listening on http%s://%s", c->cfg->server.tls ? "s" : "",
                 c->cfg->listen);
     return SLUICE_OK;
@@ -381,7 +295,7 @@ http_pause(void *ctx)
 {
     http_ctx *c = ctx;
     if (c->server)
-        sluice_http_server_busy(c->server, c->cfg->retry_after);
+        sluice_http_server_busy(c->server, c->cfg->server.retry_after);
 }
 
 static void
@@ -398,18 +312,10 @@ http_stop(void *ctx)
     http_ctx *c = ctx;
     /* Requests still waiting for acknowledgements are answered 503 by the
      * server: their events stay in the pipeline. */
-    while (c->head) {
-        waiting *w = c->head;
-        c->head = w->next;
-        free(w);
-    }
-    c->tail = NULL;
+    sluice_http_acks_stop(c->acks);
+    c->acks = NULL;
     sluice_http_server_stop(c->server);
     c->server = NULL;
-    if (c->ack_timer_open) {
-        uv_close((uv_handle_t *)&c->ack_timer, NULL);
-        c->ack_timer_open = 0;
-    }
 }
 
 static void
@@ -420,10 +326,9 @@ http_exit(void *ctx)
         return;
     if (c->requests)
         sluice_info(c->ins,
-                    "%llu requests, %llu events accepted, %llu requests refused as malformed, "
-                    "%llu not acknowledged in time",
+                    "%llu requests, %llu events accepted, %llu requests refused as malformed",
                     (unsigned long long)c->requests, (unsigned long long)c->events,
-                    (unsigned long long)c->refused, (unsigned long long)c->ack_timeouts);
+                    (unsigned long long)c->refused);
     body_stage_destroy(&c->stage);
     free(c);
 }
