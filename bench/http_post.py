@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""POST a file's lines to an HTTP input in NDJSON requests of --lines lines,
-on --connections kept-alive connections (one thread each), as fast as the
-server answers. Prints {"requests", "refused", "lines", "seconds"} as JSON.
-Standard library only."""
+"""POST a file's lines to an HTTP input in NDJSON requests of --lines lines
+(or, with --repeat N, the whole file N times as one body each, e.g. an
+OTLP request), on --connections kept-alive connections (one thread each),
+as fast as the server answers; 503s are retried after their Retry-After.
+Prints {"requests", "refused", "lines", "seconds"} as JSON. Standard
+library only."""
 import argparse
 import http.client
 import json
@@ -18,11 +20,16 @@ def main():
     ap.add_argument("--lines", type=int, default=1000)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--content-type", default="application/x-ndjson")
+    ap.add_argument("--repeat", type=int, default=0)
     args = ap.parse_args()
 
     with open(args.file, "rb") as f:
-        lines = f.readlines()
-    bodies = [b"".join(lines[i:i + args.lines]) for i in range(0, len(lines), args.lines)]
+        if args.repeat:
+            lines = []
+            bodies = [f.read()] * args.repeat
+        else:
+            lines = f.readlines()
+            bodies = [b"".join(lines[i:i + args.lines]) for i in range(0, len(lines), args.lines)]
     stats = {"requests": 0, "refused": 0}
     lock = threading.Lock()
 

@@ -189,6 +189,39 @@ sluice_emit_raw(sluice_emitter *em, sluice_event_kind kind, const char *raw, siz
     event_written(em);
 }
 
+void
+sluice_emit_batch(sluice_emitter *em, sluice_event_kind kind, const char *data, size_t len,
+                  size_t count)
+{
+    if (count == 0)
+        return;
+    pipeline *p = em->p;
+    /* A batch is not split: it starts a chunk of its own rather than
+     * overfill the open one. */
+    if (em->stage == p->n_filters && p->open[kind] && p->open[kind]->count &&
+        p->open[kind]->buf.size + len > p->chunk_size)
+        close_chunk(p, kind);
+    bind_target(em, kind);
+    msgpack_sbuffer_write(em->target, data, len);
+    if (em->owner && em->stage == 0) {
+        em->owner->events_in += count;
+        em->owner->bytes_in += len;
+    } else if (em->owner) {
+        em->owner->events_out += count;
+    }
+    if (em->target_count) {
+        *em->target_count += count;
+        if (em->stage == 0 && em->target->size >= STAGE_FLUSH_BYTES && em->owner &&
+            em->owner->plugin->kind == SLUICE_PLUGIN_INPUT)
+            pipeline_run_filters(p);
+    } else {
+        chunk *c = p->open[kind];
+        c->count += (uint32_t)count;
+        if (c->buf.size >= p->chunk_size)
+            close_chunk(p, kind);
+    }
+}
+
 /* ==== The filter chain ==== */
 
 /* Move a batch to the next stage: a swap when that stage is empty. */

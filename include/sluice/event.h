@@ -43,6 +43,12 @@ SLUICE_API void sluice_emit_end(sluice_emitter *em);
 SLUICE_API void sluice_emit_raw(sluice_emitter *em, sluice_event_kind kind, const char *raw,
                                 size_t len);
 
+/* ABI 2.3. Emit `count` encoded events that lie back to back in [data,
+ * data+len), e.g. a request staged whole before any of it may go, in one
+ * copy. The batch is not split: it starts a new chunk rather than overfill
+ * the open one, so a chunk may exceed service.chunk_size by one batch. */
+SLUICE_API void sluice_emit_batch(sluice_emitter *em, sluice_event_kind kind, const char *data,
+                                  size_t len, size_t count);
 /* Pack the head of an encoded event (the array of its time and body)
  * into `pk`; the caller packs the body map next. An input that must read a
  * whole batch before it may emit any of it (a scrape whose last line may

@@ -30,13 +30,16 @@ struct sluice_http_server {
     uv_timer_t timer;
     int open_handles;
     sluice_time_t busy;
-    sluice_http_exchange *deferred; /* list of suspended exchanges */
+    sluice_http_exchange *deferred; /* suspended, waiting for their answers */
+    sluice_http_exchange *paused;   /* suspended before their bodies, by backpressure */
+    uv_timer_t pause_timer;
     char *tls_mem[3];               /* cert, key, CA, as libmicrohttpd wants them */
+    sluice_buf spare;               /* the last request's body buffer, for the next */
     uint64_t unauthorized, too_large, refused_busy;
 };
 
 /* Where an exchange is: reading its body, then answered or waiting. */
-enum x_state { X_READING, X_DISCARDING, X_DEFERRED, X_ANSWERED };
+enum x_state { X_PAUSED, X_READING, X_DISCARDING, X_DEFERRED, X_ANSWERED };
 
 struct sluice_http_exchange {
     sluice_http_server *s;
@@ -55,8 +58,13 @@ struct sluice_http_exchange {
     char header_store[256];
     size_t n_headers, header_used;
     void *data;
-    sluice_http_exchange *prev, *next; /* in the deferred list */
+    sluice_time_t deadline; /* paused: answer 503 after it */
+    int expired;
+    sluice_http_exchange *prev, *next; /* in the deferred or paused list */
 };
+
+/* The largest body buffer kept for reuse between requests. */
+#define SPARE_MAX (16u << 20)
 
 static void run(sluice_http_server *s);
 
@@ -147,6 +155,28 @@ add_retry_after(sluice_http_exchange *x, sluice_time_t delay)
     sluice_http_add_header(x, MHD_HTTP_HEADER_RETRY_AFTER, secs);
 }
 
+static void
+link_exchange(sluice_http_exchange **list, sluice_http_exchange *x)
+{
+    x->prev = NULL;
+    x->next = *list;
+    if (x->next)
+        x->next->prev = x;
+    *list = x;
+}
+
+static void
+unlink_exchange(sluice_http_exchange **list, sluice_http_exchange *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        *list = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+}
+
 void
 sluice_http_respond(sluice_http_exchange *x, unsigned status, const char *content_type,
                     const char *body, size_t len)
@@ -161,13 +191,7 @@ sluice_http_respond(sluice_http_exchange *x, unsigned status, const char *conten
      * this. */
     x->response = make_response(x, content_type, body, len);
     x->status = status;
-    if (x->prev)
-        x->prev->next = x->next;
-    else
-        x->s->deferred = x->next;
-    if (x->next)
-        x->next->prev = x->prev;
-    x->prev = x->next = NULL;
+    unlink_exchange(&x->s->deferred, x);
     MHD_resume_connection(x->conn);
     /* Not from here: we may be inside MHD_run, in another handler. */
     uv_timer_start(&x->s->timer, on_timer, 0, 0);
@@ -298,18 +322,68 @@ begin(sluice_http_exchange *x)
         refuse(x, MHD_HTTP_UNAUTHORIZED, "missing or wrong credentials");
         return 0;
     }
-    if (s->busy) {
-        s->refused_busy++;
-        add_retry_after(x, s->busy);
-        refuse(x, MHD_HTTP_SERVICE_UNAVAILABLE, "busy: the pipeline is applying backpressure");
-        return 0;
-    }
     const char *cl = sluice_http_header(x, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cfg->max_body_size) {
         s->too_large++;
         refuse(x, MHD_HTTP_CONTENT_TOO_LARGE, "body larger than max_body_size");
         return 0;
     }
+    x->state = X_READING;
+    return 1;
+}
+
+/* ==== Backpressure ====
+ * While the input is paused a new request waits, suspended before its body
+ * is read (the sender's TCP window fills, as with any stream input), for
+ * at most retry_after; then it is answered 503 with Retry-After. */
+
+static void
+on_pause_timer(uv_timer_t *t)
+{
+    sluice_http_server *s = t->data;
+    sluice_time_t now = sluice_time_now();
+    for (sluice_http_exchange *x = s->paused, *next; x; x = next) {
+        next = x->next;
+        if (x->deadline <= now) {
+            x->expired = 1;
+            unlink_exchange(&s->paused, x);
+            MHD_resume_connection(x->conn);
+        }
+    }
+    if (!s->paused)
+        uv_timer_stop(t);
+    uv_timer_start(&s->timer, on_timer, 0, 0);
+}
+
+static void
+pause_exchange(sluice_http_exchange *x)
+{
+    sluice_http_server *s = x->s;
+    x->state = X_PAUSED;
+    if (!x->deadline)
+        x->deadline = sluice_time_now() + s->busy;
+    MHD_suspend_connection(x->conn);
+    link_exchange(&s->paused, x);
+    if (!uv_is_active((uv_handle_t *)&s->pause_timer))
+        uv_timer_start(&s->pause_timer, on_pause_timer, 100, 100);
+}
+
+/* A paused request called again: read it, wait more, or give up. */
+static int
+unpause(sluice_http_exchange *x)
+{
+    sluice_http_server *s = x->s;
+    if (x->expired || (s->busy && sluice_time_now() >= x->deadline)) {
+        s->refused_busy++;
+        add_retry_after(x, s->busy ? s->busy : SLUICE_NSEC_PER_SEC);
+        refuse(x, MHD_HTTP_SERVICE_UNAVAILABLE, "busy: the pipeline is applying backpressure");
+        return 0;
+    }
+    if (s->busy) {
+        pause_exchange(x);
+        return 0;
+    }
+    x->state = X_READING;
     return 1;
 }
 
@@ -348,11 +422,18 @@ finish(sluice_http_exchange *x)
         refuse(x, MHD_HTTP_INTERNAL_SERVER_ERROR, "the input gave no answer");
     else if (x->state == X_DEFERRED) {
         MHD_suspend_connection(x->conn);
-        x->next = s->deferred;
-        if (x->next)
-            x->next->prev = x;
-        s->deferred = x;
+        link_exchange(&s->deferred, x);
     }
+}
+
+/* What to reserve for a body: its Content-Length, or for a chunked one a
+ * size most requests fit in (SDKs batch to 100-500 KB). */
+static size_t
+body_guess(const sluice_http_exchange *x)
+{
+    const char *cl = sluice_http_header(x, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    size_t n = cl ? (size_t)strtoull(cl, NULL, 10) : 256 * 1024;
+    return n < (size_t)x->s->cfg->max_body_size ? n : (size_t)x->s->cfg->max_body_size;
 }
 
 static enum MHD_Result
@@ -371,7 +452,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         x->method = method;
         x->path = url;
         *con_cls = x;
-        begin(x);
+        if (begin(x) && s->busy)
+            pause_exchange(x);
+        return MHD_YES;
+    }
+    /* Resumed from a pause: libmicrohttpd repeats the headers' call (no
+     * body yet), then reads the body as for any request. */
+    if (x->state == X_PAUSED) {
+        unpause(x);
         return MHD_YES;
     }
     if (x->response) { /* resumed with its answer */
@@ -386,6 +474,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 x->state = X_DISCARDING;
                 sluice_buf_free(&x->raw);
             } else {
+                if (x->raw.cap == 0) { /* one allocation for most bodies, reused */
+                    size_t want = body_guess(x);
+                    if (s->spare.cap >= want) {
+                        x->raw = s->spare;
+                        s->spare = (sluice_buf)SLUICE_BUF_INIT;
+                    } else {
+                        sluice_buf_reserve(&x->raw, want);
+                    }
+                }
                 sluice_buf_append(&x->raw, upload, *upload_size);
             }
         }
@@ -401,15 +498,21 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode code)
 {
-    (void)cls;
     (void)conn;
     (void)code;
     sluice_http_exchange *x = *con_cls;
     if (!x)
         return;
+    sluice_http_server *s = cls;
     if (x->response)
         MHD_destroy_response(x->response);
-    sluice_buf_free(&x->raw);
+    if (x->raw.cap > s->spare.cap && x->raw.cap <= SPARE_MAX) {
+        sluice_buf_free(&s->spare);
+        s->spare = x->raw;
+        s->spare.len = 0;
+    } else {
+        sluice_buf_free(&x->raw);
+    }
     sluice_buf_free(&x->decoded);
     free(x);
     *con_cls = NULL;
@@ -431,6 +534,7 @@ free_server(sluice_http_server *s)
 {
     for (int i = 0; i < 3; i++)
         free(s->tls_mem[i]);
+    sluice_buf_free(&s->spare);
     free(s);
 }
 
@@ -514,8 +618,9 @@ sluice_http_server_start(sluice_instance *ins, const char *listen,
     uv_loop_t *loop = sluice_instance_loop(ins);
     uv_poll_init(loop, &s->poll, di->epoll_fd);
     uv_timer_init(loop, &s->timer);
-    s->poll.data = s->timer.data = s;
-    s->open_handles = 2;
+    uv_timer_init(loop, &s->pause_timer);
+    s->poll.data = s->timer.data = s->pause_timer.data = s;
+    s->open_handles = 3;
     uv_poll_start(&s->poll, UV_READABLE, on_poll);
     run(s);
     return s;
@@ -525,6 +630,15 @@ void
 sluice_http_server_busy(sluice_http_server *s, sluice_time_t retry_after)
 {
     s->busy = retry_after;
+    if (retry_after || !s->paused)
+        return;
+    while (s->paused) {
+        sluice_http_exchange *x = s->paused;
+        unlink_exchange(&s->paused, x);
+        MHD_resume_connection(x->conn);
+    }
+    uv_timer_stop(&s->pause_timer);
+    uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 void
@@ -537,6 +651,12 @@ sluice_http_server_stop(sluice_http_server *s)
         add_retry_after(x, SLUICE_NSEC_PER_SEC);
         sluice_http_respond(x, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
                             "{\"error\":\"shutting down\"}\n", 26);
+    }
+    while (s->paused) {
+        sluice_http_exchange *x = s->paused;
+        x->expired = 1;
+        unlink_exchange(&s->paused, x);
+        MHD_resume_connection(x->conn);
     }
     /* Let resumed connections take their answers before the daemon goes. */
     MHD_run(s->daemon);
@@ -551,4 +671,5 @@ sluice_http_server_stop(sluice_http_server *s)
     s->daemon = NULL;
     uv_close((uv_handle_t *)&s->poll, on_closed);
     uv_close((uv_handle_t *)&s->timer, on_closed);
+    uv_close((uv_handle_t *)&s->pause_timer, on_closed);
 }

@@ -16,8 +16,6 @@ body_stage_init(body_stage *st)
     msgpack_sbuffer_init(&st->events);
     msgpack_sbuffer_init(&st->scratch);
     st->count = 0;
-    st->ends = NULL;
-    st->cap = 0;
 }
 
 void
@@ -25,22 +23,12 @@ body_stage_destroy(body_stage *st)
 {
     msgpack_sbuffer_destroy(&st->events);
     msgpack_sbuffer_destroy(&st->scratch);
-    free(st->ends);
 }
 
-/* The event just packed at the end of st->events is complete. */
 void
 body_staged(body_stage *st)
 {
-    if (st->count == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 1024;
-        size_t *ends = realloc(st->ends, cap * sizeof *ends);
-        if (!ends)
-            abort();
-        st->ends = ends;
-        st->cap = cap;
-    }
-    st->ends[st->count++] = st->events.size;
+    st->count++;
 }
 
 void
@@ -81,6 +69,68 @@ stage_map(body_stage *st, const char *map, size_t len, sluice_time_t now, const 
     for (size_t i = 0; i < meta->n; i++) {
         sluice_pack_cstr(&pk, meta->key[i]);
         sluice_pack_cstr(&pk, meta->value[i]);
+    }
+    body_staged(st);
+    return 0;
+}
+
+/* The map header for `count` items into `out`; its length. */
+static size_t
+map_header(uint32_t count, unsigned char out[5])
+{
+    if (count <= 15) {
+        out[0] = (unsigned char)(0x80 | count);
+        return 1;
+    }
+    if (count <= 0xffff) {
+        out[0] = 0xde;
+        out[1] = (unsigned char)(count >> 8);
+        out[2] = (unsigned char)count;
+        return 3;
+    }
+    out[0] = 0xdf;
+    for (int i = 0; i < 4; i++)
+        out[1 + i] = (unsigned char)(count >> (24 - 8 * i));
+    return 5;
+}
+
+/* Parse one JSON object straight into st->events as an event (no copy
+ * through the scratch buffer), with the metadata after its members.
+ * Returns 0; -1 with `what` and *at when it is not JSON; -2 when it is
+ * JSON but not an object. Nothing stays staged on failure. */
+static int
+stage_object(body_stage *st, const char *s, size_t n, sluice_time_t now, const body_meta *meta,
+             char *what, size_t whatlen, size_t *at)
+{
+    msgpack_sbuffer *ev = &st->events;
+    size_t mark = ev->size;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, ev, msgpack_sbuffer_write);
+    sluice_event_pack_head(&pk, now);
+    size_t map_at = ev->size;
+    if (sluice_json_to_msgpack_at(s, n, &pk, what, whatlen, at) < 0) {
+        ev->size = mark;
+        return -1;
+    }
+    uint32_t count;
+    size_t head;
+    if (!sluice_map_header(ev->data + map_at, ev->size - map_at, &count, &head)) {
+        ev->size = mark;
+        return -2;
+    }
+    if (meta->n) {
+        unsigned char h[5];
+        size_t hl = map_header(count + (uint32_t)meta->n, h);
+        if (hl != head) { /* the header grows: move the members up */
+            msgpack_sbuffer_write(ev, "\0\0\0\0", hl - head);
+            memmove(ev->data + map_at + hl, ev->data + map_at + head,
+                    ev->size - (hl - head) - map_at - head);
+        }
+        memcpy(ev->data + map_at, h, hl);
+        for (size_t i = 0; i < meta->n; i++) {
+            sluice_pack_cstr(&pk, meta->key[i]);
+            sluice_pack_cstr(&pk, meta->value[i]);
+        }
     }
     body_staged(st);
     return 0;
@@ -137,11 +187,12 @@ ndjson(body_stage *st, const char *body, size_t len, sluice_time_t now, const bo
         if (i < n) {
             char what[128];
             size_t at;
-            if (parse_json(st, p, n, what, sizeof what, &at) < 0) {
+            int r = stage_object(st, p, n, now, meta, what, sizeof what, &at);
+            if (r == -1) {
                 snprintf(err, errlen, "line %zu, column %zu: %s", line, at + 1, what);
                 return -1;
             }
-            if (stage_map(st, st->scratch.data, st->scratch.size, now, meta) < 0) {
+            if (r == -2) {
                 snprintf(err, errlen, "line %zu, column %zu: not a JSON object", line, i + 1);
                 return -1;
             }

@@ -26,8 +26,6 @@ typedef struct body_stage {
     msgpack_sbuffer events;  /* whole events, [time, body] back to back */
     msgpack_sbuffer scratch; /* one parsed value at a time */
     size_t count;
-    size_t *ends; /* where each event ends in `events` */
-    size_t cap;
 } body_stage;
 
 /* The format a Content-Type names (BODY_AUTO for JSON or none). */

@@ -150,8 +150,7 @@ static void
 accept_staged(http_ctx *c, sluice_http_exchange *x, sluice_event_kind kind, int influx)
 {
     body_stage *st = &c->stage;
-    for (size_t i = 0, start = 0; i < st->count; start = st->ends[i++])
-        sluice_emit_raw(c->em, kind, st->events.data + start, st->ends[i] - start);
+    sluice_emit_batch(c->em, kind, st->events.data, st->events.size, st->count);
     c->events += st->count;
     char body[64] = "";
     int n = influx ? 0 : snprintf(body, sizeof body, "{\"accepted\":%zu}\n", st->count);

@@ -134,12 +134,7 @@ on_request(void *arg, sluice_http_exchange *x)
         return;
     }
     sluice_event_kind kind = metrics ? SLUICE_EVENT_METRIC : SLUICE_EVENT_LOG;
-    for (size_t off = 0, sz; off < c->staged.size; off += sz) {
-        sz = sluice_msgpack_size(c->staged.data + off, c->staged.size - off);
-        if (sz == 0)
-            break;
-        sluice_emit_raw(c->em, kind, c->staged.data + off, sz);
-    }
+    sluice_emit_batch(c->em, kind, c->staged.data, c->staged.size, res.events);
     c->items += res.accepted;
     c->rejected += res.rejected;
     if (res.rejected)

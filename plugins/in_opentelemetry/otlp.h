@@ -23,6 +23,7 @@ typedef enum otlp_encoding {
 typedef struct otlp_result {
     uint64_t accepted; /* items that became events (or were absorbed: see the doc) */
     uint64_t rejected; /* items decoded but not mapped; OTLP's partial_success */
+    uint64_t events;   /* events staged into `out` (a summary point makes several) */
     char message[256]; /* why, for the first rejected item: "metric x: ..." */
 } otlp_result;
 

@@ -20,28 +20,61 @@ struct otlp_block {
     alignas(max_align_t) unsigned char data[];
 };
 
-/* Each thread keeps its arena's largest block (at most MAX_BLOCK) for the
- * next request: fresh memory for every request costs more in page faults
- * than the decoding itself. Freed when the thread ends. */
+/* Each thread keeps the blocks of its last requests, up to SPARE_MAX
+ * bytes, for the next ones: fresh memory for every request costs more in
+ * page faults than the decoding itself. Freed when the thread ends. */
+#define SPARE_MAX (8u << 20)
+
+struct spare {
+    struct otlp_block *blocks;
+    size_t bytes;
+};
+
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 
 static void
+spare_free(void *p)
+{
+    struct spare *s = p;
+    while (s->blocks) {
+        struct otlp_block *next = s->blocks->next;
+        free(s->blocks);
+        s->blocks = next;
+    }
+    free(s);
+}
+
+static void
 spare_init(void)
 {
-    pthread_key_create(&spare_key, free);
+    pthread_key_create(&spare_key, spare_free);
+}
+
+static struct spare *
+spare(void)
+{
+    pthread_once(&spare_once, spare_init);
+    struct spare *s = pthread_getspecific(spare_key);
+    if (!s) {
+        s = sluice_calloc(1, sizeof *s);
+        pthread_setspecific(spare_key, s);
+    }
+    return s;
 }
 
 static struct otlp_block *
 block_new(size_t cap)
 {
-    pthread_once(&spare_once, spare_init);
-    struct otlp_block *b = pthread_getspecific(spare_key);
-    if (b && b->cap >= cap) {
-        pthread_setspecific(spare_key, NULL);
-        return b;
-    }
-    b = sluice_malloc(sizeof *b + cap);
+    struct spare *s = spare();
+    for (struct otlp_block **pp = &s->blocks; *pp; pp = &(*pp)->next)
+        if ((*pp)->cap >= cap) {
+            struct otlp_block *b = *pp;
+            *pp = b->next;
+            s->bytes -= b->cap;
+            return b;
+        }
+    struct otlp_block *b = sluice_malloc(sizeof *b + cap);
     b->cap = cap;
     return b;
 }
@@ -49,12 +82,14 @@ block_new(size_t cap)
 static void
 block_free(struct otlp_block *b)
 {
-    struct otlp_block *spare = pthread_getspecific(spare_key);
-    if (b->cap <= MAX_BLOCK && (!spare || spare->cap < b->cap)) {
-        pthread_setspecific(spare_key, b);
-        b = spare;
+    struct spare *s = spare();
+    if (s->bytes + b->cap > SPARE_MAX) {
+        free(b);
+        return;
     }
-    free(b);
+    b->next = s->blocks;
+    s->blocks = b;
+    s->bytes += b->cap;
 }
 
 static void *

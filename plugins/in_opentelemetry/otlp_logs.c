@@ -179,6 +179,7 @@ map_request(const logs_request *req, msgpack_sbuffer *out, otlp_result *res)
                 }
                 pack_record(&pk, out, r, &resource, &scope, now);
                 res->accepted++;
+                res->events++;
             }
         }
     }

@@ -172,6 +172,7 @@ static void
 begin(mctx *c, const char *name, const char *kind, uint64_t time_unix_nano)
 {
     sluice_event_pack_head(&c->pk, time_unix_nano ? otlp_time(time_unix_nano) : c->now);
+    c->res->events++;
     msgpack_pack_map(&c->pk, 4);
     sluice_pack_cstr(&c->pk, "name");
     sluice_pack_cstr(&c->pk, name);

@@ -1,7 +1,7 @@
 // Sends COUNT log records to an OTLP/HTTP receiver through the real
 // OpenTelemetry JS SDK, so that tests see exactly what an application sends.
 //
-//   node otlp_logs.js URL json|proto COUNT [gzip]
+//   node otlp_logs.js URL json|proto COUNT [gzip] [lean]
 //
 // URL is the receiver's base (http://127.0.0.1:4318); records go to
 // URL/v1/logs. Record N (0-based) is fully determined by N:
@@ -13,6 +13,9 @@
 //                    map {"key": "value N", "n": N, "inner": {"deep": true}}
 //   trace/span ids   on even N only: trace 4bf92f3577b34da6a3ce929d + hex8(N),
 //                    span 00f067aa + hex8(N), flags 1 (sampled)
+// With `lean`, records are what a typical service logs instead (for the
+// benchmark): body "GET /api/items/N 200", the severity, and attributes
+// http.method, http.status_code (int) and user.id, with the trace context.
 // Resource: service.name=sluice-test, service.version=1.2.3,
 // host.name=test-host; scope sluice-test-logger 0.1.0.
 // Exit 0 only if every export reported SUCCESS; stdout gets one JSON line.
@@ -27,11 +30,12 @@ const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-
 const [url, encoding, countArg, ...flags] = process.argv.slice(2);
 const count = Number.parseInt(countArg, 10);
 if (!url || !['json', 'proto'].includes(encoding) || !(count >= 0) ||
-    flags.some(f => f !== 'gzip')) {
-  console.error('usage: node otlp_logs.js URL json|proto COUNT [gzip]');
+    flags.some(f => f !== 'gzip' && f !== 'lean')) {
+  console.error('usage: node otlp_logs.js URL json|proto COUNT [gzip] [lean]');
   process.exit(2);
 }
 const compression = flags.includes('gzip') ? 'gzip' : 'none';
+const lean = flags.includes('lean');
 const { OTLPLogExporter } = require(encoding === 'json'
   ? '@opentelemetry/exporter-logs-otlp-http'
   : '@opentelemetry/exporter-logs-otlp-proto');
@@ -94,7 +98,11 @@ for (let n = 0; n < count; n++) {
       map: { key: `value ${n}`, n, inner: { deep: true } },
     },
   };
-  if (n % 2 === 0) {
+  if (lean) {
+    record.body = `GET /api/items/${n} 200`;
+    record.attributes = { 'http.method': 'GET', 'http.status_code': 200, 'user.id': `u-${n % 1000}` };
+  }
+  if (n % 2 === 0 || lean) {
     record.context = trace.setSpanContext(ROOT_CONTEXT, {
       traceId: '4bf92f3577b34da6a3ce929d' + hex8(n),
       spanId: '00f067aa' + hex8(n),
