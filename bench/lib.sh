@@ -62,3 +62,38 @@ measure() {
     wait "$pid"
     run_result "$n" "$cpu" "$start" "$done_at" "$hwm"
 }
+
+# start_bench_sluice CONFIG LOG PATTERN: run $BIN on CONFIG (stderr to LOG)
+# and wait, 5 s at most, for PATTERN in LOG (its listener is up); sets
+# BENCH_PID.
+start_bench_sluice() {
+    "$BIN" -c "$1" 2>"$2" &
+    BENCH_PID=$!
+    for _ in $(seq 100); do grep -q "$3" "$2" && return 0; sleep 0.05; done
+}
+
+# events_counted MPORT: the events sluice's inputs took, from /metrics.
+events_counted() {
+    curl -fs "http://127.0.0.1:$1/metrics" | awk '/^sluice_input_events_total/ {print $2}'
+}
+
+# wait_events MPORT N: poll, 60 s at most, until the inputs took N events.
+wait_events() {
+    for _ in $(seq 3000); do [ "$(events_counted "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.02; done
+}
+
+# median_report RESULTS TITLE UNIT: the median of rows "per-CPU-s per-s
+# CPU-s MiB missing" (millions of UNIT), then each run.
+median_report() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+m = [statistics.median(c) for c in zip(*rows)]
+unit = sys.argv[3]
+print(sys.argv[2] + f", median of {len(rows)} runs:")
+print(f"  {m[0]:.2f} M {unit} per CPU-second, {m[1]:.2f} M {unit}/s")
+print(f"  {m[2]:.2f} CPU seconds, {m[3]:.1f} MiB peak RSS, missing: {int(max(r[4] for r in rows))} (worst run)")
+for r in rows:
+    print(f"  run: {r[0]:.2f} M/CPU-s  {r[1]:.2f} M/s  {r[2]:.2f} CPU-s  {r[3]:.1f} MiB")
+PY
+}

@@ -28,21 +28,16 @@ pipelines:
     inputs: [{type: syslog, listen: [tcp://127.0.0.1:$PORT]}]
     outputs: [{type: null}]
 YAML
-    "$BIN" -c "$T/sluice.yaml" 2>"$T/log" &
-    pid=$!
-    for _ in $(seq 100); do grep -q "listening on tcp" "$T/log" && break; sleep 0.05; done
-    counted() {
-        curl -fs "http://127.0.0.1:$MPORT/metrics" | awk '/^sluice_input_events_total/ {print $2}'
-    }
+    start_bench_sluice "$T/sluice.yaml" "$T/log" "listening on tcp"
     start=$(date +%s.%N)
     python3 ../shared/bench/tcpgen.py "$FILE" --port "$PORT" >"$T/gen.json"
-    for _ in $(seq 3000); do [ "$(counted)" -ge "$N" ] 2>/dev/null && break; sleep 0.02; done
+    wait_events "$MPORT" "$N"
     done_at=$(date +%s.%N)
-    cpu=$(proc_cpu "$pid")
-    hwm=$(proc_hwm "$pid")
-    got=$(counted)
-    kill -TERM "$pid"
-    wait "$pid"
+    cpu=$(proc_cpu "$BENCH_PID")
+    hwm=$(proc_hwm "$BENCH_PID")
+    got=$(events_counted "$MPORT")
+    kill -TERM "$BENCH_PID"
+    wait "$BENCH_PID"
     sent=$(python3 -c "import json; print(json.load(open('$T/gen.json'))['sent_lines'])")
     python3 -c "
 n, cpu, wall = $got, $cpu, $done_at - $start
