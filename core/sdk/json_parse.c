@@ -351,7 +351,7 @@ pack_string(jp *j, const char **pp, msgpack_packer *pk)
 }
 
 static void
-pack_number(const char *s, const char *e, msgpack_packer *pk)
+pack_number_slow(const char *s, const char *e, msgpack_packer *pk)
 {
     char buf[64];
     size_t n = (size_t)(e - s);
@@ -381,6 +381,53 @@ pack_number(const char *s, const char *e, msgpack_packer *pk)
     msgpack_pack_double(pk, strtod(tmp, NULL));
     if (tmp != buf)
         free(tmp);
+}
+
+/* Integers of up to 19 digits, and decimals whose digits fit a double
+ * exactly (15) scaled by at most 10^22: one exact operation, so correctly
+ * rounded as strtod would (Clinger's fast path). Anything else: strtod. */
+static void
+pack_number(const char *s, const char *e, msgpack_packer *pk)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    int neg = *p == '-';
+    p += neg;
+    uint64_t m = 0;
+    int digits = 0, frac = 0;
+    for (; p < e && *p >= '0' && *p <= '9'; p++, digits++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    if (p == e) {
+        if (digits > 19 || (neg && m > (uint64_t)INT64_MAX + 1))
+            return pack_number_slow(s, e, pk);
+        if (neg)
+            msgpack_pack_int64(pk, m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m);
+        else
+            msgpack_pack_uint64(pk, m);
+        return;
+    }
+    if (*p == '.')
+        for (p++; p < e && *p >= '0' && *p <= '9'; p++, digits++, frac++)
+            m = m * 10 + (uint64_t)(*p - '0');
+    int exp = 0;
+    if (p < e) { /* an exponent */
+        int eneg = 0;
+        p++;
+        if (*p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        for (; p < e && exp < 1000; p++)
+            exp = exp * 10 + (*p - '0');
+        if (p < e)
+            return pack_number_slow(s, e, pk);
+        exp = eneg ? -exp : exp;
+    }
+    exp -= frac;
+    if (digits > 15 || exp < -22 || exp > 22)
+        return pack_number_slow(s, e, pk);
+    double v = exp < 0 ? (double)m / pow10[-exp] : (double)m * pow10[exp];
+    msgpack_pack_double(pk, neg ? -v : v);
 }
 
 static void

@@ -66,7 +66,7 @@ for r in range(200):
     elif resp.status == 503:
         refused += 1
         retry_after.add(resp.getheader("Retry-After"))
-        if refused >= 20:
+        if refused >= 5:
             break
         conn.close()
         conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)

@@ -3,7 +3,9 @@
  * the nesting bound. */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sluice/format.h"
@@ -105,6 +107,57 @@ START_TEST(test_json_strings)
 }
 END_TEST
 
+/* Numbers read on the fast path equal what strtod and strtoll make of
+ * them, bit for bit, over random integers and decimals of every length
+ * and exponent around the path's limits. */
+START_TEST(test_json_numbers_as_strtod)
+{
+    srand(7);
+    for (int i = 0; i < 200000; i++) {
+        char text[64];
+        int n = 0;
+        if (rand() % 2)
+            text[n++] = '-';
+        int ints = 1 + rand() % 20, fracs = rand() % 18;
+        text[n++] = (char)('1' + rand() % 9);
+        for (int k = 1; k < ints; k++)
+            text[n++] = (char)('0' + rand() % 10);
+        if (fracs) {
+            text[n++] = '.';
+            for (int k = 0; k < fracs; k++)
+                text[n++] = (char)('0' + rand() % 10);
+        }
+        if (rand() % 3 == 0)
+            n += snprintf(text + n, sizeof text - (size_t)n, "e%d", rand() % 60 - 30);
+        text[n] = '\0';
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        char err[64];
+        ck_assert_int_eq(sluice_json_to_msgpack(text, (size_t)n, &pk, err, sizeof err), 0);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        ck_assert(msgpack_unpack_next(&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+        int integer = !strchr(text, '.') && !strchr(text, 'e');
+        if (integer && up.data.type != MSGPACK_OBJECT_FLOAT64) {
+            errno = 0;
+            if (text[0] == '-')
+                ck_assert_msg(up.data.via.i64 == strtoll(text, NULL, 10), "%s", text);
+            else
+                ck_assert_msg(up.data.via.u64 == strtoull(text, NULL, 10), "%s", text);
+        } else {
+            ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_FLOAT64);
+            double want = strtod(text, NULL);
+            ck_assert_msg(memcmp(&up.data.via.f64, &want, sizeof want) == 0, "%s: %.17g != %.17g",
+                          text, up.data.via.f64, want);
+        }
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+END_TEST
+
 START_TEST(test_json_rejects_with_position)
 {
     msgpack_sbuffer sb;
@@ -149,6 +202,7 @@ main(void)
     tcase_add_test(tc, test_json_values_exact);
     tcase_add_test(tc, test_json_strings);
     tcase_add_test(tc, test_json_rejects_with_position);
+    tcase_add_test(tc, test_json_numbers_as_strtod);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
