@@ -6,8 +6,8 @@
  * UDP is the fast path: a raw nonblocking socket watched by uv_poll and
  * drained with recvmmsg, 64 datagrams a call, with SO_RXQ_OVFL so that the
  * kernel's drops arrive as a cmsg and are counted. TCP takes
- * newline-separated lines from libuv streams, and stops reading under
- * backpressure. Aggregation goes on while paused (memory is bounded by
+ * newline-separated lines from the shared stream server, which stops
+ * reading under backpressure. Aggregation goes on while paused (memory is bounded by
  * max_series): only the flush waits. Bad lines are counted and logged at
  * most every 10 s, never fatal. */
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include <sluice/sluice.h>
 
 #include "statsd_agg.h"
+#include "stream_server.h"
 #include "statsd_parse.h"
 
 #define COUNTER_MODES(X) X(COUNTERS_CUMULATIVE, "cumulative") X(COUNTERS_DELTA, "delta")
@@ -138,28 +139,12 @@ typedef struct listener {
     char *addr; /* as configured */
     union {
         uv_handle_t handle;
-        uv_poll_t poll; /* UDP: our own socket */
-        uv_tcp_t tcp;
+        uv_poll_t poll; /* UDP: our own socket; the stream server owns TCP's */
     } h;
     int fd; /* UDP */
     int open;
     uint32_t drops; /* UDP: the kernel's cumulative drop count, last seen */
 } listener;
-
-typedef struct conn {
-    statsd_ctx *s;
-    listener *l;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-    } h;
-    char *buf; /* an unfinished line */
-    size_t len, cap;
-    int skipping; /* inside a line longer than max_line_length */
-    char peer[64];
-    struct conn *prev, *next;
-} conn;
 
 /* Logs at most every 10 s per kind of trouble. */
 typedef struct ratelimit {
@@ -186,9 +171,7 @@ struct statsd_ctx {
     uv_loop_t *loop;
     listener *listeners;
     size_t n_listeners;
-    conn *conns;
-    size_t n_conns;
-    int paused;
+    stream_server *streams; /* TCP listeners and their connections */
     udp_batch *udp;
     statsd_agg *agg;
     statsd_agg_config acfg;
@@ -196,7 +179,7 @@ struct statsd_ctx {
     char **add_tags;
     statsd_line batch[STATSD_AGG_BATCH]; /* parsed, not yet aggregated */
     size_t n_batch;
-    uint64_t lines, datagrams, parse_errors, unsupported, udp_dropped, refused_conns, events;
+    uint64_t lines, datagrams, parse_errors, unsupported, udp_dropped, events;
     uint64_t logged_refused, logged_set_refused;
     ratelimit rl_parse, rl_unsupported, rl_drops, rl_refused, rl_conns;
 };
@@ -212,22 +195,6 @@ due(statsd_ctx *s, ratelimit *r)
     r->any = 1;
     r->last_ms = now;
     return 1;
-}
-
-/* "1.2.3.4:567" or "[::1]:567". */
-static void
-format_peer(const struct sockaddr *sa, char *out, size_t size)
-{
-    char host[64] = "?";
-    if (sa->sa_family == AF_INET6) {
-        uv_ip6_name((const struct sockaddr_in6 *)sa, host, sizeof host);
-        snprintf(out, size, "[%s]:%d", host, ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
-    } else if (sa->sa_family == AF_INET) {
-        uv_ip4_name((const struct sockaddr_in *)sa, host, sizeof host);
-        snprintf(out, size, "%s:%d", host, ntohs(((const struct sockaddr_in *)sa)->sin_port));
-    } else {
-        snprintf(out, size, "?");
-    }
 }
 
 /* A line for a log message: at most LOG_LINE_MAX bytes, with what is not
@@ -252,7 +219,7 @@ quote_line(const char *p, size_t n, char *out, size_t size)
 
 /* Who sent a line: a UDP sender's address or a TCP connection's peer. */
 typedef struct source {
-    const listener *l;
+    const char *listen;        /* the listener, as configured */
     const struct sockaddr *sa; /* UDP */
     const char *peer;          /* TCP */
 } source;
@@ -266,18 +233,18 @@ report_line(statsd_ctx *s, const source *src, const char *line, size_t len, cons
         return;
     char peer[80], text[LOG_LINE_MAX * 4 + 32];
     if (src->sa)
-        format_peer(src->sa, peer, sizeof peer);
+        sluice_format_address(src->sa, peer, sizeof peer);
     else
         snprintf(peer, sizeof peer, "%s", src->peer);
     quote_line(line, len, text, sizeof text);
     if (unsupported)
         sluice_warn(s->ins, "%s: a line from %s is %s, which statsd does not take; ignored "
                             "(%llu so far): '%s'",
-                    src->l->addr, peer, why, (unsigned long long)s->unsupported, text);
+                    src->listen, peer, why, (unsigned long long)s->unsupported, text);
     else
         sluice_warn(s->ins, "%s: a line from %s does not parse: %s; skipped (%llu so far, "
                             "logged at most every 10 s): '%s'",
-                    src->l->addr, peer, why, (unsigned long long)s->parse_errors, text);
+                    src->listen, peer, why, (unsigned long long)s->parse_errors, text);
 }
 
 static void
@@ -433,7 +400,7 @@ drain_udp(listener *l, int rounds)
             if (mh->msg_controllen)
                 count_drops(s, l, mh);
             s->datagrams++;
-            source src = {l, (const struct sockaddr *)&b->from[i], NULL};
+            source src = {l->addr, (const struct sockaddr *)&b->from[i], NULL};
             take_lines(s, &src, b->iov[i].iov_base, b->msgs[i].msg_len);
         }
         take_batch(s);
@@ -497,22 +464,23 @@ open_udp(statsd_ctx *s, listener *l, const struct sockaddr_storage *ss)
 
 /* ==== TCP ==== */
 
-/* Take the complete lines in c->buf and keep the rest; a line growing
- * past max_line_length is counted as a parse error and skipped to its LF. */
-static void
-frame(conn *c)
+/* Take the complete lines of a connection's bytes and return how many
+ * bytes were taken; a line growing past max_line_length is counted as a
+ * parse error and skipped to its LF (c->state: skipping one). */
+static size_t
+frame(void *arg, stream_conn *c, const char *data, size_t n)
 {
-    statsd_ctx *s = c->s;
-    source src = {c->l, NULL, c->peer};
-    char *p = c->buf, *end = c->buf + c->len;
+    statsd_ctx *s = arg;
+    source src = {c->listen, NULL, c->peer};
+    const char *p = data, *end = data + n;
     while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (c->skipping) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (c->state) {
             if (!nl) {
                 p = end;
                 break;
             }
-            c->skipping = 0;
+            c->state = 0;
             p = nl + 1;
             continue;
         }
@@ -524,7 +492,7 @@ frame(conn *c)
                 snprintf(why, sizeof why, "longer than max_line_length (%lld bytes)",
                          (long long)s->cfg->max_line_length);
                 report_line(s, &src, p, (size_t)(end - p), why, 0);
-                c->skipping = 1;
+                c->state = 1;
                 p = end;
             }
             break;
@@ -533,115 +501,32 @@ frame(conn *c)
         p = nl + 1;
     }
     take_batch(s);
-    c->len = (size_t)(end - p);
-    if (c->len && p != c->buf)
-        memmove(c->buf, p, c->len);
+    return (size_t)(p - data);
 }
 
+/* A closing connection's last line, which had no LF. */
 static void
-conn_closed(uv_handle_t *h)
+frame_rest(void *arg, stream_conn *c, const char *data, size_t n)
 {
-    conn *c = h->data;
-    free(c->buf);
-    free(c);
-}
-
-/* Close a connection, taking a last line that had no LF. */
-static void
-conn_close(conn *c)
-{
-    statsd_ctx *s = c->s;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->n_conns--;
-    if (c->len && !c->skipping) {
-        source src = {c->l, NULL, c->peer};
-        take_line(s, &src, c->buf, c->len);
-        take_batch(s);
-    }
-    uv_close(&c->h.handle, conn_closed);
-}
-
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    conn *c = h->data;
-    (void)suggested;
-    if (c->cap - c->len < 4096) {
-        c->cap = c->cap ? c->cap * 2 : 16384;
-        c->buf = sluice_realloc(c->buf, c->cap);
-    }
-    buf->base = c->buf + c->len;
-    buf->len = c->cap - c->len;
-}
-
-static void
-on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    conn *c = st->data;
-    (void)buf;
-    if (n < 0) {
-        conn_close(c);
+    statsd_ctx *s = arg;
+    if (c->state)
         return;
-    }
-    c->len += (size_t)n;
-    frame(c);
+    source src = {c->listen, NULL, c->peer};
+    take_line(s, &src, data, n);
+    take_batch(s);
 }
 
 static void
-on_connection(uv_stream_t *server, int status)
+on_refused(void *arg, const char *listen, uint64_t refused)
 {
-    listener *l = server->data;
-    statsd_ctx *s = l->s;
-    if (status < 0)
-        return;
-    conn *c = sluice_calloc(1, sizeof *c);
-    c->s = s;
-    c->l = l;
-    uv_tcp_init(s->loop, &c->h.tcp);
-    c->h.handle.data = c;
-    if (uv_accept(server, &c->h.stream) != 0) {
-        uv_close(&c->h.handle, conn_closed);
-        return;
-    }
-    if (s->n_conns >= (size_t)s->cfg->max_connections) {
-        s->refused_conns++;
-        if (due(s, &s->rl_conns))
-            sluice_warn(s->ins, "%s: more than max_connections (%lld); connection refused "
-                                "(%llu so far)",
-                        l->addr, (long long)s->cfg->max_connections,
-                        (unsigned long long)s->refused_conns);
-        uv_close(&c->h.handle, conn_closed);
-        return;
-    }
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
-        format_peer((struct sockaddr *)&ss, c->peer, sizeof c->peer);
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->n_conns++;
-    if (!s->paused)
-        uv_read_start(&c->h.stream, on_alloc, on_read);
+    statsd_ctx *s = arg;
+    if (due(s, &s->rl_conns))
+        sluice_warn(s->ins, "%s: more than max_connections (%lld); connection refused "
+                            "(%llu so far)",
+                    listen, (long long)s->cfg->max_connections, (unsigned long long)refused);
 }
 
-static int
-open_tcp(statsd_ctx *s, listener *l, const struct sockaddr_storage *ss)
-{
-    uv_tcp_init(s->loop, &l->h.tcp);
-    l->h.handle.data = l;
-    l->open = 1;
-    int r = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)ss, 0);
-    if (r != 0)
-        return r;
-    return uv_listen((uv_stream_t *)&l->h.tcp, 511, on_connection);
-}
+static const stream_server_ops stream_ops = {frame, frame_rest, on_refused};
 
 /* ==== Options ==== */
 
@@ -756,12 +641,19 @@ statsd_start(void *ctx)
     statsd_ctx *s = ctx;
     s->em = sluice_input_emitter(s->ins);
     s->loop = sluice_instance_loop(s->ins);
+    stream_server_config sc = {
+        .max_connections = (size_t)s->cfg->max_connections,
+        .read_size = 16384,
+        .read_min = 4096,
+    };
+    s->streams = stream_server_new(s->loop, &sc, &stream_ops, s);
     for (size_t i = 0; i < s->n_listeners; i++) {
         listener *l = &s->listeners[i];
         struct sockaddr_storage ss;
         int r = UV_EINVAL;
         if (sluice_address_parse(l->addr + 6, &ss, NULL, 0) == 0)
-            r = l->tcp ? open_tcp(s, l, &ss) : open_udp(s, l, &ss);
+            r = l->tcp ? stream_server_listen_tcp(s->streams, l->addr, &ss)
+                       : open_udp(s, l, &ss);
         if (r != 0) {
             char opt[32];
             sluice_option_error(s->ins, item_option(opt, sizeof opt, "listen", i, s->n_listeners),
@@ -778,18 +670,14 @@ static void
 statsd_pause(void *ctx)
 {
     statsd_ctx *s = ctx;
-    s->paused = 1;
-    for (conn *c = s->conns; c; c = c->next)
-        uv_read_stop(&c->h.stream);
+    stream_server_pause(s->streams);
 }
 
 static void
 statsd_resume(void *ctx)
 {
     statsd_ctx *s = ctx;
-    s->paused = 0;
-    for (conn *c = s->conns; c; c = c->next)
-        uv_read_start(&c->h.stream, on_alloc, on_read);
+    stream_server_resume(s->streams);
 }
 
 /* Take what the sockets still hold, close every handle, then emit what
@@ -798,8 +686,7 @@ static void
 statsd_stop(void *ctx)
 {
     statsd_ctx *s = ctx;
-    while (s->conns)
-        conn_close(s->conns);
+    stream_server_stop(s->streams);
     for (size_t i = 0; i < s->n_listeners; i++) {
         listener *l = &s->listeners[i];
         if (l->open && !l->tcp && s->agg)
@@ -819,7 +706,8 @@ static void
 statsd_exit(void *ctx)
 {
     statsd_ctx *s = ctx;
-    if (s->lines || s->refused_conns) {
+    uint64_t refused = stream_server_refused(s->streams);
+    if (s->lines || refused) {
         const statsd_agg_stats *st = s->agg ? statsd_agg_stats_get(s->agg) : NULL;
         sluice_info(s->ins, "received %llu lines (%llu datagrams); parse_errors %llu, "
                             "unsupported %llu, udp_dropped %llu, series_refused %llu, "
@@ -830,11 +718,12 @@ statsd_exit(void *ctx)
                     (unsigned long long)s->udp_dropped,
                     (unsigned long long)(st ? st->series_refused : 0),
                     (unsigned long long)(st ? st->set_values_refused : 0),
-                    (unsigned long long)s->refused_conns, (unsigned long long)s->events);
+                    (unsigned long long)refused, (unsigned long long)s->events);
     }
     for (size_t i = 0; i < s->n_listeners; i++)
         free(s->listeners[i].addr);
     free(s->listeners);
+    stream_server_free(s->streams);
     if (s->udp)
         free(s->udp->data);
     free(s->udp);

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "stream_server.h"
 #include "syslog_parse.h"
 
 static const char *const format_names[] = {"auto", "rfc3164", "rfc5424", "raw", NULL};
@@ -72,31 +73,13 @@ typedef struct listener {
     union {
         uv_handle_t handle;
         uv_udp_t udp;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
         uv_poll_t poll; /* unix datagram: libuv has no such socket */
-    } h;
+    } h; /* datagrams; the stream server owns stream listeners */
     int fd;         /* unix datagram */
     char *dgram;    /* datagram receive buffer */
     int open;
-    int bound;      /* unix: the path is ours to remove at stop */
+    int bound;      /* unix datagram: the path is ours to remove at stop */
 } listener;
-
-typedef struct conn {
-    struct syslog_ctx *s;
-    listener *l;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
-    char *buf;  /* unparsed bytes, at most max_message_size + framing */
-    size_t len, cap;
-    size_t skip; /* bytes of an oversized octet-counted message still to drop */
-    char peer[80];
-    struct conn *prev, *next;
-} conn;
 
 typedef struct syslog_ctx {
     sluice_instance *ins;
@@ -105,10 +88,9 @@ typedef struct syslog_ctx {
     uv_loop_t *loop;
     listener *listeners;
     size_t n_listeners;
-    conn *conns;
-    size_t n_conns;
+    stream_server *streams; /* tcp and unix listeners, their connections */
     int paused;
-    uint64_t messages, parse_errors, udp_dropped, truncated, refused, json_errors;
+    uint64_t messages, parse_errors, udp_dropped, truncated, json_errors;
     msgpack_sbuffer scratch; /* parser: json */
 } syslog_ctx;
 
@@ -224,23 +206,25 @@ emit_limited(syslog_ctx *s, const char *data, size_t len, const char *peer)
 
 /* ==== Stream framing ==== */
 
-/* Emit every complete message in c->buf; keep the rest. */
-static void
-frame(conn *c)
+/* Emit every complete message of a connection's bytes and return how
+ * many were taken; c->state counts the bytes of an oversized
+ * octet-counted message still to drop. */
+static size_t
+frame(void *arg, stream_conn *c, const char *data, size_t n)
 {
-    syslog_ctx *s = c->s;
+    syslog_ctx *s = arg;
     size_t max = (size_t)s->cfg->max_message_size;
-    char *p = c->buf, *end = c->buf + c->len;
+    const char *p = data, *end = data + n;
     while (p < end) {
-        if (c->skip) {
-            size_t k = (size_t)(end - p) < c->skip ? (size_t)(end - p) : c->skip;
+        if (c->state) {
+            size_t k = (size_t)(end - p) < c->state ? (size_t)(end - p) : c->state;
             p += k;
-            c->skip -= k;
+            c->state -= k;
             continue;
         }
         if (*p >= '1' && *p <= '9') {
             /* Octet counting: MSG-LEN SP SYSLOG-MSG */
-            char *q = p;
+            const char *q = p;
             size_t len = 0;
             while (q < end && *q >= '0' && *q <= '9' && q - p < 10)
                 len = len * 10 + (size_t)(*q++ - '0');
@@ -257,7 +241,7 @@ frame(conn *c)
                     /* Too big to hold: keep what the limit allows, drop the rest. */
                     if ((size_t)(end - q) >= max) {
                         emit_limited(s, q, max + 1, c->peer);
-                        c->skip = len - (size_t)(end - q);
+                        c->state = len - (size_t)(end - q);
                         p = end;
                         continue;
                     }
@@ -266,7 +250,7 @@ frame(conn *c)
             }
             /* Not a length after all: fall through to a line. */
         }
-        char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) {
             if ((size_t)(end - p) > max) {
                 emit_limited(s, p, (size_t)(end - p), c->peer);
@@ -278,102 +262,26 @@ frame(conn *c)
             emit_limited(s, p, (size_t)(nl - p), c->peer);
         p = nl + 1;
     }
-    c->len = (size_t)(end - p);
-    if (c->len && p != c->buf)
-        memmove(c->buf, p, c->len);
+    return (size_t)(p - data);
+}
+
+/* A closing connection's last line, which had no LF. */
+static void
+frame_rest(void *arg, stream_conn *c, const char *data, size_t n)
+{
+    emit_limited(arg, data, n, c->peer);
 }
 
 static void
-conn_closed(uv_handle_t *h)
+on_refused(void *arg, const char *listen, uint64_t refused)
 {
-    conn *c = h->data;
-    free(c->buf);
-    free(c);
+    syslog_ctx *s = arg;
+    if ((refused - 1) % 1000 == 0)
+        sluice_warn(s->ins, "%s: more than max_connections (%lld); connection refused", listen,
+                    (long long)s->cfg->max_connections);
 }
 
-static void
-conn_close(conn *c)
-{
-    syslog_ctx *s = c->s;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    s->n_conns--;
-    if (c->len) /* a last line without LF */
-        emit_limited(s, c->buf, c->len, c->peer);
-    uv_close(&c->h.handle, conn_closed);
-}
-
-static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    conn *c = h->data;
-    size_t want = (size_t)c->s->cfg->max_message_size + 64;
-    if (c->cap - c->len < 65536 && c->cap < c->len + want) {
-        c->cap = c->len + want > c->cap * 2 ? c->len + want : c->cap * 2;
-        c->buf = sluice_realloc(c->buf, c->cap);
-    }
-    buf->base = c->buf + c->len;
-    buf->len = c->cap - c->len;
-}
-
-static void
-on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    conn *c = st->data;
-    if (n < 0) {
-        conn_close(c);
-        return;
-    }
-    c->len += (size_t)n;
-    frame(c);
-}
-
-static void
-on_connection(uv_stream_t *server, int status)
-{
-    listener *l = server->data;
-    syslog_ctx *s = l->s;
-    if (status < 0)
-        return;
-    conn *c = sluice_calloc(1, sizeof *c);
-    c->s = s;
-    c->l = l;
-    if (l->kind == L_TCP)
-        uv_tcp_init(s->loop, &c->h.tcp);
-    else
-        uv_pipe_init(s->loop, &c->h.pipe, 0);
-    c->h.handle.data = c;
-    if (uv_accept(server, &c->h.stream) != 0) {
-        uv_close(&c->h.handle, conn_closed);
-        return;
-    }
-    if (s->n_conns >= (size_t)s->cfg->max_connections) {
-        if (s->refused++ % 1000 == 0)
-            sluice_warn(s->ins, "%s: more than max_connections (%lld); connection refused",
-                        l->addr, (long long)s->cfg->max_connections);
-        uv_close(&c->h.handle, conn_closed);
-        return;
-    }
-    if (l->kind == L_TCP) {
-        struct sockaddr_storage ss;
-        int len = sizeof ss;
-        if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
-            sluice_format_address((struct sockaddr *)&ss, c->peer, sizeof c->peer);
-    } else {
-        snprintf(c->peer, sizeof c->peer, "%s", l->path);
-    }
-    c->next = s->conns;
-    if (s->conns)
-        s->conns->prev = c;
-    s->conns = c;
-    s->n_conns++;
-    if (!s->paused)
-        uv_read_start(&c->h.stream, on_alloc, on_read);
-}
+static const stream_server_ops stream_ops = {frame, frame_rest, on_refused};
 
 /* ==== Datagrams ==== */
 
@@ -478,23 +386,11 @@ open_listener(syslog_ctx *s, listener *l)
     case L_TCP:
         if (sluice_address_parse(l->addr + 6, &ss, NULL, 0) != 0)
             return UV_EINVAL;
-        uv_tcp_init(s->loop, &l->h.tcp);
-        l->h.handle.data = l;
-        l->open = 1;
-        if ((r = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, 0)) != 0)
-            return r;
-        return uv_listen((uv_stream_t *)&l->h.tcp, 511, on_connection);
+        return stream_server_listen_tcp(s->streams, l->addr, &ss);
     case L_UNIX:
         if ((r = clear_stale_socket(l->path, SOCK_STREAM)) != 0)
             return r;
-        uv_pipe_init(s->loop, &l->h.pipe, 0);
-        l->h.handle.data = l;
-        l->open = 1;
-        if ((r = uv_pipe_bind(&l->h.pipe, l->path)) != 0)
-            return r;
-        l->bound = 1;
-        chmod(l->path, (mode_t)s->cfg->socket_mode);
-        return uv_listen((uv_stream_t *)&l->h.pipe, 511, on_connection);
+        return stream_server_listen_unix(s->streams, l->addr, l->path, (int)s->cfg->socket_mode);
     case L_UNIX_DGRAM: {
         struct sockaddr_un sun = {.sun_family = AF_UNIX};
         if (strlen(l->path) >= sizeof sun.sun_path)
@@ -591,6 +487,12 @@ syslog_start(void *ctx)
     syslog_ctx *s = ctx;
     s->em = sluice_input_emitter(s->ins);
     s->loop = sluice_instance_loop(s->ins);
+    stream_server_config sc = {
+        .max_connections = (size_t)s->cfg->max_connections,
+        .read_size = (size_t)s->cfg->max_message_size + 64,
+        .read_min = 65536,
+    };
+    s->streams = stream_server_new(s->loop, &sc, &stream_ops, s);
     for (size_t i = 0; i < s->n_listeners; i++) {
         int r = open_listener(s, &s->listeners[i]);
         if (r != 0) {
@@ -609,8 +511,7 @@ syslog_pause(void *ctx)
 {
     syslog_ctx *s = ctx;
     s->paused = 1;
-    for (conn *c = s->conns; c; c = c->next)
-        uv_read_stop(&c->h.stream);
+    stream_server_pause(s->streams);
 }
 
 static void
@@ -618,16 +519,14 @@ syslog_resume(void *ctx)
 {
     syslog_ctx *s = ctx;
     s->paused = 0;
-    for (conn *c = s->conns; c; c = c->next)
-        uv_read_start(&c->h.stream, on_alloc, on_read);
+    stream_server_resume(s->streams);
 }
 
 static void
 syslog_stop(void *ctx)
 {
     syslog_ctx *s = ctx;
-    while (s->conns)
-        conn_close(s->conns);
+    stream_server_stop(s->streams);
     for (size_t i = 0; i < s->n_listeners; i++) {
         listener *l = &s->listeners[i];
         if (l->open)
@@ -645,20 +544,22 @@ static void
 syslog_exit(void *ctx)
 {
     syslog_ctx *s = ctx;
-    if (s->messages || s->udp_dropped || s->refused)
+    uint64_t refused = stream_server_refused(s->streams);
+    if (s->messages || s->udp_dropped || refused)
         sluice_info(s->ins, "received %llu messages; %llu did not parse (%llu not JSON), %llu "
                             "cut to max_message_size, %llu datagrams dropped while paused, "
                             "%llu connections refused",
                     (unsigned long long)s->messages, (unsigned long long)s->parse_errors,
                     (unsigned long long)s->json_errors,
                     (unsigned long long)s->truncated, (unsigned long long)s->udp_dropped,
-                    (unsigned long long)s->refused);
+                    (unsigned long long)refused);
     for (size_t i = 0; i < s->n_listeners; i++) {
         free(s->listeners[i].addr);
         free(s->listeners[i].path);
         free(s->listeners[i].dgram);
     }
     free(s->listeners);
+    stream_server_free(s->streams);
     msgpack_sbuffer_destroy(&s->scratch);
     free(s);
 }

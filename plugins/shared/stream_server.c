@@ -1,0 +1,281 @@
+/* Stream listeners and their connections for receiving inputs (see
+ * stream_server.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sluice/sluice.h>
+
+#include "stream_server.h"
+
+typedef union stream_handle {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+} stream_handle;
+
+typedef struct listener {
+    stream_server *srv;
+    char *name; /* as configured */
+    char *path; /* unix: the socket file, removed at stop once bound */
+    stream_handle h;
+    int open, bound;
+    struct listener *next;
+} listener;
+
+typedef struct conn {
+    stream_conn pub; /* the framer's view */
+    stream_server *srv;
+    stream_handle h;
+    char *buf; /* bytes not framed yet */
+    size_t len, cap;
+    struct conn *prev, *next;
+} conn;
+
+struct stream_server {
+    uv_loop_t *loop;
+    stream_server_config cfg;
+    stream_server_ops ops;
+    void *arg;
+    listener *listeners, **last;
+    conn *conns;
+    size_t n_conns;
+    int paused;
+    uint64_t refused;
+};
+
+/* ==== Connections ==== */
+
+static void
+conn_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    free(c->buf);
+    free(c);
+}
+
+static void
+conn_link(stream_server *srv, conn *c)
+{
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+}
+
+static void
+conn_unlink(stream_server *srv, conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+}
+
+/* Unlink, hand over what was not framed (a last line without LF), close. */
+static void
+conn_close(conn *c)
+{
+    stream_server *srv = c->srv;
+    conn_unlink(srv, c);
+    if (c->len)
+        srv->ops.rest(srv->arg, &c->pub, c->buf, c->len);
+    uv_close(&c->h.handle, conn_closed);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    conn *c = h->data;
+    const stream_server_config *cfg = &c->srv->cfg;
+    if (c->cap - c->len < cfg->read_min && c->cap < c->len + cfg->read_size) {
+        size_t want = c->len + cfg->read_size;
+        c->cap = want > c->cap * 2 ? want : c->cap * 2;
+        c->buf = sluice_realloc(c->buf, c->cap);
+    }
+    buf->base = c->buf + c->len;
+    buf->len = c->cap - c->len;
+}
+
+/* Hand the buffer to the framer and keep what it did not take. */
+static void
+conn_frame(conn *c)
+{
+    stream_server *srv = c->srv;
+    size_t took = srv->ops.frame(srv->arg, &c->pub, c->buf, c->len);
+    c->len -= took;
+    if (c->len && took)
+        memmove(c->buf, c->buf + took, c->len);
+}
+
+static void
+on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    conn *c = st->data;
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    c->len += (size_t)n;
+    conn_frame(c);
+}
+
+static void
+conn_name_peer(conn *c, const listener *l)
+{
+    if (l->path) {
+        snprintf(c->pub.peer, sizeof c->pub.peer, "%s", l->path);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+        sluice_format_address((struct sockaddr *)&ss, c->pub.peer, sizeof c->pub.peer);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    listener *l = server->data;
+    stream_server *srv = l->srv;
+    if (status < 0)
+        return;
+    conn *c = sluice_calloc(1, sizeof *c);
+    c->srv = srv;
+    c->pub.listen = l->name;
+    if (l->path)
+        uv_pipe_init(srv->loop, &c->h.pipe, 0);
+    else
+        uv_tcp_init(srv->loop, &c->h.tcp);
+    c->h.handle.data = c;
+    if (uv_accept(server, &c->h.stream) != 0) {
+        uv_close(&c->h.handle, conn_closed);
+        return;
+    }
+    if (srv->n_conns >= srv->cfg.max_connections) {
+        srv->ops.refused(srv->arg, l->name, ++srv->refused);
+        uv_close(&c->h.handle, conn_closed);
+        return;
+    }
+    conn_name_peer(c, l);
+    conn_link(srv, c);
+    if (!srv->paused)
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+/* ==== Listeners ==== */
+
+/* A listener, kept until free; the caller opens its handle. */
+static listener *
+listener_add(stream_server *srv, const char *name, const char *path)
+{
+    listener *l = sluice_calloc(1, sizeof *l);
+    l->srv = srv;
+    l->name = sluice_strdup(name);
+    l->path = path ? sluice_strdup(path) : NULL;
+    *srv->last = l;
+    srv->last = &l->next;
+    return l;
+}
+
+int
+stream_server_listen_tcp(stream_server *srv, const char *name, const struct sockaddr_storage *ss)
+{
+    listener *l = listener_add(srv, name, NULL);
+    uv_tcp_init(srv->loop, &l->h.tcp);
+    l->h.handle.data = l;
+    l->open = 1;
+    int r = uv_tcp_bind(&l->h.tcp, (const struct sockaddr *)ss, 0);
+    if (r != 0)
+        return r;
+    return uv_listen(&l->h.stream, 511, on_connection);
+}
+
+int
+stream_server_listen_unix(stream_server *srv, const char *name, const char *path, int mode)
+{
+    listener *l = listener_add(srv, name, path);
+    uv_pipe_init(srv->loop, &l->h.pipe, 0);
+    l->h.handle.data = l;
+    l->open = 1;
+    int r = uv_pipe_bind(&l->h.pipe, path);
+    if (r != 0)
+        return r;
+    l->bound = 1;
+    chmod(path, (mode_t)mode);
+    return uv_listen(&l->h.stream, 511, on_connection);
+}
+
+/* ==== The server ==== */
+
+stream_server *
+stream_server_new(uv_loop_t *loop, const stream_server_config *cfg, const stream_server_ops *ops,
+                  void *arg)
+{
+    stream_server *srv = sluice_calloc(1, sizeof *srv);
+    srv->loop = loop;
+    srv->cfg = *cfg;
+    srv->ops = *ops;
+    srv->arg = arg;
+    srv->last = &srv->listeners;
+    return srv;
+}
+
+void
+stream_server_pause(stream_server *srv)
+{
+    srv->paused = 1;
+    for (conn *c = srv->conns; c; c = c->next)
+        uv_read_stop(&c->h.stream);
+}
+
+void
+stream_server_resume(stream_server *srv)
+{
+    srv->paused = 0;
+    for (conn *c = srv->conns; c; c = c->next)
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+void
+stream_server_stop(stream_server *srv)
+{
+    while (srv->conns)
+        conn_close(srv->conns);
+    for (listener *l = srv->listeners; l; l = l->next) {
+        if (l->open)
+            uv_close(&l->h.handle, NULL);
+        l->open = 0;
+        if (l->bound)
+            unlink(l->path);
+        l->bound = 0;
+    }
+}
+
+uint64_t
+stream_server_refused(const stream_server *srv)
+{
+    return srv ? srv->refused : 0;
+}
+
+void
+stream_server_free(stream_server *srv)
+{
+    if (!srv)
+        return;
+    while (srv->listeners) {
+        listener *l = srv->listeners;
+        srv->listeners = l->next;
+        free(l->name);
+        free(l->path);
+        free(l);
+    }
+    free(srv);
+}
