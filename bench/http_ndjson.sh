@@ -41,5 +41,26 @@ YAML
     kill -TERM "$BENCH_PID"
     wait "$BENCH_PID"
     echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((N - got))" >>"$T/results"
+    if [ -n "${FLUENT_BIT:-}" ]; then # the peer, interleaved
+        PORT=$(free_port)
+        MPORT=$(free_port)
+        fluent_bit_conf "$MPORT" "name http" "listen 127.0.0.1" "port $PORT" >"$T/fb.conf"
+        start_fluent_bit "$T/fb.conf" "$T/fb.log" "$MPORT"
+        sleep 0.3
+        start=$(date +%s.%N)
+        python3 bench/http_post.py "$FILE" --port "$PORT" --lines 1000 --connections "$CONNS" --content-type application/json >/dev/null
+        wait_fluent_bit "$MPORT" "$N"
+        done_at=$(date +%s.%N)
+        cpu=$(proc_cpu "$BENCH_PID")
+        hwm=$(proc_hwm "$BENCH_PID")
+        got=$(fluent_bit_counted "$MPORT")
+        kill -TERM "$BENCH_PID"
+        wait "$BENCH_PID" || true
+        echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((N - got))" >>"$T/fb_results"
+    fi
 done
 median_report "$T/results" "HTTP NDJSON -> null, $N events in requests of 1,000 on $CONNS kept-alive connections" events
+if [ -n "${FLUENT_BIT:-}" ]; then
+    median_report "$T/fb_results" "Fluent Bit ($FLUENT_BIT), the same workload" events
+    ratio_report "$T/results" "$T/fb_results"
+fi

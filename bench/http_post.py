@@ -2,7 +2,8 @@
 """POST a file's lines to an HTTP input in NDJSON requests of --lines lines
 (or, with --repeat N, the whole file N times as one body each, e.g. an
 OTLP request), on --connections kept-alive connections (one thread each),
-as fast as the server answers; 503s are retried after their Retry-After.
+as fast as the server answers (any 2xx); 503s are retried after their
+Retry-After.
 Prints {"requests", "refused", "lines", "seconds"} as JSON. Standard
 library only."""
 import argparse
@@ -41,7 +42,7 @@ def main():
                 conn.request("POST", args.path, body, {"Content-Type": args.content_type})
                 r = conn.getresponse()
                 r.read()
-                if r.status == 200:
+                if 200 <= r.status < 300:
                     break
                 refused += 1
                 if r.status == 503:  # backpressure: wait as told

@@ -97,3 +97,40 @@ for r in rows:
     print(f"  run: {r[0]:.2f} M/CPU-s  {r[1]:.2f} M/s  {r[2]:.2f} CPU-s  {r[3]:.1f} MiB")
 PY
 }
+
+# A peer run beside ours (FLUENT_BIT=/path/to/fluent-bit, built as
+# ../shared/bench/README.md says): start_fluent_bit CONF LOG PORT-TO-WAIT,
+# and fluent_bit_counted MPORT, the records its inputs took.
+start_fluent_bit() {
+    "$FLUENT_BIT" -c "$1" >"$2" 2>&1 &
+    BENCH_PID=$!
+    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$3/" && return 0; sleep 0.05; done
+}
+
+fluent_bit_counted() {
+    curl -fs "http://127.0.0.1:$1/api/v1/metrics/prometheus" |
+        awk '/^fluentbit_input_records_total/ {s += $2} END {print s + 0}'
+}
+
+wait_fluent_bit() {
+    for _ in $(seq 3000); do [ "$(fluent_bit_counted "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.02; done
+}
+
+# fluent_bit_conf MPORT INPUT-LINES...: a classic config with the input
+# given and the null output.
+fluent_bit_conf() {
+    local mport=$1
+    shift
+    printf '[SERVICE]\n    flush 0.2\n    http_server on\n    http_listen 127.0.0.1\n    http_port %s\n[INPUT]\n' "$mport"
+    printf '    %s\n' "$@"
+    printf '[OUTPUT]\n    name null\n    match *\n'
+}
+
+# ratio_report OURS PEERS: the medians' ratio of events per CPU-second.
+ratio_report() {
+    python3 - "$1" "$2" <<'PY'
+import statistics, sys
+med = [statistics.median(float(l.split()[0]) for l in open(f)) for f in sys.argv[1:3]]
+print(f"  sluice / Fluent Bit, per CPU-second (medians, same runs interleaved): {med[0] / med[1]:.2f}x")
+PY
+}

@@ -49,5 +49,26 @@ YAML
     kill -TERM "$BENCH_PID"
     wait "$BENCH_PID"
     echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((N - got))" >>"$T/results"
+    if [ -n "${FLUENT_BIT:-}" ]; then # the peer, interleaved
+        PORT=$(free_port)
+        MPORT=$(free_port)
+        fluent_bit_conf "$MPORT" "name opentelemetry" "listen 127.0.0.1" "port $PORT" >"$T/fb.conf"
+        start_fluent_bit "$T/fb.conf" "$T/fb.log" "$MPORT"
+        sleep 0.3
+        start=$(date +%s.%N)
+        python3 bench/http_post.py "$T/body.pb" --port "$PORT" --path /v1/logs --repeat "$REPEAT" --connections 2 --content-type application/x-protobuf >/dev/null
+        wait_fluent_bit "$MPORT" "$N"
+        done_at=$(date +%s.%N)
+        cpu=$(proc_cpu "$BENCH_PID")
+        hwm=$(proc_hwm "$BENCH_PID")
+        got=$(fluent_bit_counted "$MPORT")
+        kill -TERM "$BENCH_PID"
+        wait "$BENCH_PID" || true
+        echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((N - got))" >>"$T/fb_results"
+    fi
 done
 median_report "$T/results" "OTLP protobuf logs ($SHAPE) -> null, $N records in requests of 512 ($(stat -c %s "$T/body.pb") bytes, from the OpenTelemetry JS SDK)" records
+if [ -n "${FLUENT_BIT:-}" ]; then
+    median_report "$T/fb_results" "Fluent Bit ($FLUENT_BIT), the same workload" records
+    ratio_report "$T/results" "$T/fb_results"
+fi
