@@ -10,7 +10,7 @@
 /* Freed chunk buffers kept for reuse, so that a steady stream of chunks
  * touches the same pages instead of faulting in fresh ones. Engine thread
  * only, like every chunk_new and chunk_free. */
-#define CHUNK_POOL_MAX 1
+#define CHUNK_POOL_MAX 4
 
 static struct {
     char *data[CHUNK_POOL_MAX];

@@ -26,21 +26,29 @@ typedef struct jp {
     const char *err_at;
     tape_entry *tape;
     size_t n_tape, cap_tape, next;
+    size_t bound; /* at most this many bytes of MessagePack come out */
     tape_entry inline_tape[64];
 } jp;
 
-static size_t
+static __attribute__((noinline)) void
+tape_grow(jp *j)
+{
+    size_t cap = j->cap_tape * 2;
+    tape_entry *t = malloc(cap * sizeof *t);
+    if (!t)
+        abort();
+    memcpy(t, j->tape, j->n_tape * sizeof *t);
+    if (j->tape != j->inline_tape)
+        free(j->tape);
+    j->tape = t;
+    j->cap_tape = cap;
+}
+
+static inline size_t
 tape_push(jp *j, uint32_t n, uint32_t plain)
 {
-    if (j->n_tape == j->cap_tape) {
-        size_t cap = j->cap_tape * 2;
-        tape_entry *t = malloc(cap * sizeof *t);
-        memcpy(t, j->tape, j->n_tape * sizeof *t);
-        if (j->tape != j->inline_tape)
-            free(j->tape);
-        j->tape = t;
-        j->cap_tape = cap;
-    }
+    if (j->n_tape == j->cap_tape)
+        tape_grow(j);
     j->tape[j->n_tape] = (tape_entry){n, plain};
     return j->n_tape++;
 }
@@ -88,6 +96,22 @@ hex4(const char *p, unsigned *v)
     return 0;
 }
 
+/* Whether the 8 bytes at p are all class 0 (no quote, backslash, control
+ * or non-ASCII byte), tested at once: a byte below 0x20 or equal to a
+ * quote or backslash sets its high bit in the sum, and so does a byte with
+ * its own high bit set. A false alarm only sends the bytes to the loop
+ * that looks at them one by one. */
+static inline int
+plain8(const char *p)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    uint64_t x, q, b;
+    memcpy(&x, p, sizeof x);
+    q = x ^ (ones * '"');
+    b = x ^ (ones * '\\');
+    return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & highs) == 0;
+}
+
 /* ==== Scanning (validation, counts, decoded string lengths) ==== */
 
 static int scan_value(jp *j, const char **pp, int depth);
@@ -102,6 +126,8 @@ scan_string(jp *j, const char **pp)
     int plain = 1;
     for (;;) {
         const char *run = p;
+        while (end - p >= 8 && plain8(p))
+            p += 8;
         while (p < end && string_class[(unsigned char)*p] == 0)
             p++;
         n += (size_t)(p - run);
@@ -150,6 +176,7 @@ scan_string(jp *j, const char **pp)
     if (n > UINT32_MAX)
         return fail(j, *pp, "string too long");
     tape_push(j, (uint32_t)n, (uint32_t)plain);
+    j->bound += n + 5;
     *pp = p + 1;
     return 0;
 }
@@ -183,6 +210,7 @@ scan_number(jp *j, const char **pp)
         while (p < end && *p >= '0' && *p <= '9')
             p++;
     }
+    j->bound += 9;
     *pp = p;
     return 0;
 }
@@ -192,6 +220,7 @@ literal(jp *j, const char **pp, const char *word, size_t n)
 {
     if ((size_t)(j->end - *pp) < n || memcmp(*pp, word, n) != 0)
         return fail(j, *pp, "unexpected character");
+    j->bound++;
     *pp += n;
     return 0;
 }
@@ -207,6 +236,7 @@ scan_container(jp *j, const char **pp, int depth, uint32_t *count)
     p = ws(p + 1, j->end);
     uint32_t n = 0;
     size_t slot = tape_push(j, 0, 0);
+    j->bound += 5;
     if (p < j->end && *p == close) {
         *pp = p + 1;
         *count = 0;
@@ -258,7 +288,88 @@ scan_value(jp *j, const char **pp, int depth)
     }
 }
 
-/* ==== Packing (input known valid) ==== */
+/* ==== Packing (input known valid) ====
+ * Straight into a buffer the scan sized (j->bound), in MessagePack's
+ * smallest forms as msgpack-c packs them, and handed to the caller's
+ * packer in one write: a write per token through the packer's callback
+ * cost as much as the parsing. */
+
+static inline char *
+put_be(char *o, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--)
+        *o++ = (char)(v >> (8 * i));
+    return o;
+}
+
+static inline char *
+put_container(char *o, uint32_t n, int map)
+{
+    if (n < 16) {
+        *o++ = (char)((map ? 0x80 : 0x90) | n);
+        return o;
+    }
+    *o++ = (char)(n <= 0xffff ? (map ? 0xde : 0xdc) : (map ? 0xdf : 0xdd));
+    return put_be(o, n, n <= 0xffff ? 2 : 4);
+}
+
+static inline char *
+put_str_head(char *o, size_t n)
+{
+    if (n < 32) {
+        *o++ = (char)(0xa0 | n);
+    } else if (n <= 0xff) {
+        *o++ = (char)0xd9;
+        *o++ = (char)n;
+    } else {
+        *o++ = (char)(n <= 0xffff ? 0xda : 0xdb);
+        o = put_be(o, n, n <= 0xffff ? 2 : 4);
+    }
+    return o;
+}
+
+static inline char *
+put_str(char *o, const char *s, size_t n)
+{
+    o = put_str_head(o, n);
+    memcpy(o, s, n);
+    return o + n;
+}
+
+static char *
+put_uint(char *o, uint64_t v)
+{
+    if (v < 128) {
+        *o++ = (char)v;
+        return o;
+    }
+    int bytes = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffff ? 4 : 8;
+    *o++ = (char)(bytes == 1 ? 0xcc : bytes == 2 ? 0xcd : bytes == 4 ? 0xce : 0xcf);
+    return put_be(o, v, bytes);
+}
+
+static char *
+put_int(char *o, int64_t v)
+{
+    if (v >= 0)
+        return put_uint(o, (uint64_t)v);
+    if (v >= -32) {
+        *o++ = (char)v;
+        return o;
+    }
+    int bytes = v >= -128 ? 1 : v >= -32768 ? 2 : v >= INT32_MIN ? 4 : 8;
+    *o++ = (char)(bytes == 1 ? 0xd0 : bytes == 2 ? 0xd1 : bytes == 4 ? 0xd2 : 0xd3);
+    return put_be(o, (uint64_t)v, bytes);
+}
+
+static char *
+put_double(char *o, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    *o++ = (char)0xcb;
+    return put_be(o, bits, 8);
+}
 
 static void
 put_utf8(char *out, size_t *o, unsigned u)
@@ -286,32 +397,32 @@ put_utf8(char *out, size_t *o, unsigned u)
  * surrogate pairs (a lone surrogate becomes U+FFFD), and invalid UTF-8
  * replaced by U+FFFD, into a stack buffer or, when longer, a heap one it
  * frees. Trusts the tape: the string was validated before. */
-static void
-pack_string(jp *j, const char **pp, msgpack_packer *pk)
+static char *
+pack_string(jp *j, const char **pp, char *o)
 {
     tape_entry t = j->tape[j->next++];
     size_t len = t.n;
     const char *p = *pp + 1;
     if (t.plain) {
         /* No escapes, valid UTF-8: the bytes as they are. */
-        msgpack_pack_str_with_body(pk, p, len);
         *pp = p + len + 1;
-        return;
+        return put_str(o, p, len);
     }
-    char stackbuf[256];
-    char *out = len <= sizeof stackbuf ? stackbuf : malloc(len);
-    size_t o = 0;
+    /* Decoded in place after the largest header; moved down if the
+     * header is shorter. */
+    char *out = o + 5;
+    size_t n = 0;
     while (*p != '"') {
         unsigned char c = (unsigned char)*p;
         if (c == '\\') {
             char e = p[1];
             p += 2;
             switch (e) {
-            case 'b': out[o++] = '\b'; break;
-            case 'f': out[o++] = '\f'; break;
-            case 'n': out[o++] = '\n'; break;
-            case 'r': out[o++] = '\r'; break;
-            case 't': out[o++] = '\t'; break;
+            case 'b': out[n++] = '\b'; break;
+            case 'f': out[n++] = '\f'; break;
+            case 'n': out[n++] = '\n'; break;
+            case 'r': out[n++] = '\r'; break;
+            case 't': out[n++] = '\t'; break;
             case 'u': {
                 unsigned u, lo;
                 hex4(p, &u);
@@ -323,35 +434,37 @@ pack_string(jp *j, const char **pp, msgpack_packer *pk)
                 } else if (u >= 0xd800 && u <= 0xdfff) {
                     u = 0xfffd;
                 }
-                put_utf8(out, &o, u);
+                put_utf8(out, &n, u);
                 break;
             }
-            default: out[o++] = e; break; /* " \ / */
+            default: out[n++] = e; break; /* " \ / */
             }
         } else if (c < 0x80) {
-            out[o++] = (char)c;
+            out[n++] = (char)c;
             p++;
         } else {
             size_t k = utf8_seq((const unsigned char *)p, (size_t)(j->end - p));
             if (k) {
-                memcpy(out + o, p, k);
-                o += k;
+                memcpy(out + n, p, k);
+                n += k;
                 p += k;
             } else {
-                memcpy(out + o, "\xef\xbf\xbd", 3);
-                o += 3;
+                memcpy(out + n, "\xef\xbf\xbd", 3);
+                n += 3;
                 p++;
             }
         }
     }
-    msgpack_pack_str_with_body(pk, out, o);
-    if (out != stackbuf)
-        free(out);
     *pp = p + 1;
+    char head[5];
+    size_t hl = (size_t)(put_str_head(head, n) - head);
+    memmove(o + hl, out, n);
+    memcpy(o, head, hl);
+    return o + hl + n;
 }
 
-static void
-pack_number_slow(const char *s, const char *e, msgpack_packer *pk)
+static char *
+pack_number_slow(const char *s, const char *e, char *o)
 {
     char buf[64];
     size_t n = (size_t)(e - s);
@@ -362,32 +475,29 @@ pack_number_slow(const char *s, const char *e, msgpack_packer *pk)
         errno = 0;
         if (*s == '-') {
             long long v = strtoll(buf, NULL, 10);
-            if (!errno) {
-                msgpack_pack_int64(pk, v);
-                return;
-            }
+            if (!errno)
+                return put_int(o, v);
         } else {
             unsigned long long v = strtoull(buf, NULL, 10);
-            if (!errno) {
-                msgpack_pack_uint64(pk, v);
-                return;
-            }
+            if (!errno)
+                return put_uint(o, v);
         }
     }
     /* Too long or too big for an integer: a double (strtod needs a NUL). */
     char *tmp = n < sizeof buf ? buf : malloc(n + 1);
     memcpy(tmp, s, n);
     tmp[n] = '\0';
-    msgpack_pack_double(pk, strtod(tmp, NULL));
+    o = put_double(o, strtod(tmp, NULL));
     if (tmp != buf)
         free(tmp);
+    return o;
 }
 
 /* Integers of up to 19 digits, and decimals whose digits fit a double
  * exactly (15) scaled by at most 10^22: one exact operation, so correctly
  * rounded as strtod would (Clinger's fast path). Anything else: strtod. */
-static void
-pack_number(const char *s, const char *e, msgpack_packer *pk)
+static char *
+pack_number(const char *s, const char *e, char *o)
 {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
@@ -401,12 +511,10 @@ pack_number(const char *s, const char *e, msgpack_packer *pk)
         m = m * 10 + (uint64_t)(*p - '0');
     if (p == e) {
         if (digits > 19 || (neg && m > (uint64_t)INT64_MAX + 1))
-            return pack_number_slow(s, e, pk);
+            return pack_number_slow(s, e, o);
         if (neg)
-            msgpack_pack_int64(pk, m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m);
-        else
-            msgpack_pack_uint64(pk, m);
-        return;
+            return put_int(o, m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m);
+        return put_uint(o, m);
     }
     if (*p == '.')
         for (p++; p < e && *p >= '0' && *p <= '9'; p++, digits++, frac++)
@@ -420,65 +528,61 @@ pack_number(const char *s, const char *e, msgpack_packer *pk)
         for (; p < e && exp < 1000; p++)
             exp = exp * 10 + (*p - '0');
         if (p < e)
-            return pack_number_slow(s, e, pk);
+            return pack_number_slow(s, e, o);
         exp = eneg ? -exp : exp;
     }
     exp -= frac;
     if (digits > 15 || exp < -22 || exp > 22)
-        return pack_number_slow(s, e, pk);
+        return pack_number_slow(s, e, o);
     double v = exp < 0 ? (double)m / pow10[-exp] : (double)m * pow10[exp];
-    msgpack_pack_double(pk, neg ? -v : v);
+    return put_double(o, neg ? -v : v);
 }
 
-static void
-pack_value(jp *j, const char **pp, msgpack_packer *pk)
+static char *
+pack_value(jp *j, const char **pp, char *o)
 {
     const char *p = *pp;
     uint32_t count;
     switch (*p) {
     case '"':
-        pack_string(j, pp, pk);
-        return;
+        return pack_string(j, pp, o);
     case 't':
-        msgpack_pack_true(pk);
         *pp += 4;
-        return;
+        *o++ = (char)0xc3;
+        return o;
     case 'f':
-        msgpack_pack_false(pk);
         *pp += 5;
-        return;
+        *o++ = (char)0xc2;
+        return o;
     case 'n':
-        msgpack_pack_nil(pk);
         *pp += 4;
-        return;
+        *o++ = (char)0xc0;
+        return o;
     case '[':
     case '{': {
         count = j->tape[j->next++].n;
         int obj = *p == '{';
-        if (obj)
-            msgpack_pack_map(pk, count);
-        else
-            msgpack_pack_array(pk, count);
+        o = put_container(o, count, obj);
         p = ws(p + 1, j->end);
         for (uint32_t i = 0; i < count; i++) {
             if (obj) {
-                pack_string(j, &p, pk);
+                o = pack_string(j, &p, o);
                 p = ws(p, j->end);
                 p = ws(p + 1, j->end); /* : */
             }
-            pack_value(j, &p, pk);
+            o = pack_value(j, &p, o);
             p = ws(p, j->end);
             if (*p == ',')
                 p = ws(p + 1, j->end);
         }
         *pp = ws(p, j->end) + 1; /* the closing bracket */
-        return;
+        return o;
     }
     default: {
         const char *e = p;
         scan_number(j, &e);
-        pack_number(p, e, pk);
         *pp = e;
+        return pack_number(p, e, o);
     }
     }
 }
@@ -505,7 +609,14 @@ sluice_json_to_msgpack_at(const char *s, size_t n, msgpack_packer *pk, char *err
             free(j.tape);
         return -1;
     }
-    pack_value(&j, &start, pk);
+    char stackbuf[4096];
+    char *buf = j.bound <= sizeof stackbuf ? stackbuf : malloc(j.bound);
+    if (!buf)
+        abort();
+    size_t len = (size_t)(pack_value(&j, &start, buf) - buf);
+    pk->callback(pk->data, buf, len);
+    if (buf != stackbuf)
+        free(buf);
     if (j.tape != j.inline_tape)
         free(j.tape);
     return 0;

@@ -1,5 +1,6 @@
 /* Fuzz the JSON parser: whatever it accepts must be well-formed
- * MessagePack that renders back to JSON it accepts again. */
+ * MessagePack, byte for byte what msgpack-c packs for the same value, that
+ * renders back to JSON it accepts again. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (msgpack_unpack_next(&up, sb.data, sb.size, &off) != MSGPACK_UNPACK_SUCCESS ||
             off != sb.size)
             abort();
+        msgpack_sbuffer again;
+        msgpack_sbuffer_init(&again);
+        msgpack_packer apk;
+        msgpack_packer_init(&apk, &again, msgpack_sbuffer_write);
+        msgpack_pack_object(&apk, up.data);
+        if (again.size != sb.size || memcmp(again.data, sb.data, sb.size) != 0)
+            abort();
+        msgpack_sbuffer_destroy(&again);
         sluice_buf out = SLUICE_BUF_INIT;
         sluice_json_value(&out, &up.data);
         msgpack_sbuffer_clear(&sb);
