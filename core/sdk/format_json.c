@@ -76,6 +76,24 @@ put_digits(char *p, unsigned v, int width)
         p[i] = (char)('0' + v % 10);
 }
 
+/* The proleptic Gregorian date of a day counted from 1970-01-01, by
+ * Howard Hinnant's days-to-civil algorithm: what gmtime_r gives, without
+ * its locking and time zone bookkeeping, for timestamps that change second
+ * on every event. */
+static void
+civil_from_days(int64_t z, int64_t *year, unsigned *month, unsigned *day)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int64_t)yoe + era * 400 + (*month <= 2);
+}
+
 void
 sluice_format_rfc3339(sluice_buf *out, sluice_time_t t)
 {
@@ -89,19 +107,25 @@ sluice_format_rfc3339(sluice_buf *out, sluice_time_t t)
         nsec += SLUICE_NSEC_PER_SEC;
     }
     if (sec != cached_sec) {
-        struct tm tm;
-        gmtime_r(&sec, &tm);
-        put_digits(cached, (unsigned)(tm.tm_year + 1900) % 10000, 4);
+        int64_t days = sec / 86400, sod = sec % 86400;
+        if (sod < 0) {
+            sod += 86400;
+            days--;
+        }
+        int64_t year;
+        unsigned month, day;
+        civil_from_days(days, &year, &month, &day);
+        put_digits(cached, (unsigned)(year % 10000 + 10000) % 10000, 4);
         cached[4] = '-';
-        put_digits(cached + 5, (unsigned)tm.tm_mon + 1, 2);
+        put_digits(cached + 5, month, 2);
         cached[7] = '-';
-        put_digits(cached + 8, (unsigned)tm.tm_mday, 2);
+        put_digits(cached + 8, day, 2);
         cached[10] = 'T';
-        put_digits(cached + 11, (unsigned)tm.tm_hour, 2);
+        put_digits(cached + 11, (unsigned)(sod / 3600), 2);
         cached[13] = ':';
-        put_digits(cached + 14, (unsigned)tm.tm_min, 2);
+        put_digits(cached + 14, (unsigned)(sod / 60 % 60), 2);
         cached[16] = ':';
-        put_digits(cached + 17, (unsigned)tm.tm_sec, 2);
+        put_digits(cached + 17, (unsigned)(sod % 60), 2);
         cached[19] = '.';
         cached_sec = sec;
     }

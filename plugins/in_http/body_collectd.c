@@ -51,7 +51,7 @@ static void
 pack_tag(msgpack_packer *pk, const char *key, const msgpack_object *v)
 {
     sluice_pack_cstr(pk, key);
-    msgpack_pack_str_with_body(pk, v->via.str.ptr, v->via.str.size);
+    sluice_pack_str(pk, v->via.str.ptr, v->via.str.size);
 }
 
 /* One event for data source `i` of the value list `vl`. */
@@ -84,7 +84,7 @@ stage_value(body_stage *st, const msgpack_object *vl, uint32_t i, sluice_time_t 
     sluice_event_pack_head(&pk, t);
     msgpack_pack_map(&pk, 4);
     sluice_pack_cstr(&pk, "name");
-    msgpack_pack_str_with_body(&pk, name->data, name->len);
+    sluice_pack_str(&pk, name->data, name->len);
     sluice_pack_cstr(&pk, "kind");
     sluice_pack_cstr(&pk, gauge ? "gauge" : "counter");
     sluice_pack_cstr(&pk, "tags");

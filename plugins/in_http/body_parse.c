@@ -284,9 +284,9 @@ form(body_stage *st, const char *body, size_t len, sluice_time_t now, const body
         if (e > p) {
             const char *ke = eq ? eq : e;
             size_t kl = form_decode(p, (size_t)(ke - p), tmp);
-            msgpack_pack_str_with_body(&pk, tmp, kl);
+            sluice_pack_str(&pk, tmp, kl);
             size_t vl = eq ? form_decode(eq + 1, (size_t)(e - eq - 1), tmp) : 0;
-            msgpack_pack_str_with_body(&pk, tmp, vl);
+            sluice_pack_str(&pk, tmp, vl);
             count++;
         }
         p = e + 1;
@@ -319,7 +319,7 @@ text(body_stage *st, const char *body, size_t len, sluice_time_t now, const body
             sluice_event_pack_head(&pk, now);
             msgpack_pack_map(&pk, 1 + (uint32_t)meta->n);
             sluice_pack_cstr(&pk, "message");
-            msgpack_pack_str_with_body(&pk, p, n);
+            sluice_pack_str(&pk, p, n);
             for (size_t i = 0; i < meta->n; i++) {
                 sluice_pack_cstr(&pk, meta->key[i]);
                 sluice_pack_cstr(&pk, meta->value[i]);

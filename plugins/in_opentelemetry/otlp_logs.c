@@ -60,7 +60,7 @@ pack_id(msgpack_packer *pk, const char *key, const ProtobufCBinaryData *id)
     if (id->len == 0 || id->len > 32) return;
     size_t n = otlp_hex_id(id->data, id->len, hex);
     sluice_pack_cstr(pk, key);
-    msgpack_pack_str_with_body(pk, hex, n);
+    sluice_pack_str(pk, hex, n);
 }
 
 static int
@@ -117,7 +117,7 @@ pack_record(msgpack_packer *pk, msgpack_sbuffer *out, const log_record *r,
         sluice_buf b = SLUICE_BUF_INIT;
         sluice_format_rfc3339(&b, otlp_time(r->observed_time_unix_nano));
         sluice_pack_cstr(pk, "observed_time");
-        msgpack_pack_str_with_body(pk, b.data, b.len);
+        sluice_pack_str(pk, b.data, b.len);
         sluice_buf_free(&b);
     }
     if (r->n_attributes) {

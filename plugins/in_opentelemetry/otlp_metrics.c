@@ -263,7 +263,7 @@ pack_bucket(mctx *c, double bound, uint64_t cumulative)
     char key[48] = "bucket_+Inf";
     int n = 11;
     if (!isinf(bound)) n = 7 + sluice_double_text(bound, key + 7);
-    msgpack_pack_str_with_body(&c->pk, key, (size_t)n);
+    sluice_pack_str(&c->pk, key, (size_t)n);
     msgpack_pack_uint64(&c->pk, cumulative);
 }
 

@@ -48,7 +48,7 @@ pack_base64(msgpack_packer *pk, const uint8_t *p, size_t n)
 {
     sluice_buf b = SLUICE_BUF_INIT;
     otlp_base64(&b, p, n);
-    msgpack_pack_str_with_body(pk, b.data, b.len);
+    sluice_pack_str(pk, b.data, b.len);
     sluice_buf_free(&b);
 }
 

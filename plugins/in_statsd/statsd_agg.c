@@ -461,7 +461,7 @@ statsd_agg_add_batch(statsd_agg *a, const statsd_line *lines, size_t n)
 
 /* ==== Flushing ==== */
 
-#define PACK_LIT(pk, lit) msgpack_pack_str_with_body(pk, lit, sizeof lit - 1)
+#define PACK_LIT(pk, lit) sluice_pack_str(pk, lit, sizeof lit - 1)
 
 /* Integral values as integers ("value": 3 rather than 3.0). */
 static void
@@ -505,8 +505,8 @@ pack_tags(statsd_agg *a, msgpack_packer *pk, const series *s, size_t off)
     msgpack_pack_map(pk, (uint32_t)(n + extra));
     for (o = off; o < s->key_len;) {
         sd_span k = key_next(s, &o), v = key_next(s, &o);
-        msgpack_pack_str_with_body(pk, k.p, k.n);
-        msgpack_pack_str_with_body(pk, v.p, v.n);
+        sluice_pack_str(pk, k.p, k.n);
+        sluice_pack_str(pk, v.p, v.n);
     }
     for (size_t i = 0; add && add[i]; i += 2) {
         int present = 0;
@@ -558,7 +558,7 @@ pack_summary(statsd_agg *a, msgpack_packer *pk, timing *t)
         size_t k = rank < 1 ? 0 : (size_t)rank - 1;
         if (k >= n)
             k = n - 1;
-        msgpack_pack_str_with_body(pk, a->pct_names[i], a->pct_name_len[i]);
+        sluice_pack_str(pk, a->pct_names[i], a->pct_name_len[i]);
         pack_number(pk, t->samples[k]);
     }
 }
@@ -578,7 +578,7 @@ pack_histogram(statsd_agg *a, msgpack_packer *pk, const timing *t)
         if (b < a->cfg->n_buckets)
             n = 7 + sluice_double_text(a->cfg->buckets[b], key + 7);
         cumulative += t->buckets[b];
-        msgpack_pack_str_with_body(pk, key, (size_t)n);
+        sluice_pack_str(pk, key, (size_t)n);
         pack_number(pk, cumulative);
     }
 }
@@ -591,7 +591,7 @@ emit(statsd_agg *a, series *s, sluice_time_t now, const statsd_sink *sink)
     sd_span name = key_next(s, &off);
     msgpack_pack_map(pk, 4);
     PACK_LIT(pk, "name");
-    msgpack_pack_str_with_body(pk, name.p, name.n);
+    sluice_pack_str(pk, name.p, name.n);
     PACK_LIT(pk, "kind");
     if (s->type == STATSD_COUNTER)
         PACK_LIT(pk, "counter");

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sluice/format.h"
 #include "testutil.h"
@@ -188,6 +189,29 @@ START_TEST(test_double_text_is_short_and_exact)
 }
 END_TEST
 
+/* RFC 3339 times are gmtime_r's at 200,000 random seconds from 1900 to
+ * 2190 (leap days, 2000 and 2100), before 1970 too. */
+START_TEST(test_rfc3339_matches_gmtime)
+{
+    srand(11);
+    for (int i = 0; i < 200000; i++) {
+        int64_t sec = (int64_t)(((uint64_t)rand() << 16) ^ (uint64_t)rand()) % (290LL * 365 * 86400) -
+                      70LL * 365 * 86400;
+        time_t tt = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        char want[96];
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.000000123Z", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        sluice_buf b = SLUICE_BUF_INIT;
+        sluice_format_rfc3339(&b, sec * SLUICE_NSEC_PER_SEC + 123);
+        sluice_buf_putc(&b, '\0');
+        ck_assert_str_eq(b.data, want);
+        sluice_buf_free(&b);
+    }
+}
+END_TEST
+
 START_TEST(test_buf_url_helpers)
 {
     sluice_buf b = SLUICE_BUF_INIT;
@@ -212,6 +236,7 @@ main(void)
     tcase_add_test(tc, test_format_json_special_values);
     tcase_add_test(tc, test_double_text_is_short_and_exact);
     tcase_add_test(tc, test_buf_url_helpers);
+    tcase_add_test(tc, test_rfc3339_matches_gmtime);
     /* A million doubles: seconds under ASan on a loaded machine. */
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
