@@ -60,9 +60,14 @@ field_of(const ProtobufCMessageDescriptor *d, uint64_t id)
     return d->fields[i].id == id ? &d->fields[i] : NULL;
 }
 
+/* With `full` 0, a sub-message too short to nest past the limit (each
+ * level takes at least a tag and a length byte) is skipped whole: most of
+ * a request's bytes are such small records, and protobuf-c rejects what
+ * is malformed inside them. With `full` 1 everything is checked, for the
+ * error's where and what. */
 static int
 check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t off, size_t end, int depth,
-      char *err, size_t errlen)
+      int full, char *err, size_t errlen)
 {
     if (depth > OTLP_MAX_MESSAGE_DEPTH) {
         snprintf(err, errlen, "protobuf: at byte %zu: messages nested deeper than %d", off,
@@ -102,7 +107,8 @@ check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t off, size_t 
         case 2:
             if (varint(p, end, &off, &len) < 0 || len > end - off) goto truncated;
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-                check(f->descriptor, p, off, off + len, depth + 1, err, errlen) < 0)
+                (full || len / 2 >= (uint64_t)(OTLP_MAX_MESSAGE_DEPTH - depth)) &&
+                check(f->descriptor, p, off, off + len, depth + 1, full, err, errlen) < 0)
                 return -1;
             off += len;
             break;
@@ -124,7 +130,7 @@ int
 otlp_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, char *err,
                 size_t errlen)
 {
-    return check(d, p, 0, n, 0, err, errlen);
+    return check(d, p, 0, n, 0, 1, err, errlen);
 }
 
 int
@@ -132,10 +138,12 @@ otlp_decode(const ProtobufCMessageDescriptor *d, const char *body, size_t len, o
             otlp_arena *a, ProtobufCMessage **msg, char *err, size_t errlen)
 {
     if (enc == OTLP_JSON) return otlp_json_decode(d, body, len, a, msg, err, errlen);
-    if (otlp_wire_check(d, (const uint8_t *)body, len, err, errlen) < 0) return -1;
-    *msg = protobuf_c_message_unpack(d, &a->pc, len, (const uint8_t *)body);
+    const uint8_t *p = (const uint8_t *)body;
+    if (check(d, p, 0, len, 0, 0, err, errlen) < 0) return -1;
+    *msg = protobuf_c_message_unpack(d, &a->pc, len, p);
     if (!*msg) {
-        snprintf(err, errlen, "protobuf: not a valid %s", d->name);
+        if (otlp_wire_check(d, p, len, err, errlen) == 0)
+            snprintf(err, errlen, "protobuf: not a valid %s", d->name);
         return -1;
     }
     return 0;
