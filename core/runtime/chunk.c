@@ -16,6 +16,7 @@ static struct {
     char *data[CHUNK_POOL_MAX];
     size_t alloc[CHUNK_POOL_MAX];
     int n;
+    size_t reserve; /* what chunks are made with */
 } pool;
 
 chunk *
@@ -25,6 +26,8 @@ chunk_new(struct pipeline *p, sluice_event_kind kind, size_t reserve)
     c->pipeline = p;
     c->kind = kind;
     c->created = sluice_time_now();
+    if (reserve > pool.reserve)
+        pool.reserve = reserve;
     if (pool.n && pool.alloc[pool.n - 1] >= reserve) {
         pool.n--;
         c->buf.data = pool.data[pool.n];
@@ -43,7 +46,8 @@ chunk_free(chunk *c)
     if (!c)
         return;
     free(c->files);
-    if (pool.n < CHUNK_POOL_MAX) {
+    /* A buffer a large batch grew is not kept for ordinary chunks. */
+    if (pool.n < CHUNK_POOL_MAX && c->buf.alloc <= 2 * pool.reserve) {
         pool.data[pool.n] = c->buf.data;
         pool.alloc[pool.n] = c->buf.alloc;
         pool.n++;

@@ -33,6 +33,8 @@ struct sluice_http_server {
     sluice_http_exchange *deferred; /* suspended, waiting for their answers */
     sluice_http_exchange *paused;   /* suspended before their bodies, by backpressure */
     uv_timer_t pause_timer;
+    int kick;     /* a connection was resumed: run libmicrohttpd again soon */
+    int stopping; /* answer at once, pause and defer nothing */
     char *tls_mem[3];               /* cert, key, CA, as libmicrohttpd wants them */
     sluice_buf spare;               /* the last request's body buffer, for the next */
     uint64_t unauthorized, too_large, refused_busy;
@@ -60,6 +62,7 @@ struct sluice_http_exchange {
     void *data;
     sluice_time_t deadline; /* paused: answer 503 after it */
     int expired;
+    int suspended; /* in the deferred or paused list, its connection suspended */
     sluice_http_exchange *prev, *next; /* in the deferred or paused list */
 };
 
@@ -91,9 +94,15 @@ run(sluice_http_server *s)
 {
     if (!s->daemon)
         return;
+    s->kick = 0;
     MHD_run(s->daemon);
     MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(s->daemon, &ms) == MHD_YES)
+    /* Without a thread of its own libmicrohttpd has no wake-up for a
+     * resumed connection: it takes it on its next run, which its timeout
+     * does not count. */
+    if (s->kick)
+        uv_timer_start(&s->timer, on_timer, 0, 0);
+    else if (MHD_get_timeout(s->daemon, &ms) == MHD_YES)
         uv_timer_start(&s->timer, on_timer, ms > 60000 ? 60000 : ms, 0);
     else
         uv_timer_stop(&s->timer);
@@ -177,13 +186,34 @@ unlink_exchange(sluice_http_exchange **list, sluice_http_exchange *x)
     x->prev = x->next = NULL;
 }
 
+/* Take a suspended exchange out of its list and let its connection go on. */
+static void
+resume_exchange(sluice_http_exchange **list, sluice_http_exchange *x)
+{
+    unlink_exchange(list, x);
+    x->suspended = 0;
+    MHD_resume_connection(x->conn);
+    x->s->kick = 1;
+    uv_timer_start(&x->s->timer, on_timer, 0, 0);
+}
+
+static void
+suspend_exchange(sluice_http_exchange **list, sluice_http_exchange *x)
+{
+    MHD_suspend_connection(x->conn);
+    x->suspended = 1;
+    link_exchange(list, x);
+}
+
 void
 sluice_http_respond(sluice_http_exchange *x, unsigned status, const char *content_type,
                     const char *body, size_t len)
 {
     if (x->state == X_ANSWERED || x->response)
         return;
-    if (x->state != X_DEFERRED) {
+    /* Deferred but still in its handler (an acknowledgement that came at
+     * once): answered as if never deferred. */
+    if (x->state != X_DEFERRED || !x->suspended) {
         queue(x, status, make_response(x, content_type, body, len));
         return;
     }
@@ -191,10 +221,7 @@ sluice_http_respond(sluice_http_exchange *x, unsigned status, const char *conten
      * this. */
     x->response = make_response(x, content_type, body, len);
     x->status = status;
-    unlink_exchange(&x->s->deferred, x);
-    MHD_resume_connection(x->conn);
-    /* Not from here: we may be inside MHD_run, in another handler. */
-    uv_timer_start(&x->s->timer, on_timer, 0, 0);
+    resume_exchange(&x->s->deferred, x);
 }
 
 void
@@ -315,6 +342,11 @@ begin(sluice_http_exchange *x)
 {
     sluice_http_server *s = x->s;
     describe(x);
+    if (s->cfg->tls && s->cfg->ca_file && !sluice_http_server_tls_client_ok(x->conn)) {
+        s->unauthorized++;
+        refuse(x, MHD_HTTP_FORBIDDEN, "a client certificate signed by tls.ca_file is required");
+        return 0;
+    }
     if (!authorized(x)) {
         s->unauthorized++;
         sluice_http_add_header(x, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -346,13 +378,11 @@ on_pause_timer(uv_timer_t *t)
         next = x->next;
         if (x->deadline <= now) {
             x->expired = 1;
-            unlink_exchange(&s->paused, x);
-            MHD_resume_connection(x->conn);
+            resume_exchange(&s->paused, x);
         }
     }
     if (!s->paused)
         uv_timer_stop(t);
-    uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 static void
@@ -362,8 +392,7 @@ pause_exchange(sluice_http_exchange *x)
     x->state = X_PAUSED;
     if (!x->deadline)
         x->deadline = sluice_time_now() + s->busy;
-    MHD_suspend_connection(x->conn);
-    link_exchange(&s->paused, x);
+    suspend_exchange(&s->paused, x);
     if (!uv_is_active((uv_handle_t *)&s->pause_timer))
         uv_timer_start(&s->pause_timer, on_pause_timer, 100, 100);
 }
@@ -373,7 +402,7 @@ static int
 unpause(sluice_http_exchange *x)
 {
     sluice_http_server *s = x->s;
-    if (x->expired || (s->busy && sluice_time_now() >= x->deadline)) {
+    if (x->expired || s->stopping || (s->busy && sluice_time_now() >= x->deadline)) {
         s->refused_busy++;
         add_retry_after(x, s->busy ? s->busy : SLUICE_NSEC_PER_SEC);
         refuse(x, MHD_HTTP_SERVICE_UNAVAILABLE, "busy: the pipeline is applying backpressure");
@@ -420,10 +449,10 @@ finish(sluice_http_exchange *x)
     s->handler(s->arg, x);
     if (x->state == X_READING)
         refuse(x, MHD_HTTP_INTERNAL_SERVER_ERROR, "the input gave no answer");
-    else if (x->state == X_DEFERRED) {
-        MHD_suspend_connection(x->conn);
-        link_exchange(&s->deferred, x);
-    }
+    else if (x->state == X_DEFERRED && s->stopping)
+        refuse(x, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+    else if (x->state == X_DEFERRED)
+        suspend_exchange(&s->deferred, x);
 }
 
 /* What to reserve for a body: its Content-Length, or for a chunked one a
@@ -452,8 +481,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         x->method = method;
         x->path = url;
         *con_cls = x;
-        if (begin(x) && s->busy)
-            pause_exchange(x);
+        if (begin(x) && s->busy) {
+            if (s->stopping) {
+                add_retry_after(x, s->busy);
+                refuse(x, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+            } else {
+                pause_exchange(x);
+            }
+        }
         return MHD_YES;
     }
     /* Resumed from a pause: libmicrohttpd repeats the headers' call (no
@@ -632,13 +667,9 @@ sluice_http_server_busy(sluice_http_server *s, sluice_time_t retry_after)
     s->busy = retry_after;
     if (retry_after || !s->paused)
         return;
-    while (s->paused) {
-        sluice_http_exchange *x = s->paused;
-        unlink_exchange(&s->paused, x);
-        MHD_resume_connection(x->conn);
-    }
+    while (s->paused)
+        resume_exchange(&s->paused, s->paused);
     uv_timer_stop(&s->pause_timer);
-    uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 void
@@ -646,20 +677,23 @@ sluice_http_server_stop(sluice_http_server *s)
 {
     if (!s)
         return;
-    while (s->deferred) {
-        sluice_http_exchange *x = s->deferred;
-        add_retry_after(x, SLUICE_NSEC_PER_SEC);
-        sluice_http_respond(x, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
-                            "{\"error\":\"shutting down\"}\n", 26);
+    /* Answer every suspended request, and let libmicrohttpd send the
+     * answers: it aborts when stopped with a connection still suspended. A
+     * request that comes meanwhile is answered 503 at once. */
+    s->stopping = 1;
+    for (int round = 0; round < 8 && (s->deferred || s->paused || round == 0); round++) {
+        while (s->deferred) {
+            sluice_http_exchange *x = s->deferred;
+            add_retry_after(x, SLUICE_NSEC_PER_SEC);
+            sluice_http_respond(x, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
+                                "{\"error\":\"shutting down\"}\n", 26);
+        }
+        while (s->paused) {
+            s->paused->expired = 1;
+            resume_exchange(&s->paused, s->paused);
+        }
+        MHD_run(s->daemon);
     }
-    while (s->paused) {
-        sluice_http_exchange *x = s->paused;
-        x->expired = 1;
-        unlink_exchange(&s->paused, x);
-        MHD_resume_connection(x->conn);
-    }
-    /* Let resumed connections take their answers before the daemon goes. */
-    MHD_run(s->daemon);
     if (s->unauthorized || s->too_large || s->refused_busy)
         sluice_info(s->ins,
                     "http server: %llu requests refused for credentials, %llu as too large, "

@@ -1,7 +1,9 @@
-/* TLS material for the receiving server: libmicrohttpd (GnuTLS) takes PEM
- * text in memory, so the files are read here, and a missing or unreadable
- * one is an error naming its option. */
+/* TLS for the receiving server: libmicrohttpd (GnuTLS) takes PEM text in
+ * memory, so the files are read here, and a missing or unreadable one is
+ * an error naming its option. With a CA it only asks clients for a
+ * certificate; the verification is here. */
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,4 +63,18 @@ sluice_http_server_tls_load(sluice_instance *ins, const sluice_http_server_confi
             return -1;
     }
     return 0;
+}
+
+int
+sluice_http_server_tls_client_ok(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return 0;
+    gnutls_session_t tls = (gnutls_session_t)ci->tls_session;
+    unsigned n = 0, status = 0;
+    if (!gnutls_certificate_get_peers(tls, &n) || n == 0)
+        return 0;
+    return gnutls_certificate_verify_peers2(tls, &status) == GNUTLS_E_SUCCESS && status == 0;
 }

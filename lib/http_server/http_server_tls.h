@@ -10,4 +10,9 @@
 int sluice_http_server_tls_load(sluice_instance *ins, const sluice_http_server_config *cfg,
                                 char *mem[3]);
 
+/* With tls.ca_file: whether the client presented a certificate that
+ * verifies against it (libmicrohttpd asks for one and checks nothing). */
+struct MHD_Connection;
+int sluice_http_server_tls_client_ok(struct MHD_Connection *conn);
+
 #endif

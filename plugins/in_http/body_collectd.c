@@ -134,8 +134,12 @@ valid(const msgpack_object *vl, char *why, size_t whylen)
         }
     }
     const msgpack_object *t = member(vl, "time");
-    if (t && !is_number(t)) {
-        snprintf(why, whylen, "\"time\" is not a number");
+    double secs = !t                                  ? 0
+                  : t->type == MSGPACK_OBJECT_FLOAT64 ? t->via.f64
+                  : t->type == MSGPACK_OBJECT_FLOAT32 ? t->via.f64
+                                                      : (double)t->via.i64;
+    if (t && (!is_number(t) || !(secs >= 0 && secs < 9e9))) {
+        snprintf(why, whylen, "\"time\" is not a number of seconds from 1970 to 2255");
         return 0;
     }
     return 1;
@@ -178,12 +182,12 @@ body_collectd(body_stage *st, const char *body, size_t len, sluice_time_t now, c
         for (uint32_t v = 0; v < values->via.array.size; v++)
             if (values->via.array.ptr[v].type != MSGPACK_OBJECT_NIL)
                 stage_value(st, vl, v, at, &name);
+        if (st->too_large)
+            break;
     }
     sluice_buf_free(&name);
     r = 0;
 out:
     msgpack_unpacked_destroy(&up);
-    if (r < 0)
-        body_stage_clear(st);
-    return r;
+    return body_staged_result(st, r, err, errlen);
 }

@@ -25,10 +25,15 @@ body_stage_destroy(body_stage *st)
     msgpack_sbuffer_destroy(&st->scratch);
 }
 
-void
+int
 body_staged(body_stage *st)
 {
     st->count++;
+    if (st->limit && st->events.size > st->limit) {
+        st->too_large = 1;
+        return -1;
+    }
+    return 0;
 }
 
 void
@@ -36,6 +41,7 @@ body_stage_clear(body_stage *st)
 {
     msgpack_sbuffer_clear(&st->events);
     st->count = 0;
+    st->too_large = 0;
 }
 
 body_format
@@ -196,6 +202,8 @@ ndjson(body_stage *st, const char *body, size_t len, sluice_time_t now, const bo
                 snprintf(err, errlen, "line %zu, column %zu: not a JSON object", line, i + 1);
                 return -1;
             }
+            if (st->too_large)
+                return 0;
         }
         p = e + 1;
     }
@@ -236,6 +244,8 @@ json_document(body_stage *st, sluice_time_t now, const body_meta *meta, char *er
             return -1;
         }
         off += sz;
+        if (st->too_large)
+            break;
     }
     return 0;
 }
@@ -324,10 +334,28 @@ text(body_stage *st, const char *body, size_t len, sluice_time_t now, const body
                 sluice_pack_cstr(&pk, meta->key[i]);
                 sluice_pack_cstr(&pk, meta->value[i]);
             }
-            body_staged(st);
+            if (body_staged(st) < 0)
+                return;
         }
         p = e + 1;
     }
+}
+
+/* A body's outcome: its error, or the stage's limit passed. */
+int
+body_staged_result(body_stage *st, int r, char *err, size_t errlen)
+{
+    if (r == 0 && st->too_large) {
+        snprintf(err, errlen, "the request makes more than %zu bytes of events: send it in smaller "
+                 "parts", st->limit);
+        r = -1;
+    }
+    if (r < 0) {
+        int too_large = st->too_large;
+        body_stage_clear(st);
+        st->too_large = too_large;
+    }
+    return r;
 }
 
 int
@@ -371,9 +399,7 @@ body_logs(body_stage *st, body_format f, const char *body, size_t len, sluice_ti
         break;
     }
     }
-    if (r < 0)
-        body_stage_clear(st);
-    return r;
+    return body_staged_result(st, r, err, errlen);
 }
 
 int64_t
@@ -439,9 +465,10 @@ body_line_protocol(body_stage *st, const char *body, size_t len, int64_t unit,
             }
             sluice_event_pack_head(&ep, t);
             msgpack_sbuffer_write(&st->events, st->scratch.data, st->scratch.size);
-            body_staged(st);
+            if (body_staged(st) < 0)
+                break;
         }
         p = e + 1;
     }
-    return 0;
+    return body_staged_result(st, 0, err, errlen);
 }

@@ -26,6 +26,8 @@ typedef struct body_stage {
     msgpack_sbuffer events;  /* whole events, [time, body] back to back */
     msgpack_sbuffer scratch; /* one parsed value at a time */
     size_t count;
+    size_t limit;  /* staged bytes at most; 0: no limit */
+    int too_large; /* the last body staged more than `limit` */
 } body_stage;
 
 /* The format a Content-Type names (BODY_AUTO for JSON or none). */
@@ -51,10 +53,14 @@ int body_collectd(body_stage *st, const char *body, size_t len, sluice_time_t no
                   size_t errlen);
 
 /* For the formats: parse one whole JSON value into st->scratch (errors by
- * line and column), note an event just packed into st->events, and drop
- * what is staged. */
+ * line and column), note an event just packed into st->events (-1 once
+ * the stage holds more than its limit: tiny lines with metadata can stage
+ * many times their body), and drop what is staged. */
 int body_parse_json(body_stage *st, const char *body, size_t len, char *err, size_t errlen);
-void body_staged(body_stage *st);
+int body_staged(body_stage *st);
+/* A format's result `r` (0 or -1 with `err`) made final: -1 when the stage
+ * passed its limit (st->too_large stays set), and the stage dropped on -1. */
+int body_staged_result(body_stage *st, int r, char *err, size_t errlen);
 void body_stage_clear(body_stage *st);
 
 void body_stage_init(body_stage *st);

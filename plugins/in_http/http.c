@@ -130,6 +130,12 @@ static void
 refuse_bad(http_ctx *c, sluice_http_exchange *x, const char *why)
 {
     c->refused++;
+    if (c->stage.too_large) { /* parses, but would make too many events */
+        char esc[400];
+        json_escape(why, esc, sizeof esc);
+        answer_json(x, 413, "{\"error\":\"%s\",\"accepted\":0}\n", esc);
+        return;
+    }
     sluice_time_t now = sluice_time_now();
     if (now - c->last_refused_log >= LOG_REFUSED_EVERY_NS) {
         sluice_warn(c->ins, "%s %s from %s refused, nothing of it accepted: %s%s",
@@ -268,6 +274,8 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
     c->cfg = cfg;
     c->em = sluice_input_emitter(ins);
     body_stage_init(&c->stage);
+    /* Tiny lines with metadata stage many times their size: bound it. */
+    c->stage.limit = (size_t)cfg->server.max_body_size * 4;
     if (cfg->headers.n + 2 > BODY_MAX_META) {
         sluice_option_error(ins, "headers", "at most %d headers", BODY_MAX_META - 2);
         return SLUICE_ERROR;

@@ -201,3 +201,37 @@ curl -s -o /dev/null "http://127.0.0.1:$PORT/" --data-binary '{"tls":3}' && fail
 stop_sluice || fail "sluice exit code $?"
 [ "$(grep -c '"tls":1' "$OUT")" -eq 1 ] && [ "$(line_count "$OUT")" -eq 1 ] || fail "HTTPS events: $(cat "$OUT")"
 pass "HTTPS with a bearer token from the environment; a wrong token is 401"
+
+# ==== Client certificates: tls.ca_file requires one signed by it ====
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test CA" \
+    -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1 || fail "openssl: CA"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=client" -keyout "$T/client.key" \
+    -out "$T/client.csr" >/dev/null 2>&1 || fail "openssl: client key"
+openssl x509 -req -in "$T/client.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+    -days 2 -out "$T/client.pem" >/dev/null 2>&1 || fail "openssl: client certificate"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=stranger" \
+    -keyout "$T/stranger.key" -out "$T/stranger.pem" >/dev/null 2>&1 || fail "openssl: stranger"
+rm -f "$OUT"
+cat >"$T/mtls.yaml" <<YAML
+service: {flush_interval: 100ms, http: off, grace: 2s}
+pipelines:
+  app:
+    inputs:
+      - type: http
+        listen: 127.0.0.1:$PORT
+        tls: {cert_file: $T/cert.pem, key_file: $T/key.pem, ca_file: $T/ca.pem}
+    outputs:
+      - {type: file, path: $OUT, format: json}
+YAML
+start_sluice -c "$T/mtls.yaml"
+wait_for 20 grep -q "listening on https" "$T/sluice.log" || fail "no HTTPS listener: $(cat "$T/sluice.log")"
+mtls() { # ARGS...: the status of a POST with these curl arguments
+    curl -s -o "$T/answer" -w '%{http_code}' --cacert "$T/cert.pem" "$@" "https://127.0.0.1:$PORT/" \
+        --data-binary "{\"mtls\":\"$#\"}"
+}
+expect 200 "$(mtls --cert "$T/client.pem" --key "$T/client.key")" "a client certificate signed by ca_file"
+expect 403 "$(mtls)" "no client certificate"
+expect 403 "$(mtls --cert "$T/stranger.pem" --key "$T/stranger.key")" "a self-signed client certificate"
+stop_sluice || fail "sluice exit code $?"
+[ "$(line_count "$OUT")" -eq 1 ] || fail "events with client certificates: $(cat "$OUT")"
+pass "tls.ca_file: a certificate signed by it is required (none, or a stranger's: 403)"

@@ -235,10 +235,38 @@ START_TEST(test_collectd)
     ck_assert_ptr_null(collectd("[{\"plugin\":\"p\",\"type\":\"t\",\"values\":[\"x\"],"
                                 "\"dstypes\":[\"gauge\"],\"dsnames\":[\"v\"]}]"));
     ck_assert_str_eq(err, "value list 0: data source 0 is not a number with a dstype and dsname");
+    ck_assert_ptr_null(collectd("[{\"plugin\":\"p\",\"type\":\"t\",\"values\":[1],"
+                                "\"dstypes\":[\"gauge\"],\"dsnames\":[\"v\"],\"time\":1e13}]"));
+    ck_assert_str_eq(err, "value list 0: \"time\" is not a number of seconds from 1970 to 2255");
     ck_assert_ptr_null(collectd("[{\"plugin\":1}]"));
     ck_assert_str_eq(err, "value list 0: no \"plugin\" string");
     ck_assert_ptr_null(collectd("[{]"));
     ck_assert(strncmp(err, "line 1, column 3:", 17) == 0);
+}
+END_TEST
+
+/* Tiny lines with metadata stage many times their body: past the stage's
+ * limit the request is refused whole, marked too large. */
+START_TEST(test_stage_limit)
+{
+    body_stage st;
+    body_stage_init(&st);
+    st.limit = 4096;
+    body_meta m = {.n = 1, .key = {"path"}, .value = {"/a/rather/long/path/for/every/event"}};
+    sluice_buf in = SLUICE_BUF_INIT;
+    for (int i = 0; i < 1000; i++)
+        sluice_buf_printf(&in, "{}\n");
+    ck_assert_int_eq(body_logs(&st, BODY_NDJSON, in.data, in.len, NOW, &m, err, sizeof err), -1);
+    ck_assert_int_eq(st.too_large, 1);
+    ck_assert_uint_eq(st.count, 0);
+    ck_assert_uint_eq(st.events.size, 0);
+    ck_assert_str_eq(err, "the request makes more than 4096 bytes of events: send it in smaller parts");
+    /* Under the limit, the same reader accepts. */
+    ck_assert_int_eq(body_logs(&st, BODY_NDJSON, in.data, 30, NOW, &m, err, sizeof err), 0);
+    ck_assert_uint_eq(st.count, 10);
+    ck_assert_int_eq(st.too_large, 0);
+    sluice_buf_free(&in);
+    body_stage_destroy(&st);
 }
 END_TEST
 
@@ -252,6 +280,7 @@ main(void)
     tcase_add_test(tc, test_meta_wins_and_forms);
     tcase_add_test(tc, test_line_protocol);
     tcase_add_test(tc, test_collectd);
+    tcase_add_test(tc, test_stage_limit);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
