@@ -30,33 +30,15 @@ pipelines:
     inputs: [{type: http, listen: 127.0.0.1:$PORT}]
     outputs: [{type: null}]
 YAML
-    start_bench_sluice "$T/sluice.yaml" "$T/log" "listening on"
-    start=$(date +%s.%N)
-    python3 bench/http_post.py "$FILE" --port "$PORT" --lines 1000 --connections "$CONNS" >/dev/null
-    wait_events "$MPORT" "$N"
-    done_at=$(date +%s.%N)
-    cpu=$(proc_cpu "$BENCH_PID")
-    hwm=$(proc_hwm "$BENCH_PID")
-    got=$(events_counted "$MPORT")
-    kill -TERM "$BENCH_PID"
-    wait "$BENCH_PID"
-    echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((N - got))" >>"$T/results"
-    if [ -n "${FLUENT_BIT:-}" ]; then # the peer, interleaved
+    measure_run sluice "$T/sluice.yaml" "$MPORT" "$N" "$T/results" \
+        python3 bench/http_post.py "$FILE" --port "$PORT" --lines 1000 --connections "$CONNS"
+    if [ -n "${FLUENT_BIT:-}" ]; then # the peer, interleaved; it reads NDJSON as JSON
         PORT=$(free_port)
         MPORT=$(free_port)
         fluent_bit_conf "$MPORT" "name http" "listen 127.0.0.1" "port $PORT" >"$T/fb.conf"
-        start_fluent_bit "$T/fb.conf" "$T/fb.log" "$MPORT"
-        sleep 0.3
-        start=$(date +%s.%N)
-        python3 bench/http_post.py "$FILE" --port "$PORT" --lines 1000 --connections "$CONNS" --content-type application/json >/dev/null
-        wait_fluent_bit "$MPORT" "$N"
-        done_at=$(date +%s.%N)
-        cpu=$(proc_cpu "$BENCH_PID")
-        hwm=$(proc_hwm "$BENCH_PID")
-        got=$(fluent_bit_counted "$MPORT")
-        kill -TERM "$BENCH_PID"
-        wait "$BENCH_PID" || true
-        echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((N - got))" >>"$T/fb_results"
+        measure_run fluent-bit "$T/fb.conf" "$MPORT" "$N" "$T/fb_results" \
+            python3 bench/http_post.py "$FILE" --port "$PORT" --lines 1000 --connections "$CONNS" \
+            --content-type application/json
     fi
 done
 median_report "$T/results" "HTTP NDJSON -> null, $N events in requests of 1,000 on $CONNS kept-alive connections" events

@@ -134,3 +134,27 @@ med = [statistics.median(float(l.split()[0]) for l in open(f)) for f in sys.argv
 print(f"  sluice / Fluent Bit, per CPU-second (medians, same runs interleaved): {med[0] / med[1]:.2f}x")
 PY
 }
+
+# measure_run sluice|fluent-bit CONFIG MPORT N RESULTS CLIENT...: start the
+# collector on CONFIG (its metrics on MPORT), run CLIENT, wait until its
+# inputs took N events, and append "run_result missing" to RESULTS.
+measure_run() {
+    local kind=$1 cfg=$2 mport=$3 n=$4 results=$5 start done_at cpu hwm got
+    shift 5
+    if [ "$kind" = sluice ]; then
+        start_bench_sluice "$cfg" "$T/log" "listening"
+    else
+        start_fluent_bit "$cfg" "$T/fb.log" "$mport"
+        sleep 0.3
+    fi
+    start=$(date +%s.%N)
+    "$@" >/dev/null
+    if [ "$kind" = sluice ]; then wait_events "$mport" "$n"; else wait_fluent_bit "$mport" "$n"; fi
+    done_at=$(date +%s.%N)
+    cpu=$(proc_cpu "$BENCH_PID")
+    hwm=$(proc_hwm "$BENCH_PID")
+    if [ "$kind" = sluice ]; then got=$(events_counted "$mport"); else got=$(fluent_bit_counted "$mport"); fi
+    kill -TERM "$BENCH_PID"
+    wait "$BENCH_PID" || true
+    echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((n - got))" >>"$results"
+}
