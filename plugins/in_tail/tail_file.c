@@ -38,7 +38,7 @@ tail_file_open(tail_ctx *t, const char *path, int fd, gzFile gz, uint64_t dev, u
          * inode reused by another file is told apart. */
         f->compressed = 1;
         tail_fingerprint(fd, &f->fp_hash, &f->fp_len);
-        tail_gz_check(gz, offset, &f->check);
+        tail_gz_check(gz, offset, &f->check, NULL);
         gzseek(gz, (z_off_t)offset, SEEK_SET);
         f->rotated = 1;
         f->rotated_at = f->progress_at = uv_now(t->loop);

@@ -98,17 +98,19 @@ tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len)
 }
 
 int
-tail_gz_check(gzFile gz, uint64_t off, uint64_t *check)
+tail_gz_check(gzFile gz, uint64_t off, uint64_t *check, int *more)
 {
-    unsigned char buf[TAIL_CHECK_LEN];
+    unsigned char buf[TAIL_CHECK_LEN + 1];
     uint64_t start = off > TAIL_CHECK_LEN ? off - TAIL_CHECK_LEN : 0;
     size_t want = (size_t)(off - start);
     gzrewind(gz);
     int n = gzseek(gz, (z_off_t)start, SEEK_SET) == (z_off_t)start
-                ? gzread(gz, buf, (unsigned)want)
+                ? gzread(gz, buf, (unsigned)want + (more != NULL))
                 : -1;
-    *check = n == (int)want ? tail_hash(buf, want) : 0;
-    int short_ = n != (int)want && cut_short(gz);
+    *check = n >= (int)want ? tail_hash(buf, want) : 0;
+    if (more)
+        *more = n > (int)want;
+    int short_ = n < (int)want + (more != NULL) && cut_short(gz);
     gzrewind(gz);
     return short_;
 }

@@ -34,8 +34,9 @@ const char *tail_compression(int fd);
 const char *tail_compression_of(int fd, int *too_short);
 /* gzip: the fingerprint and the check of the uncompressed content; `gz`
  * is rewound. Each returns 1 when the file ends in the middle of its gzip
- * stream (still being written), else 0. A check past the end is 0. */
+ * stream (still being written), else 0. A check past the end is 0; `more`,
+ * when not NULL, is set to whether any content follows `off`. */
 int tail_gz_fingerprint(gzFile gz, uint64_t *hash, uint32_t *len);
-int tail_gz_check(gzFile gz, uint64_t off, uint64_t *check);
+int tail_gz_check(gzFile gz, uint64_t off, uint64_t *check, int *more);
 
 #endif

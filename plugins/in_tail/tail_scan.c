@@ -170,7 +170,7 @@ open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
             t->db_dirty = 1;
         }
         if (!same) {
-            tail_db_remove(&t->db, e->dev, e->ino);
+            tail_db_drop(&t->db, e); /* its lines are all in that file, gone */
             close(fd);
             if (format)
                 open_compressed(t, ff, format);
@@ -183,7 +183,10 @@ open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
             return;
         }
     } else if (format) {
-        tail_db_remove(&t->db, e->dev, e->ino); /* a compressed file in a reused inode */
+        /* A compressed file in a reused inode. The stream the inode held
+         * may have a compressed copy of its own to be judged: it keeps
+         * where it stopped. */
+        tail_db_retire(&t->db, e->dev, e->ino, TAIL_EPOCH_NONE);
         close(fd);
         open_compressed(t, ff, format);
         return;
@@ -214,18 +217,46 @@ open_known(tail_ctx *t, found_file *ff, tail_db_entry *e)
 
 /* ==== Round 2: new plain files ==== */
 
+/* The length of `name` without the suffixes rotation adds: a number or a
+ * date after '.', '-' or '_' (app.log.1, app.log-20261201) and a
+ * compression extension (app.log.2.gz). */
+static size_t
+stem_length(const char *name)
+{
+    static const char *const ext[] = {".gz", ".xz", ".zst", ".bz2", ".lz4", ".z"};
+    size_t n = strlen(name);
+    for (;;) {
+        size_t k = 0, d = n;
+        for (; k < sizeof ext / sizeof *ext; k++) {
+            size_t e = strlen(ext[k]);
+            if (n > e && strcmp(name + n - e, ext[k]) == 0) {
+                n -= e;
+                break;
+            }
+        }
+        if (k < sizeof ext / sizeof *ext)
+            continue;
+        while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+            d--;
+        if (d == n || d < 2 || !strchr(".-_", name[d - 1]))
+            return n;
+        n = d - 1;
+    }
+}
+
 /* Whether the file at `copy` is named as a rotation of the one at
- * `orig`: its name is the original's, perhaps with a suffix after '.',
- * '-' or '_' (app.log.1, app.log-20261201, app.log.2.gz), in any
- * directory (logrotate's olddir). Only such a file is taken for a copy:
- * two different files may well hold the same lines. */
+ * `orig`: both have the same name once the suffixes of rotation are taken
+ * off the original's (app.log.1 and app.log.2.gz are both app.log's), the
+ * copy perhaps with a suffix after '.', '-' or '_', in any directory
+ * (logrotate's olddir). Only such a file is taken for a copy: two
+ * different files may well hold the same lines. */
 static int
 named_as_rotation(const char *copy, const char *orig)
 {
     const char *c = strrchr(copy, '/'), *o = strrchr(orig, '/');
     c = c ? c + 1 : copy;
     o = o ? o + 1 : orig;
-    size_t n = strlen(o);
+    size_t n = stem_length(o);
     return strncmp(c, o, n) == 0 && (c[n] == '\0' || c[n] == '.' || c[n] == '-' || c[n] == '_');
 }
 
@@ -454,13 +485,18 @@ judge_compressed(tail_ctx *t, const char *path, gzFile gz, uint64_t *off, uint64
         } else if (held(t, e->dev, e->ino) || e->gen == t->gen) {
             return GZ_SKIP; /* the stream it copies is still read */
         }
+        int more = 1;
         if (from) {
-            if (tail_gz_check(gz, from, &c))
+            if (tail_gz_check(gz, from, &c, &more))
                 return GZ_WAIT; /* not all written yet */
             if (c != from_check) {
                 *g = NULL;
                 continue;
             }
+        }
+        if (!more && !*g) {
+            tail_db_drop(&t->db, e); /* read to its end: the copy is done */
+            return GZ_SKIP;
         }
         *off = from;
         *check = from_check;
