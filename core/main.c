@@ -3,6 +3,7 @@
  *   sluice validate -c FILE   check everything and exit 0 or 1
  *   sluice plugins [--json | --markdown]
  *   sluice rules check|test FILE...   Prometheus rule files, promtool's way
+ *   sluice healthcheck [-c FILE | --http-listen ADDR]   ask a running sluice
  *   sluice version
  * Exit codes: 0 ok, 1 bad configuration or input, 2 usage. */
 #include <getopt.h>
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "healthcheck.h"
 #include "log.h"
 #include "metrics.h"
 #include "plugin_docs.h"
@@ -34,6 +36,8 @@ usage(FILE *f)
             "       sluice plugins [--json | --markdown]\n"
             "       sluice rules check FILE...   check Prometheus rule files\n"
             "       sluice rules test FILE...    run promtool's rule unit tests\n"
+            "       sluice healthcheck [-c FILE | --http-listen ADDR]\n"
+            "                              exit 0 if the sluice running FILE is healthy\n"
             "       sluice version\n"
             "\n"
             "  -c, --config FILE     the YAML pipeline configuration\n"
@@ -209,6 +213,28 @@ cmd_run(const cli *c, int validate_only)
     return rc;
 }
 
+/* The self-monitoring address of the sluice to check: --http-listen, else
+ * the configuration's service.http, else the default. */
+static int
+cmd_healthcheck(const cli *c)
+{
+    if (c->http_listen || !c->config)
+        return healthcheck(c->http_listen ? c->http_listen : "127.0.0.1:2020", 5000);
+    sluice_config cfg;
+    cfg_errors errs = {0};
+    int rc = load(c, &cfg, &errs);
+    if (rc == 0 && !cfg.service.http_enabled) {
+        fprintf(stderr, "sluice: healthcheck: %s turns self-monitoring off (service.http): "
+                        "nothing to ask\n", c->config);
+        rc = EXIT_CONFIG;
+    } else if (rc == 0) {
+        rc = healthcheck(cfg.service.http_listen, 5000);
+    }
+    cfg_errors_free(&errs);
+    config_free(&cfg);
+    return rc;
+}
+
 static void
 report_load_error(const char *msg)
 {
@@ -266,6 +292,8 @@ main(int argc, char **argv)
         return cmd_run(&c, 1);
     if (strcmp(c.command, "plugins") == 0)
         return cmd_plugins(&c);
+    if (strcmp(c.command, "healthcheck") == 0)
+        return cmd_healthcheck(&c);
     if (strcmp(c.command, "version") == 0) {
         printf("sluice %s (plugin ABI %d.%d)\n", SLUICE_VERSION, SLUICE_ABI_MAJOR,
                SLUICE_ABI_MINOR);
