@@ -206,6 +206,84 @@ process_metrics(sluice_buf *out)
                       status_bytes(status, "VmHWM:"), SLUICE_VERSION);
 }
 
+/* ==== Metrics plugins keep of their own ==== */
+
+static const char *const kind_names[] = {"", "input", "filter", "output"};
+
+/* Every instance of the engine, in order; NULL past the last. */
+static const sluice_instance *
+nth_instance(engine *e, size_t n, const char **pipeline_name)
+{
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        pipeline *p = &e->pipelines[i];
+        *pipeline_name = p->name;
+        if (n < p->n_inputs)
+            return &p->inputs[n];
+        n -= p->n_inputs;
+        if (n < p->n_filters)
+            return &p->filters[n];
+        n -= p->n_filters;
+        if (n < p->n_outputs)
+            return &p->outputs[n];
+        n -= p->n_outputs;
+    }
+    return NULL;
+}
+
+static int
+has_metrics(const sluice_instance *ins)
+{
+    return ins->plugin->metrics && ins->plugin->metric_value && ins->ctx;
+}
+
+/* One family per plugin and metric, its samples from every instance of
+ * that plugin, the family written where its first instance comes. */
+static void
+plugin_metrics_prometheus(engine *e, sluice_buf *out)
+{
+    const char *pn, *qn;
+    const sluice_instance *ins, *other;
+    for (size_t i = 0; (ins = nth_instance(e, i, &pn)); i++) {
+        if (!has_metrics(ins))
+            continue;
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = nth_instance(e, j, &qn)->plugin == ins->plugin;
+        if (seen)
+            continue;
+        const struct sluice_plugin *pl = ins->plugin;
+        const char *kind = kind_names[pl->kind];
+        for (size_t m = 0; pl->metrics[m].name; m++) {
+            const sluice_metric_def *d = &pl->metrics[m];
+            sluice_buf_printf(out, "# HELP sluice_%s_%s_%s %s\n# TYPE sluice_%s_%s_%s %s\n", kind,
+                              pl->name, d->name, d->help, kind, pl->name, d->name,
+                              d->counter ? "counter" : "gauge");
+            for (size_t j = i; (other = nth_instance(e, j, &qn)); j++) {
+                if (other->plugin != pl || !other->ctx)
+                    continue;
+                sluice_buf_printf(out, "sluice_%s_%s_%s{pipeline=\"", kind, pl->name, d->name);
+                label_value(out, qn);
+                sluice_buf_append(out, "\",plugin=\"", 10);
+                label_value(out, pl->name);
+                sluice_buf_append(out, "\",id=\"", 6);
+                label_value(out, other->id);
+                sluice_buf_append(out, "\"} ", 3);
+                sluice_prom_value(out, pl->metric_value(other->ctx, m));
+                sluice_buf_putc(out, '\n');
+            }
+        }
+    }
+}
+
+static size_t
+plugin_metric_count(const sluice_instance *ins)
+{
+    size_t n = 0;
+    while (has_metrics(ins) && ins->plugin->metrics[n].name)
+        n++;
+    return n;
+}
+
 void
 metrics_prometheus(engine *e, sluice_buf *out)
 {
@@ -226,6 +304,7 @@ metrics_prometheus(engine *e, sluice_buf *out)
                 sample(out, m, p->name, &p->outputs[j], m->get(p->outputs[j].output));
         }
     }
+    plugin_metrics_prometheus(e, out);
     process_metrics(out);
 }
 
@@ -257,6 +336,9 @@ json_instance(sluice_buf *out, const sluice_instance *ins, int first)
     sluice_buf_putc(out, ',');
     json_key(out, "plugin");
     sluice_json_string(out, ins->plugin->name, strlen(ins->plugin->name));
+    for (size_t m = 0, n = plugin_metric_count(ins); m < n; m++)
+        sluice_buf_printf(out, ",\"%s\":%.17g", ins->plugin->metrics[m].name,
+                          ins->plugin->metric_value(ins->ctx, m));
 }
 
 void
@@ -358,6 +440,7 @@ emit_scope(sluice_emitter *em, sluice_time_t now, scope where, const char *pipel
     size_t n = 0;
     for (size_t d = 0; d < sizeof defs / sizeof *defs; d++)
         n += defs[d].where == where;
+    size_t own = ins ? plugin_metric_count(ins) : 0;
     msgpack_packer *pk = sluice_emit_begin(em, SLUICE_EVENT_METRIC, now);
     char name[32];
     snprintf(name, sizeof name, "sluice_%s", scope_names[where]);
@@ -377,12 +460,18 @@ emit_scope(sluice_emitter *em, sluice_time_t now, scope where, const char *pipel
         sluice_pack_cstr(pk, ins->id);
     }
     sluice_pack_cstr(pk, "fields");
-    msgpack_pack_map(pk, n);
+    msgpack_pack_map(pk, n + own);
     for (size_t d = 0; d < sizeof defs / sizeof *defs; d++)
         if (defs[d].where == where) {
             sluice_pack_cstr(pk, defs[d].name);
             msgpack_pack_uint64(pk, (uint64_t)defs[d].get(obj));
         }
+    for (size_t m = 0; m < own; m++) {
+        char field[128];
+        snprintf(field, sizeof field, "%s_%s", ins->plugin->name, ins->plugin->metrics[m].name);
+        sluice_pack_cstr(pk, field);
+        msgpack_pack_double(pk, ins->plugin->metric_value(ins->ctx, m));
+    }
     sluice_emit_end(em);
 }
 

@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 2
-#define SLUICE_ABI_MINOR 3
+#define SLUICE_ABI_MINOR 4
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -50,6 +50,13 @@ enum {
     SLUICE_FILTER_NOTOUCH = 0,  /* pass the batch on unchanged; wrote nothing */
     SLUICE_FILTER_MODIFIED = 1, /* the events written to `out` replace the batch */
 };
+
+/* A metric a plugin keeps of its own (ABI 2.4), e.g. tail's lag. */
+typedef struct sluice_metric_def {
+    const char *name; /* [a-z0-9_], e.g. "lag_bytes" */
+    const char *help; /* one line */
+    int counter;      /* else a gauge */
+} sluice_metric_def;
 
 struct sluice_plugin {
     uint16_t abi_major;
@@ -117,6 +124,15 @@ struct sluice_plugin {
 
     /* SLUICE_PLUGIN_* flags (ABI 2.2). */
     unsigned flags;
+
+    /* Metrics of the plugin's own (ABI 2.4): a table ended by a NULL name,
+     * served on /metrics as sluice_<kind>_<plugin>_<name> with the
+     * pipeline, plugin and id labels, in /api/v1/pipelines, and by the
+     * internal_metrics input. metric_value returns the value of the i-th
+     * for one instance; it is called on the engine thread, so an output
+     * publishes what its workers count with atomics. */
+    const sluice_metric_def *metrics;
+    double (*metric_value)(void *ctx, size_t i);
 };
 
 /* Outputs: chunks go out one at a time, in the order they were made, and

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tail.h"
@@ -456,6 +457,47 @@ tail_exit(void *ctx)
     free(t);
 }
 
+/* ==== Metrics ==== */
+
+enum { M_FILES, M_LAG, M_ROTATIONS, M_TRUNCATIONS, M_SPLIT, M_SKIPPED };
+
+static const sluice_metric_def tail_metrics[] = {
+    [M_FILES] = {"files", "Files being followed.", 0},
+    [M_LAG] = {"lag_bytes", "Bytes written to followed files and not read yet (plain files).",
+               0},
+    [M_ROTATIONS] = {"rotations_total", "Rotations followed.", 1},
+    [M_TRUNCATIONS] = {"truncations_total", "Truncations (copytruncate) followed.", 1},
+    [M_SPLIT] = {"long_lines_split_total", "Lines longer than max_line_size, split.", 1},
+    [M_SKIPPED] = {"long_lines_skipped_total", "Lines longer than max_line_size, skipped.", 1},
+    {NULL, NULL, 0},
+};
+
+static double
+tail_metric(void *ctx, size_t i)
+{
+    tail_ctx *t = ctx;
+    double n = 0;
+    struct stat st;
+    switch (i) {
+    case M_FILES:
+    case M_LAG:
+        for (tail_file *f = t->files; f; f = f->next) {
+            if (f->closed)
+                continue;
+            if (i == M_FILES)
+                n++;
+            else if (!f->gz && fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->read_off)
+                n += (double)((uint64_t)st.st_size - f->read_off);
+        }
+        return n;
+    case M_ROTATIONS: return (double)t->rotations;
+    case M_TRUNCATIONS: return (double)t->truncations;
+    case M_SPLIT: return (double)t->long_split;
+    case M_SKIPPED: return (double)t->long_skipped;
+    }
+    return 0;
+}
+
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
     .emits = SLUICE_ACCEPTS_LOGS,
@@ -470,4 +512,6 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .stop = tail_stop,
     .exit = tail_exit,
     .ack = tail_ack,
+    .metrics = tail_metrics,
+    .metric_value = tail_metric,
 };
