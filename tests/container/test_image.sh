@@ -26,6 +26,15 @@ cleanup_containers() {
     podman volume rm -f "sluice-test-$$" >/dev/null 2>&1
 }
 trap 'cleanup_containers; cleanup' EXIT
+fail() { # with what the containers logged
+    local n
+    echo "FAIL: $*" >&2
+    for n in "${NAMES[@]}"; do
+        echo "--- podman logs $n (last 20 lines)" >&2
+        podman logs "$n" 2>&1 | tail -20 >&2
+    done
+    exit 1
+}
 run() { # NAME ARGS...: start a container in the background
     local name=$1-$$
     shift
@@ -83,6 +92,7 @@ write_config() {
     cat >"$T/mounted.yaml" <<YAML
 service:
   flush_interval: 200ms
+  grace: 2s
   http: {listen: "127.0.0.1:$mon_port"}
   storage: {path: /var/lib/sluice}
 pipelines:
@@ -92,7 +102,7 @@ pipelines:
       - {type: lines, path: /out/lines.txt}
       - type: http
         url: http://127.0.0.1:$http_port/ingest
-        format: json_lines
+        format: ndjson
         retry: {initial_backoff: 50ms, max_backoff: 100ms}
         buffer: {type: filesystem}
 YAML
@@ -114,6 +124,8 @@ http_control "$http_port" '{"mode": "status:503"}'
 write_config 2
 podman stop -t 20 "mounted-$$" >/dev/null
 podman start "mounted-$$" >/dev/null
+done_runs() { [ "$(podman logs "mounted-$$" 2>&1 | grep -c 'emitted 2000 events; done')" -ge "$1" ]; }
+wait_for 30 done_runs 2 || fail "run 2 did not emit its 2000 events"
 wait_for 30 bash -c "! podman healthcheck run mounted-$$ >/dev/null 2>&1" ||
     fail "still healthy while every request gets 503: $(curl -s "127.0.0.1:$mon_port/health")"
 reason=$(curl -s "127.0.0.1:$mon_port/health")
