@@ -526,7 +526,7 @@ on_refused(void *arg, const char *listen, uint64_t refused)
                     listen, (long long)s->cfg->max_connections, (unsigned long long)refused);
 }
 
-static const stream_server_ops stream_ops = {frame, frame_rest, on_refused};
+static const stream_server_ops stream_ops = {.frame = frame, .rest = frame_rest, .refused = on_refused};
 
 /* ==== Options ==== */
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "stream_server.h"
+#include "stream_tls.h"
 #include "syslog_parse.h"
 
 static const char *const format_names[] = {"auto", "rfc3164", "rfc5424", "raw", NULL};
@@ -29,15 +30,28 @@ typedef struct syslog_config {
     char *source_key;
     int64_t socket_mode;
     int parser;
+    int tls;
+    char *cert_file, *key_file, *ca_file;
 } syslog_config;
 
 enum { PARSER_NONE, PARSER_JSON };
 static const char *const parser_names[] = {"none", "json", NULL};
 
+static const sluice_option tls_options[] = {
+    {.name = "cert_file", .type = SLUICE_OPT_STR, .offset = offsetof(syslog_config, cert_file),
+     .help = "Server certificate chain (PEM); required."},
+    {.name = "key_file", .type = SLUICE_OPT_STR, .offset = offsetof(syslog_config, key_file),
+     .help = "Its private key (PEM); required."},
+    {.name = "ca_file", .type = SLUICE_OPT_STR, .offset = offsetof(syslog_config, ca_file),
+     .help = "If set, senders must present a certificate signed by these CAs."},
+    SLUICE_OPTIONS_END,
+};
+
 static const sluice_option syslog_options[] = {
     {.name = "listen", .type = SLUICE_OPT_STR_LIST, .flags = SLUICE_OPT_REQUIRED,
      .offset = offsetof(syslog_config, listen),
-     .help = "Where to listen: udp://127.0.0.1:5514, tcp://127.0.0.1:5514, unix:///path/sock, "
+     .help = "Where to listen: udp://127.0.0.1:5514, tcp://127.0.0.1:5514, "
+             "tls://127.0.0.1:6514 (RFC 5425; needs `tls`), unix:///path/sock, "
              "unix-dgram:///path/sock."},
     {.name = "format", .type = SLUICE_OPT_ENUM, .def = "auto", .values = format_names,
      .offset = offsetof(syslog_config, format),
@@ -58,10 +72,13 @@ static const sluice_option syslog_options[] = {
      .offset = offsetof(syslog_config, parser),
      .help = "json: a MSG that is a JSON object (structured logging) gives its members as "
              "fields in place of `message`; one that is not is kept with parse_error: true."},
+    {.name = "tls", .type = SLUICE_OPT_SECTION, .def = "off", .flags = SLUICE_OPT_OFF,
+     .offset = offsetof(syslog_config, tls), .sub = tls_options,
+     .help = "Certificates of the tls:// listeners (TLS 1.2 or later)."},
     SLUICE_OPTIONS_END,
 };
 
-typedef enum kind { L_UDP, L_TCP, L_UNIX, L_UNIX_DGRAM } kind;
+typedef enum kind { L_UDP, L_TCP, L_TLS, L_UNIX, L_UNIX_DGRAM } kind;
 
 struct syslog_ctx;
 
@@ -88,9 +105,10 @@ typedef struct syslog_ctx {
     uv_loop_t *loop;
     listener *listeners;
     size_t n_listeners;
-    stream_server *streams; /* tcp and unix listeners, their connections */
+    stream_server *streams; /* tcp, tls and unix listeners, their connections */
+    stream_tls *tls;        /* the tls:// listeners' certificates, or NULL */
     int paused;
-    uint64_t messages, parse_errors, udp_dropped, truncated, json_errors;
+    uint64_t messages, parse_errors, udp_dropped, truncated, json_errors, tls_failures;
     msgpack_sbuffer scratch; /* parser: json */
 } syslog_ctx;
 
@@ -281,7 +299,17 @@ on_refused(void *arg, const char *listen, uint64_t refused)
                     (long long)s->cfg->max_connections);
 }
 
-static const stream_server_ops stream_ops = {frame, frame_rest, on_refused};
+static void
+on_tls_failed(void *arg, stream_conn *c, const char *why)
+{
+    syslog_ctx *s = arg;
+    if (s->tls_failures++ % 1000 == 0)
+        sluice_warn(s->ins, "%s: TLS connection from %s closed: %s (%llu so far)", c->listen,
+                    c->peer, why, (unsigned long long)s->tls_failures);
+}
+
+static const stream_server_ops stream_ops = {
+    .frame = frame, .rest = frame_rest, .refused = on_refused, .tls_failed = on_tls_failed};
 
 /* ==== Datagrams ==== */
 
@@ -387,6 +415,10 @@ open_listener(syslog_ctx *s, listener *l)
         if (sluice_address_parse(l->addr + 6, &ss, NULL, 0) != 0)
             return UV_EINVAL;
         return stream_server_listen_tcp(s->streams, l->addr, &ss);
+    case L_TLS:
+        if (sluice_address_parse(l->addr + 6, &ss, NULL, 0) != 0)
+            return UV_EINVAL;
+        return stream_server_listen_tls(s->streams, l->addr, &ss, s->tls);
     case L_UNIX:
         if ((r = clear_stale_socket(l->path, SOCK_STREAM)) != 0)
             return r;
@@ -431,6 +463,24 @@ listen_option(size_t i, size_t n)
     return buf;
 }
 
+/* The certificates, loaded in init so that validate checks them too. */
+static int
+load_tls(syslog_ctx *s)
+{
+    const syslog_config *cfg = s->cfg;
+    if (!cfg->cert_file || !cfg->key_file) {
+        sluice_option_error(s->ins, "tls", "cert_file and key_file are required");
+        return SLUICE_ERROR;
+    }
+    char err[512];
+    s->tls = stream_tls_new(cfg->cert_file, cfg->key_file, cfg->ca_file, err, sizeof err);
+    if (!s->tls) {
+        sluice_option_error(s->ins, "tls", "%s", err);
+        return SLUICE_ERROR;
+    }
+    return SLUICE_OK;
+}
+
 static int
 syslog_init(sluice_instance *ins, const void *config, void **ctxp)
 {
@@ -452,6 +502,8 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
             l->kind = L_UDP;
         else if (strncmp(a, "tcp://", 6) == 0)
             l->kind = L_TCP;
+        else if (strncmp(a, "tls://", 6) == 0)
+            l->kind = L_TLS;
         else if (strncmp(a, "unix-dgram://", 13) == 0 && a[13] == '/') {
             l->kind = L_UNIX_DGRAM;
             l->path = sluice_strdup(a + 13);
@@ -460,17 +512,22 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
             l->path = sluice_strdup(a + 7);
         } else {
             sluice_option_error(ins, listen_option(i, cfg->listen.n),
-                                "expected udp://HOST:PORT, tcp://HOST:PORT, unix:///PATH or "
-                                "unix-dgram:///PATH, found '%s'",
+                                "expected udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, "
+                                "unix:///PATH or unix-dgram:///PATH, found '%s'",
                                 a);
             bad = 1;
             continue;
         }
         struct sockaddr_storage ss;
         char err[256];
-        if ((l->kind == L_UDP || l->kind == L_TCP) &&
+        if ((l->kind == L_UDP || l->kind == L_TCP || l->kind == L_TLS) &&
             sluice_address_parse(a + 6, &ss, err, sizeof err) != 0) {
             sluice_option_error(ins, listen_option(i, cfg->listen.n), "%s", err);
+            bad = 1;
+        }
+        if (l->kind == L_TLS && !cfg->tls) {
+            sluice_option_error(ins, listen_option(i, cfg->listen.n),
+                                "%s needs the tls section (cert_file, key_file)", a);
             bad = 1;
         }
         /* Datagrams that come while paused are dropped (and counted). */
@@ -478,6 +535,8 @@ syslog_init(sluice_instance *ins, const void *config, void **ctxp)
             sluice_input_loses_when_paused(ins);
     }
     *ctxp = s;
+    if (cfg->tls && load_tls(s) != SLUICE_OK)
+        bad = 1;
     return bad ? SLUICE_ERROR : SLUICE_OK;
 }
 
@@ -545,14 +604,14 @@ syslog_exit(void *ctx)
 {
     syslog_ctx *s = ctx;
     uint64_t refused = stream_server_refused(s->streams);
-    if (s->messages || s->udp_dropped || refused)
+    if (s->messages || s->udp_dropped || refused || s->tls_failures)
         sluice_info(s->ins, "received %llu messages; %llu did not parse (%llu not JSON), %llu "
                             "cut to max_message_size, %llu datagrams dropped while paused, "
-                            "%llu connections refused",
+                            "%llu connections refused, %llu TLS connections failed",
                     (unsigned long long)s->messages, (unsigned long long)s->parse_errors,
                     (unsigned long long)s->json_errors,
                     (unsigned long long)s->truncated, (unsigned long long)s->udp_dropped,
-                    (unsigned long long)refused);
+                    (unsigned long long)refused, (unsigned long long)s->tls_failures);
     for (size_t i = 0; i < s->n_listeners; i++) {
         free(s->listeners[i].addr);
         free(s->listeners[i].path);
@@ -560,6 +619,7 @@ syslog_exit(void *ctx)
     }
     free(s->listeners);
     stream_server_free(s->streams);
+    stream_tls_free(s->tls);
     msgpack_sbuffer_destroy(&s->scratch);
     free(s);
 }
@@ -568,7 +628,7 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
     .emits = SLUICE_ACCEPTS_LOGS,
     .name = "syslog",
-    .description = "Receive syslog (RFC 5424, RFC 3164) over UDP, TCP and unix sockets.",
+    .description = "Receive syslog (RFC 5424, RFC 3164) over UDP, TCP, TLS and unix sockets.",
     .options = syslog_options,
     .config_size = sizeof(syslog_config),
     .init = syslog_init,

@@ -9,6 +9,10 @@
 #include <sluice/sluice.h>
 
 #include "stream_server.h"
+#include "stream_tls.h"
+
+/* Ciphertext is read into a buffer of this size per TLS connection. */
+#define TLS_READ_SIZE (16 * 1024 + 512)
 
 typedef union stream_handle {
     uv_handle_t handle;
@@ -21,6 +25,7 @@ typedef struct listener {
     stream_server *srv;
     char *name; /* as configured */
     char *path; /* unix: the socket file, removed at stop once bound */
+    stream_tls *tls; /* tls: borrowed */
     stream_handle h;
     int open, bound;
     struct listener *next;
@@ -30,8 +35,10 @@ typedef struct conn {
     stream_conn pub; /* the framer's view */
     stream_server *srv;
     stream_handle h;
-    char *buf; /* bytes not framed yet */
+    char *buf; /* bytes not framed yet (plaintext) */
     size_t len, cap;
+    stream_tls_conn *tls; /* or NULL */
+    char *raw;            /* TLS: ciphertext read */
     struct conn *prev, *next;
 } conn;
 
@@ -40,7 +47,7 @@ struct stream_server {
     stream_server_config cfg;
     stream_server_ops ops;
     void *arg;
-    listener *listeners, **last;
+    listener *listeners, **last, *last_listener;
     conn *conns;
     size_t n_conns;
     int paused;
@@ -53,6 +60,8 @@ static void
 conn_closed(uv_handle_t *h)
 {
     conn *c = h->data;
+    stream_tls_conn_free(c->tls);
+    free(c->raw);
     free(c->buf);
     free(c);
 }
@@ -90,16 +99,29 @@ conn_close(conn *c)
     uv_close(&c->h.handle, conn_closed);
 }
 
+/* Room for read_size more bytes in the frame buffer, when it is short. */
 static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+conn_reserve(conn *c)
 {
-    conn *c = h->data;
     const stream_server_config *cfg = &c->srv->cfg;
     if (c->cap - c->len < cfg->read_min && c->cap < c->len + cfg->read_size) {
         size_t want = c->len + cfg->read_size;
         c->cap = want > c->cap * 2 ? want : c->cap * 2;
         c->buf = sluice_realloc(c->buf, c->cap);
     }
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    conn *c = h->data;
+    if (c->tls) {
+        buf->base = c->raw;
+        buf->len = TLS_READ_SIZE;
+        return;
+    }
+    conn_reserve(c);
     buf->base = c->buf + c->len;
     buf->len = c->cap - c->len;
 }
@@ -116,11 +138,61 @@ conn_frame(conn *c)
 }
 
 static void
+on_written(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req->data);
+    free(req);
+}
+
+/* Send what TLS has for the peer (handshake records, alerts). */
+static void
+conn_tls_flush(conn *c)
+{
+    char *data;
+    size_t n = stream_tls_take_output(c->tls, &data);
+    if (n == 0)
+        return;
+    uv_write_t *req = sluice_malloc(sizeof *req);
+    req->data = data;
+    uv_buf_t b = uv_buf_init(data, (unsigned)n);
+    if (uv_write(req, &c->h.stream, &b, 1, on_written) != 0)
+        on_written(req, -1);
+}
+
+/* TLS: decrypt what was read into the frame buffer. Returns -1 when the
+ * connection is over. */
+static int
+conn_tls_read(conn *c, size_t n)
+{
+    stream_tls_put(c->tls, c->raw, n);
+    ssize_t got;
+    do {
+        conn_reserve(c);
+        got = stream_tls_read(c->tls, c->buf + c->len, c->cap - c->len);
+        if (got > 0)
+            c->len += (size_t)got;
+    } while (got > 0);
+    conn_tls_flush(c);
+    if (got < 0 && stream_tls_error(c->tls) && c->srv->ops.tls_failed)
+        c->srv->ops.tls_failed(c->srv->arg, &c->pub, stream_tls_error(c->tls));
+    return got < 0 ? -1 : 0;
+}
+
+static void
 on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
+    (void)buf;
     conn *c = st->data;
     if (n < 0) {
         conn_close(c);
+        return;
+    }
+    if (c->tls) {
+        int over = conn_tls_read(c, (size_t)n);
+        conn_frame(c);
+        if (over)
+            conn_close(c);
         return;
     }
     c->len += (size_t)n;
@@ -164,6 +236,14 @@ on_connection(uv_stream_t *server, int status)
         uv_close(&c->h.handle, conn_closed);
         return;
     }
+    if (l->tls) {
+        c->tls = stream_tls_accept(l->tls);
+        c->raw = sluice_malloc(TLS_READ_SIZE);
+        if (!c->tls) {
+            uv_close(&c->h.handle, conn_closed);
+            return;
+        }
+    }
     conn_name_peer(c, l);
     conn_link(srv, c);
     if (!srv->paused)
@@ -182,6 +262,7 @@ listener_add(stream_server *srv, const char *name, const char *path)
     l->path = path ? sluice_strdup(path) : NULL;
     *srv->last = l;
     srv->last = &l->next;
+    srv->last_listener = l;
     return l;
 }
 
@@ -196,6 +277,15 @@ stream_server_listen_tcp(stream_server *srv, const char *name, const struct sock
     if (r != 0)
         return r;
     return uv_listen(&l->h.stream, 511, on_connection);
+}
+
+int
+stream_server_listen_tls(stream_server *srv, const char *name, const struct sockaddr_storage *ss,
+                         stream_tls *tls)
+{
+    int r = stream_server_listen_tcp(srv, name, ss);
+    srv->last_listener->tls = tls;
+    return r;
 }
 
 int

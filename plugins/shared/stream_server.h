@@ -2,7 +2,7 @@
  * It listens on TCP ports and unix stream sockets on the engine loop,
  * accepts at most max_connections (refusing and counting the others),
  * names each peer, buffers what a connection sends and hands it to the
- * input's framer, which takes the complete frames and leaves the rest for
+ * input's framer (decrypted first on a TLS listener), which takes the complete frames and leaves the rest for
  * the next read. Under backpressure every connection stops reading; at
  * stop every connection is closed (its unframed bytes handed over once
  * more) and every listener too. Engine thread only. */
@@ -33,6 +33,9 @@ typedef struct stream_server_ops {
     /* A connection past max_connections was just refused on `listen`;
      * `refused` counts every one so far, this one included. */
     void (*refused)(void *arg, const char *listen, uint64_t refused);
+    /* Optional: a TLS connection failed (handshake, client certificate,
+     * a bad record) and is being closed. */
+    void (*tls_failed)(void *arg, stream_conn *c, const char *why);
 } stream_server_ops;
 
 typedef struct stream_server_config {
@@ -52,6 +55,12 @@ stream_server *stream_server_new(uv_loop_t *loop, const stream_server_config *cf
  * is closed at stop either way. */
 int stream_server_listen_tcp(stream_server *srv, const char *name,
                              const struct sockaddr_storage *ss);
+
+/* As stream_server_listen_tcp, with TLS on every connection (`tls` is
+ * borrowed until stream_server_free). */
+struct stream_tls;
+int stream_server_listen_tls(stream_server *srv, const char *name,
+                             const struct sockaddr_storage *ss, struct stream_tls *tls);
 
 /* Listen on a unix stream socket at `path` with permissions `mode`, and
  * remove it at stop. A file already at `path` is the caller's to clear.
