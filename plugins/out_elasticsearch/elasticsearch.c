@@ -18,7 +18,7 @@
 #include <sluice/sluice.h>
 
 #include "es_bulk.h"
-#include "es_index.h"
+#include "name_template.h"
 
 enum { ACTION_INDEX, ACTION_CREATE };
 static const char *const actions[] = {"index", "create", NULL};
@@ -89,7 +89,7 @@ typedef struct es_ctx {
     sluice_http_batch *batch; /* first: SLUICE_HTTP_BATCH_CALLBACKS */
     sluice_instance *ins;
     const es_config *cfg;
-    es_index *index;
+    name_template *index;
     char **urls;       /* per host: .../_bulk[?pipeline=] */
     sluice_time_t *down_until;
     sluice_time_t *answered_at; /* last HTTP answer of any status */
@@ -147,6 +147,20 @@ generated_id(const es_config *cfg, sluice_buf *out, const sluice_event *ev)
     sluice_buf_putc(out, '"');
 }
 
+/* Index names are lowercase and cannot hold \ / * ? " < > | space , #. */
+static void
+index_append(sluice_buf *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        else if (strchr("\\/*?\"<>| ,#:", c) || (unsigned char)c < 0x20)
+            c = '_';
+        sluice_buf_putc(out, c);
+    }
+}
+
 static int
 es_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf *out, char *why,
           size_t whylen)
@@ -157,7 +171,7 @@ es_render(void *ctx, sluice_event_kind kind, const sluice_event *ev, sluice_buf 
     sluice_buf_putc(out, '{');
     sluice_json_string(out, actions[cfg->action], strlen(actions[cfg->action]));
     sluice_buf_append(out, ":{\"_index\":\"", 12);
-    if (es_index_render(c->index, ev, out, why, whylen) < 0)
+    if (name_template_render(c->index, ev, index_append, out, why, whylen) < 0)
         return -1;
     sluice_buf_putc(out, '"');
     if (cfg->id_key) {
@@ -331,7 +345,7 @@ es_exit(void *ctx)
     free(c->down_until);
     free(c->answered_at);
     free(c->host_failures);
-    es_index_free(c->index);
+    name_template_free(c->index);
     sluice_http_batch_free(c->batch);
     if (c->n_hosts)
         uv_mutex_destroy(&c->hosts_lock);
@@ -361,7 +375,7 @@ es_init(sluice_instance *ins, const void *config, void **ctxp)
     c->ins = ins;
     c->cfg = cfg;
     char err[256];
-    if (!(c->index = es_index_parse(cfg->index, err, sizeof err))) {
+    if (!(c->index = name_template_parse(cfg->index, err, sizeof err))) {
         sluice_option_error(ins, "index", "%s", err);
         return SLUICE_ERROR;
     }

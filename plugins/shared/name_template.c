@@ -1,10 +1,10 @@
-/* Index name templates (see es_index.h). */
+/* Name templates (see name_template.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "es_index.h"
+#include "name_template.h"
 
 typedef enum seg_kind { SEG_TEXT, SEG_TIME, SEG_FIELD } seg_kind;
 
@@ -14,13 +14,13 @@ typedef struct seg {
     char dir;   /* SEG_TIME: the directive letter */
 } seg;
 
-struct es_index {
+struct name_template {
     seg *v;
     size_t n;
 };
 
 static void
-add(es_index *x, seg_kind kind, const char *s, size_t len, char dir)
+add(name_template *x, seg_kind kind, const char *s, size_t len, char dir)
 {
     x->v = sluice_realloc(x->v, (x->n + 1) * sizeof *x->v);
     if (!x->v)
@@ -28,10 +28,10 @@ add(es_index *x, seg_kind kind, const char *s, size_t len, char dir)
     x->v[x->n++] = (seg){kind, s ? sluice_strndup(s, len) : NULL, dir};
 }
 
-es_index *
-es_index_parse(const char *tmpl, char *err, size_t errlen)
+name_template *
+name_template_parse(const char *tmpl, char *err, size_t errlen)
 {
-    es_index *x = sluice_calloc(1, sizeof *x);
+    name_template *x = sluice_calloc(1, sizeof *x);
     const char *p = tmpl, *lit = tmpl;
     while (*p) {
         if (*p != '%' && !(p[0] == '$' && p[1] == '{')) {
@@ -44,7 +44,7 @@ es_index_parse(const char *tmpl, char *err, size_t errlen)
             const char *end = strchr(p + 2, '}');
             if (!end || end == p + 2) {
                 snprintf(err, errlen, "'%s': %c{ needs a field name and a closing }", tmpl, *p);
-                es_index_free(x);
+                name_template_free(x);
                 return NULL;
             }
             add(x, SEG_FIELD, p + 2, (size_t)(end - p - 2), 0);
@@ -59,7 +59,7 @@ es_index_parse(const char *tmpl, char *err, size_t errlen)
             snprintf(err, errlen, "'%s': unknown directive %%%c (use %%Y %%m %%d %%H %%M %%j %%y, "
                                   "%%{field} or %%%%)",
                      tmpl, p[1] ? p[1] : '?');
-            es_index_free(x);
+            name_template_free(x);
             return NULL;
         }
         lit = p;
@@ -69,23 +69,18 @@ es_index_parse(const char *tmpl, char *err, size_t errlen)
     return x;
 }
 
-/* Index names are lowercase and cannot hold \ / * ? " < > | space , #. */
-static void
-append_name(sluice_buf *out, const char *s, size_t n)
+int
+name_template_is_constant(const name_template *x)
 {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        else if (strchr("\\/*?\"<>| ,#:", c) || (unsigned char)c < 0x20)
-            c = '_';
-        sluice_buf_putc(out, c);
-    }
+    for (size_t i = 0; i < x->n; i++)
+        if (x->v[i].kind != SEG_TEXT)
+            return 0;
+    return 1;
 }
 
 int
-es_index_render(const es_index *x, const sluice_event *ev, sluice_buf *out, char *why,
-                size_t whylen)
+name_template_render(const name_template *x, const sluice_event *ev, name_append_fn append,
+                     sluice_buf *out, char *why, size_t whylen)
 {
     time_t secs = (time_t)(ev->time >= 0 ? ev->time / SLUICE_NSEC_PER_SEC
                                           : (ev->time - SLUICE_NSEC_PER_SEC + 1) / SLUICE_NSEC_PER_SEC);
@@ -94,27 +89,27 @@ es_index_render(const es_index *x, const sluice_event *ev, sluice_buf *out, char
     for (size_t i = 0; i < x->n; i++) {
         const seg *s = &x->v[i];
         if (s->kind == SEG_TEXT) {
-            append_name(out, s->text, strlen(s->text));
+            append(out, s->text, strlen(s->text));
         } else if (s->kind == SEG_TIME) {
             if (!have_tm && !gmtime_r(&secs, &tm)) {
-                snprintf(why, whylen, "event time out of range for the index name");
+                snprintf(why, whylen, "event time out of range for the name");
                 return -1;
             }
             have_tm = 1;
             char fmt[3] = {'%', s->dir, '\0'}, buf[16];
             size_t n = strftime(buf, sizeof buf, fmt, &tm);
-            sluice_buf_append(out, buf, n);
+            append(out, buf, n);
         } else {
             const msgpack_object *v = sluice_record_get(&ev->body, s->text);
             if (!v) {
-                snprintf(why, whylen, "the index name needs field '%s', which the event lacks",
+                snprintf(why, whylen, "the name needs field '%s', which the event lacks",
                          s->text);
                 return -1;
             }
             sluice_buf scratch = SLUICE_BUF_INIT;
             size_t n;
             const char *text = sluice_json_text(v, &scratch, &n);
-            append_name(out, text, n);
+            append(out, text, n);
             sluice_buf_free(&scratch);
         }
     }
@@ -122,7 +117,7 @@ es_index_render(const es_index *x, const sluice_event *ev, sluice_buf *out, char
 }
 
 void
-es_index_free(es_index *x)
+name_template_free(name_template *x)
 {
     if (!x)
         return;
