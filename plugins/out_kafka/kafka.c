@@ -123,6 +123,7 @@ typedef struct kafka_flush {
     size_t next;               /* index of the next event to produce */
     size_t produced, reported; /* messages handed to librdkafka, reports back */
     size_t total, retry, failed;
+    size_t cap;                /* of self */
     int iterating;             /* events left to produce */
     char reason[320];          /* the first transient error */
     struct kafka_flush *prev, *next_flush;
@@ -142,6 +143,10 @@ typedef struct kafka_worker {
     int fatal;              /* the producer hit a fatal error */
     int exiting;
     int open_handles;       /* closing: freed when the last one closed */
+    /* Spare slot arrays: a chunk's array is tens of KiB, and freeing one
+     * makes glibc consolidate every small block librdkafka just freed. */
+    struct kafka_flush **spare[4];
+    size_t spare_cap[4], n_spare;
     sluice_buf scratch, topic;
 } kafka_worker;
 
@@ -166,6 +171,33 @@ permanent(rd_kafka_resp_err_t err)
     }
 }
 
+static struct kafka_flush **
+slots_get(kafka_worker *w, size_t n, size_t *cap)
+{
+    for (size_t i = 0; i < w->n_spare; i++)
+        if (w->spare_cap[i] >= n) {
+            struct kafka_flush **v = w->spare[i];
+            *cap = w->spare_cap[i];
+            w->n_spare--;
+            w->spare[i] = w->spare[w->n_spare];
+            w->spare_cap[i] = w->spare_cap[w->n_spare];
+            return v;
+        }
+    *cap = n < 1024 ? 1024 : n;
+    return sluice_malloc(*cap * sizeof(struct kafka_flush *));
+}
+
+static void
+slots_put(kafka_worker *w, struct kafka_flush **v, size_t cap)
+{
+    if (w->n_spare < sizeof w->spare / sizeof *w->spare && !w->exiting) {
+        w->spare[w->n_spare] = v;
+        w->spare_cap[w->n_spare++] = cap;
+    } else {
+        free(v);
+    }
+}
+
 static void
 flush_finish(kafka_flush *f)
 {
@@ -179,13 +211,14 @@ flush_finish(kafka_flush *f)
     if (w->waiting == f)
         w->waiting = NULL;
     sluice_event_iter_destroy(&f->it);
+    slots_put(w, f->self, f->cap);
+    f->self = NULL;
     if (!w->exiting) {
         if (f->retry && f->retry == f->total)
             sluice_flush_done(f->fl, SLUICE_RETRY, f->reason);
         else
             sluice_flush_done(f->fl, SLUICE_OK, f->retry ? f->reason : NULL);
     }
-    free(f->self);
     free(f);
 }
 
@@ -436,6 +469,8 @@ producer_destroy(kafka_worker *w)
 static void
 worker_free(kafka_worker *w)
 {
+    while (w->n_spare)
+        free(w->spare[--w->n_spare]);
     if (w->pipe[0] >= 0) {
         close(w->pipe[0]);
         close(w->pipe[1]);
@@ -527,7 +562,7 @@ kafka_flush_chunk(void *ctx, sluice_flush *fl)
     f->fl = fl;
     f->total = n;
     f->iterating = 1;
-    f->self = sluice_malloc((n ? n : 1) * sizeof *f->self);
+    f->self = slots_get(w, n, &f->cap);
     for (size_t i = 0; i < n; i++)
         f->self[i] = f;
     sluice_event_iter_init(&f->it, data, len);
