@@ -8,10 +8,8 @@
 
 #include "healthcheck.h"
 
-/* The address to connect to for a listen address: a wildcard listener is
- * reached on loopback. */
-static void
-connect_address(const char *listen, char *out, size_t size)
+void
+healthcheck_connect_address(const char *listen, char *out, size_t size)
 {
     if (strncmp(listen, "0.0.0.0:", 8) == 0)
         snprintf(out, size, "127.0.0.1:%s", listen + 8);
@@ -33,7 +31,7 @@ int
 healthcheck(const char *listen, long timeout_ms)
 {
     char addr[300], url[340];
-    connect_address(listen, addr, sizeof addr);
+    healthcheck_connect_address(listen, addr, sizeof addr);
     snprintf(url, sizeof url, "http://%s/health", addr);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "sluice: healthcheck: libcurl did not initialise\n");

@@ -4,6 +4,7 @@
  *   sluice plugins [--json | --markdown]
  *   sluice rules check|test FILE...   Prometheus rule files, promtool's way
  *   sluice healthcheck [-c FILE | --http-listen ADDR]   ask a running sluice
+ *   sluice top [--url URL | -c FILE] [--once]   watch a running sluice
  *   sluice version
  * Exit codes: 0 ok, 1 bad configuration or input, 2 usage. */
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "plugin_docs.h"
 #include "rules_test.h"
 #include "sluice/version.h"
+#include "top/top.h"
 
 #define EXIT_CONFIG 1
 #define EXIT_USAGE 2
@@ -38,6 +40,8 @@ usage(FILE *f)
             "       sluice rules test FILE...    run promtool's rule unit tests\n"
             "       sluice healthcheck [-c FILE | --http-listen ADDR]\n"
             "                              exit 0 if the sluice running FILE is healthy\n"
+            "       sluice top [--url URL | -c FILE] [--once]\n"
+            "                              watch a running sluice's pipelines (q quits)\n"
             "       sluice version\n"
             "\n"
             "  -c, --config FILE     the YAML pipeline configuration\n"
@@ -279,6 +283,8 @@ main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "rules") == 0)
         return cmd_rules(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "top") == 0)
+        return top_main(argc - 1, argv + 1);
     cli c;
     if (parse_args(argc, argv, &c) < 0) {
         usage(stderr);

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "sluice/format.h"
 #include "sluice/version.h"
+#include "xalloc.h"
 
 typedef enum scope { SCOPE_INPUT, SCOPE_FILTER, SCOPE_OUTPUT, SCOPE_PIPELINE } scope;
 
@@ -127,11 +128,13 @@ sample(sluice_buf *out, const metric_def *d, const char *pipeline_name, const sl
 }
 
 static sluice_time_t process_start;
+static uint64_t process_start_mono; /* uv_hrtime */
 
 void
 metrics_process_started(void)
 {
     process_start = sluice_time_now();
+    process_start_mono = uv_hrtime();
 }
 
 /* A "Name:   value kB" line of /proc/self/status, in bytes; 0 if absent. */
@@ -308,6 +311,204 @@ metrics_prometheus(engine *e, sluice_buf *out)
     process_metrics(out);
 }
 
+/* ==== Rates ==== */
+
+/* Every counter of /api/v1/pipelines also comes as a rate per second over
+ * about the last RATE_WINDOW_NS. Each request samples the counters (so
+ * nothing runs while nobody asks) into one ring all clients share, at most
+ * one sample per RATE_SPACING_NS; a rate is taken against the oldest sample
+ * within the window that is at least RATE_MIN_NS old, else against the
+ * newest older one (a client asking every 30 s gets the rate over those
+ * 30 s). Before the first request the counters count from zero at process
+ * start. The samples are only comparable while the topology stays the
+ * same: when it changes (a reload) the ring restarts and rates are null
+ * for a second. */
+#define RATE_WINDOW_NS (10 * SLUICE_NSEC_PER_SEC)
+#define RATE_MIN_NS SLUICE_NSEC_PER_SEC
+#define RATE_SPACING_NS (SLUICE_NSEC_PER_SEC / 2)
+#define RATE_SAMPLES 32
+
+typedef struct rate_sample {
+    uint64_t t; /* uv_hrtime */
+    double *v;  /* every counter, in walk order */
+} rate_sample;
+
+/* The counters now, and what they describe. */
+typedef struct counter_set {
+    sluice_buf shape; /* one line per pipeline and instance */
+    double *v;
+    size_t n, cap;
+} counter_set;
+
+static struct {
+    const engine *e;
+    sluice_buf shape;
+    size_t n;
+    rate_sample ring[RATE_SAMPLES];
+    size_t newest, count;
+} rates;
+
+/* A rate being rendered: the values now and then, and where we are. */
+typedef struct rate_walk {
+    uint64_t t;
+    double *now;
+    const double *then; /* NULL when there is no rate */
+    double seconds;
+    size_t at;
+} rate_walk;
+
+static void
+counters_add(counter_set *cs, double x)
+{
+    if (cs->n == cs->cap) {
+        cs->cap = cs->cap ? 2 * cs->cap : 64;
+        cs->v = xrealloc(cs->v, cs->cap * sizeof *cs->v);
+    }
+    cs->v[cs->n++] = x;
+}
+
+static void
+counters_of(counter_set *cs, scope where, const char *pipeline_name, const sluice_instance *ins,
+            const void *obj)
+{
+    size_t own = ins ? plugin_metric_count(ins) : 0;
+    sluice_buf_printf(&cs->shape, "%s %s %s %s %zu\n", scope_names[where], pipeline_name,
+                      ins ? ins->id : "", ins ? ins->plugin->name : "", own);
+    for (size_t d = 0; d < sizeof defs / sizeof *defs; d++)
+        if (defs[d].where == where && defs[d].counter)
+            counters_add(cs, defs[d].get(obj));
+    for (size_t m = 0; m < own; m++)
+        if (ins->plugin->metrics[m].counter)
+            counters_add(cs, ins->plugin->metric_value(ins->ctx, m));
+}
+
+/* The walk the JSON renders in. */
+static void
+counters_collect(engine *e, counter_set *cs)
+{
+    for (size_t i = 0; i < e->n_pipelines; i++) {
+        pipeline *p = &e->pipelines[i];
+        counters_of(cs, SCOPE_PIPELINE, p->name, NULL, p);
+        for (size_t j = 0; j < p->n_inputs; j++)
+            counters_of(cs, SCOPE_INPUT, p->name, &p->inputs[j], &p->inputs[j]);
+        for (size_t j = 0; j < p->n_filters; j++)
+            counters_of(cs, SCOPE_FILTER, p->name, &p->filters[j], &p->filters[j]);
+        for (size_t j = 0; j < p->n_outputs; j++)
+            counters_of(cs, SCOPE_OUTPUT, p->name, &p->outputs[j], p->outputs[j].output);
+    }
+}
+
+static void
+rates_push(uint64_t t, double *v)
+{
+    if (rates.count == RATE_SAMPLES)
+        free(rates.ring[(rates.newest + 1) % RATE_SAMPLES].v);
+    else
+        rates.count++;
+    rates.newest = (rates.newest + 1) % RATE_SAMPLES;
+    rates.ring[rates.newest] = (rate_sample){t, v};
+}
+
+static void
+rates_reset(engine *e, const sluice_buf *shape, size_t n)
+{
+    int first = rates.e == NULL;
+    for (size_t k = 0; k < rates.count; k++)
+        free(rates.ring[(rates.newest + RATE_SAMPLES - k) % RATE_SAMPLES].v);
+    rates.count = 0;
+    rates.e = e;
+    rates.n = n;
+    sluice_buf_reset(&rates.shape);
+    sluice_buf_append(&rates.shape, shape->data, shape->len);
+    if (first && process_start_mono)
+        rates_push(process_start_mono, xcalloc(n ? n : 1, sizeof(double)));
+}
+
+/* The sample to take rates against at `now`, or NULL. */
+static const rate_sample *
+rates_base(uint64_t now)
+{
+    const rate_sample *base = NULL;
+    for (size_t k = 0; k < rates.count; k++) {
+        const rate_sample *s = &rates.ring[(rates.newest + RATE_SAMPLES - k) % RATE_SAMPLES];
+        uint64_t age = now - s->t;
+        if (age < (uint64_t)RATE_MIN_NS)
+            continue;
+        if (base && age > (uint64_t)RATE_WINDOW_NS)
+            break;
+        base = s;
+    }
+    return base;
+}
+
+/* Sample the counters and set up `w` to render their rates. */
+static void
+rates_begin(engine *e, rate_walk *w)
+{
+    counter_set cs = {SLUICE_BUF_INIT, NULL, 0, 0};
+    counters_collect(e, &cs);
+    uint64_t now = uv_hrtime();
+    if (rates.e != e || rates.shape.len != cs.shape.len ||
+        (cs.shape.len && memcmp(rates.shape.data, cs.shape.data, cs.shape.len) != 0))
+        rates_reset(e, &cs.shape, cs.n);
+    sluice_buf_free(&cs.shape);
+    const rate_sample *base = rates_base(now);
+    *w = (rate_walk){now, cs.v, base ? base->v : NULL,
+                     base ? (double)(now - base->t) / 1e9 : 0, 0};
+}
+
+/* Once rendered: keep the sample, or drop it when the last is too recent. */
+static void
+rates_end(rate_walk *w)
+{
+    if (rates.count && w->t - rates.ring[rates.newest].t < (uint64_t)RATE_SPACING_NS)
+        free(w->now);
+    else
+        rates_push(w->t, w->now);
+}
+
+/* ",\"<name without _total>_per_second\":<rate>" for the next counter. */
+static void
+rate_field(sluice_buf *out, rate_walk *w, const char *name)
+{
+    size_t len = strlen(name);
+    if (len > 6 && strcmp(name + len - 6, "_total") == 0)
+        len -= 6;
+    sluice_buf_printf(out, ",\"%.*s_per_second\":", (int)len, name);
+    size_t i = w->at++;
+    if (!w->then || w->seconds <= 0) {
+        sluice_buf_append(out, "null", 4);
+        return;
+    }
+    /* A counter that went down was reset: count it from zero. */
+    double d = w->now[i] >= w->then[i] ? w->now[i] - w->then[i] : w->now[i];
+    sluice_buf_printf(out, "%.6g", d / w->seconds);
+}
+
+static void
+json_rates(sluice_buf *out, rate_walk *w, scope where, const sluice_instance *ins)
+{
+    for (size_t d = 0; d < sizeof defs / sizeof *defs; d++)
+        if (defs[d].where == where && defs[d].counter)
+            rate_field(out, w, defs[d].name);
+    for (size_t m = 0, n = ins ? plugin_metric_count(ins) : 0; m < n; m++)
+        if (ins->plugin->metrics[m].counter)
+            rate_field(out, w, ins->plugin->metrics[m].name);
+}
+
+int
+metrics_is_core_field(const char *name)
+{
+    static const char *const fixed[] = {"id", "plugin", "name", "workers", "buffer"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (strcmp(name, fixed[i]) == 0)
+            return 1;
+    for (size_t d = 0; d < sizeof defs / sizeof *defs; d++)
+        if (strcmp(name, defs[d].name) == 0)
+            return 1;
+    return 0;
+}
+
 /* ==== JSON ==== */
 
 static void
@@ -344,7 +545,14 @@ json_instance(sluice_buf *out, const sluice_instance *ins, int first)
 void
 metrics_pipelines_json(engine *e, sluice_buf *out)
 {
-    sluice_buf_printf(out, "{\"version\":\"%s\",\"pipelines\":[", SLUICE_VERSION);
+    rate_walk w;
+    rates_begin(e, &w);
+    sluice_buf_printf(out, "{\"version\":\"%s\",\"rate_window_seconds\":", SLUICE_VERSION);
+    if (w.then)
+        sluice_buf_printf(out, "%.3f", w.seconds);
+    else
+        sluice_buf_append(out, "null", 4);
+    sluice_buf_append(out, ",\"pipelines\":[", 14);
     for (size_t i = 0; i < e->n_pipelines; i++) {
         pipeline *p = &e->pipelines[i];
         if (i)
@@ -353,16 +561,19 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
         json_key(out, "name");
         sluice_json_string(out, p->name, strlen(p->name));
         json_metrics(out, SCOPE_PIPELINE, p);
+        json_rates(out, &w, SCOPE_PIPELINE, NULL);
         sluice_buf_append(out, ",\"inputs\":[", 11);
         for (size_t j = 0; j < p->n_inputs; j++) {
             json_instance(out, &p->inputs[j], j == 0);
             json_metrics(out, SCOPE_INPUT, &p->inputs[j]);
+            json_rates(out, &w, SCOPE_INPUT, &p->inputs[j]);
             sluice_buf_putc(out, '}');
         }
         sluice_buf_append(out, "],\"filters\":[", 13);
         for (size_t j = 0; j < p->n_filters; j++) {
             json_instance(out, &p->filters[j], j == 0);
             json_metrics(out, SCOPE_FILTER, &p->filters[j]);
+            json_rates(out, &w, SCOPE_FILTER, &p->filters[j]);
             sluice_buf_putc(out, '}');
         }
         sluice_buf_append(out, "],\"outputs\":[", 13);
@@ -370,6 +581,7 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
             const output *o = p->outputs[j].output;
             json_instance(out, &p->outputs[j], j == 0);
             json_metrics(out, SCOPE_OUTPUT, o);
+            json_rates(out, &w, SCOPE_OUTPUT, &p->outputs[j]);
             sluice_buf_printf(out,
                               ",\"workers\":%zu,\"buffer\":{\"type\":\"%s\",\"max_memory\":%lld,"
                               "\"max_disk\":%lld}}",
@@ -380,6 +592,7 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
         sluice_buf_append(out, "]}", 2);
     }
     sluice_buf_append(out, "]}\n", 3);
+    rates_end(&w);
 }
 
 /* ==== Health ==== */

@@ -10,8 +10,12 @@ struct engine;
 
 /* Prometheus text exposition format 0.0.4. */
 void metrics_prometheus(struct engine *e, sluice_buf *out);
-/* The running topology with its counters. */
+/* The running topology with its counters, and each counter's rate per
+ * second over about the last 10 s (sampled at each call). */
 void metrics_pipelines_json(struct engine *e, sluice_buf *out);
+/* Whether a member of an instance's object in that JSON is the core's
+ * (else the plugin's own metric, or a rate). */
+int metrics_is_core_field(const char *name);
 /* Health: 200 while every output delivers or is within its retry budget;
  * 503 with the reasons otherwise. Returns the status. */
 int metrics_health(struct engine *e, sluice_buf *out);
