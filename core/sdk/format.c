@@ -1,13 +1,9 @@
 /* Rendering one event as a JSON line, a logfmt line, an RFC 5424 syslog line
- * or raw MessagePack (see include/sluice/format.h). */
-#include <pthread.h>
+ * (format_syslog.c) or raw MessagePack (see include/sluice/format.h). */
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "sluice/format.h"
 #include "format_internal.h"
-#include "utf8.h"
 
 const char *const sluice_format_names[] = {"json", "logfmt", "syslog", "msgpack", NULL};
 
@@ -126,114 +122,16 @@ format_logfmt(sluice_buf *out, const sluice_format_opts *o, const sluice_event *
     sluice_buf_putc(out, '\n');
 }
 
-/* ==== RFC 5424 ==== */
+/* ==== Syslog ==== */
 
-static const char *const severities[] = {"emerg", "alert", "crit", "err",
-                                         "warning", "notice", "info", "debug"};
-static const char *const facilities[] = {
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
-    "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "solaris-cron",
-    "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
-
-/* A field as a number, or by name from `names`; -1 when absent or unknown. */
-static int
-code_field(const msgpack_object *body, const char *key, const char *const *names, int n)
-{
-    const msgpack_object *v = sluice_record_get(body, key);
-    if (!v)
-        return -1;
-    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return v->via.u64 < (uint64_t)n ? (int)v->via.u64 : -1;
-    if (v->type == MSGPACK_OBJECT_STR)
-        for (int i = 0; i < n; i++)
-            if (strlen(names[i]) == v->via.str.size &&
-                strncasecmp(names[i], v->via.str.ptr, v->via.str.size) == 0)
-                return i;
-    return -1;
-}
-
-/* A header field: printable US-ASCII without spaces, at most `max` bytes,
- * or "-". */
-static void
-header_field(sluice_buf *out, const msgpack_object *body, const char *key, const char *fallback,
-             size_t max)
-{
-    const msgpack_object *v = body ? sluice_record_get(body, key) : NULL;
-    const char *s = fallback;
-    size_t n = fallback ? strlen(fallback) : 0;
-    if (v && v->type == MSGPACK_OBJECT_STR && v->via.str.size) {
-        s = v->via.str.ptr;
-        n = v->via.str.size;
-    }
-    size_t w = 0;
-    for (size_t i = 0; i < n && w < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c > 32 && c < 127) {
-            sluice_buf_putc(out, (char)c);
-            w++;
-        }
-    }
-    if (w == 0)
-        sluice_buf_putc(out, '-');
-}
-
-/* MSG: valid UTF-8 (U+FFFD for bad bytes), control characters escaped as
- * #ooo the way rsyslog does, so one event stays one line. */
-static void
-syslog_text(sluice_buf *out, const char *s, size_t n)
-{
-    if (n == 0)
-        return;
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        if (*p < 0x20 || *p == 0x7f) {
-            sluice_buf_printf(out, "#%03o", *p);
-            p++;
-        } else if (*p < 0x80) {
-            sluice_buf_putc(out, (char)*p++);
-        } else {
-            p += utf8_put(out, p, (size_t)(end - p));
-        }
-    }
-}
-
-static char local_host[256];
-static pthread_once_t local_host_once = PTHREAD_ONCE_INIT;
-
-static void
-read_local_host(void)
-{
-    if (gethostname(local_host, sizeof local_host - 1) != 0)
-        local_host[0] = '\0';
-}
-
+/* One RFC 5424 message a line, with the syslog output's defaults. */
 static void
 format_syslog(sluice_buf *out, const sluice_format_opts *o, const sluice_event *ev)
 {
-    pthread_once(&local_host_once, read_local_host);
-    const msgpack_object *body = &ev->body;
-    int sev = code_field(body, "severity", severities, 8);
-    int fac = code_field(body, "facility", facilities, 24);
-    sluice_buf_printf(out, "<%d>1 ", (fac < 0 ? 1 : fac) * 8 + (sev < 0 ? 6 : sev));
-    sluice_format_rfc3339(out, ev->time);
-    sluice_buf_putc(out, ' ');
-    header_field(out, body, "hostname", o->hostname ? o->hostname : local_host, 255);
-    sluice_buf_putc(out, ' ');
-    header_field(out, body, "appname", "sluice", 48);
-    sluice_buf_putc(out, ' ');
-    header_field(out, body, "procid", NULL, 128);
-    sluice_buf_putc(out, ' ');
-    header_field(out, body, "msgid", NULL, 32);
-    sluice_buf_append(out, " - ", 3);
-    const msgpack_object *msg = sluice_record_get(body, "message");
-    if (msg && msg->type == MSGPACK_OBJECT_STR) {
-        syslog_text(out, msg->via.str.ptr, msg->via.str.size);
-    } else {
-        sluice_buf text = SLUICE_BUF_INIT;
-        sluice_json_value(&text, body);
-        sluice_buf_append(out, text.data, text.len);
-        sluice_buf_free(&text);
-    }
+    sluice_syslog_opts so;
+    sluice_syslog_opts_init(&so);
+    so.hostname = o->hostname;
+    sluice_syslog_format_event(out, &so, ev);
     sluice_buf_putc(out, '\n');
 }
 
