@@ -229,3 +229,22 @@ stop_carbon() {
     kill -TERM "$CARBON_PID" 2>/dev/null
     wait "$CARBON_PID" 2>/dev/null
 }
+
+# start_mock_kafka N: librdkafka's mock cluster of N brokers
+# (tests/kafka/mock_kafka) in a process of its own, commanded through fd 7
+# (`echo "topic logs 3" >&7`, one "ok" per command in $T/mock.out); sets
+# BROKERS to its bootstrap list.
+start_mock_kafka() {
+    local mock=${SLUICE_BUILD_DIR:-$SLUICE_SOURCE_DIR/build}/tests/mock_kafka
+    if [ ! -x "$mock" ]; then
+        mock=$T/mock_kafka
+        gcc -O1 -o "$mock" "$SLUICE_SOURCE_DIR/tests/kafka/mock_kafka.c" \
+            $(pkg-config --cflags --libs rdkafka) || fail "cannot build mock_kafka"
+    fi
+    mkfifo "$T/mock.cmd"
+    "$mock" "$T/bootstrap" "$1" <"$T/mock.cmd" >"$T/mock.out" 2>"$T/mock.log" &
+    PIDS+=($!)
+    exec 7>"$T/mock.cmd"
+    wait_for 20 test -s "$T/bootstrap" || fail "the mock Kafka cluster did not start"
+    BROKERS=$(cat "$T/bootstrap")
+}

@@ -13,19 +13,7 @@
 #      leaving it makes nothing read twice, nothing skipped.
 . "$(dirname "$0")/lib.sh"
 
-SLUICE_BUILD_DIR=${SLUICE_BUILD_DIR:-$(dirname "$SLUICE_BIN")/..}
-MOCK=$SLUICE_BUILD_DIR/tests/mock_kafka
-if [ ! -x "$MOCK" ]; then
-    MOCK=$T/mock_kafka
-    gcc -O1 -o "$MOCK" "$SLUICE_SOURCE_DIR/tests/kafka/mock_kafka.c" $(pkg-config --cflags --libs rdkafka) ||
-        fail "cannot build mock_kafka"
-fi
-mkfifo "$T/mock.cmd"
-"$MOCK" "$T/bootstrap" 1 <"$T/mock.cmd" >"$T/mock.out" 2>"$T/mock.log" &
-PIDS+=($!)
-exec 7>"$T/mock.cmd"
-wait_for 20 test -s "$T/bootstrap" || fail "mock cluster did not start"
-BROKERS=$(cat "$T/bootstrap")
+start_mock_kafka 1
 printf 'topic ext 1\ntopic bp 3\n' >&7
 wait_for 10 lines_at_least "$T/mock.out" 2 || fail "mock: no answer"
 [ "$(sort -u "$T/mock.out")" = ok ] || fail "mock: $(cat "$T/mock.out")"

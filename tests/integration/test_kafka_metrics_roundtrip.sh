@@ -10,19 +10,7 @@
 # marks log events only: a metric coming back as a log would differ.
 . "$(dirname "$0")/lib.sh"
 
-SLUICE_BUILD_DIR=${SLUICE_BUILD_DIR:-$(dirname "$SLUICE_BIN")/..}
-MOCK=$SLUICE_BUILD_DIR/tests/mock_kafka
-if [ ! -x "$MOCK" ]; then
-    MOCK=$T/mock_kafka
-    gcc -O1 -o "$MOCK" "$SLUICE_SOURCE_DIR/tests/kafka/mock_kafka.c" $(pkg-config --cflags --libs rdkafka) ||
-        fail "cannot build mock_kafka"
-fi
-mkfifo "$T/mock.cmd"
-"$MOCK" "$T/bootstrap" 1 <"$T/mock.cmd" >"$T/mock.out" 2>"$T/mock.log" &
-PIDS+=($!)
-exec 7>"$T/mock.cmd"
-wait_for 20 test -s "$T/bootstrap" || fail "mock cluster did not start"
-BROKERS=$(cat "$T/bootstrap")
+start_mock_kafka 1
 echo "topic mjson 1" >&7
 echo "topic mpack 1" >&7
 wait_for 10 lines_at_least "$T/mock.out" 2 || fail "mock: no answer"

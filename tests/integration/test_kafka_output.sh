@@ -7,15 +7,8 @@
 # the brokers goes to the dead letters with librdkafka's error name.
 . "$(dirname "$0")/lib.sh"
 command -v kcat >/dev/null || fail "kcat is not installed (.ci/run installs it)"
-MOCK=${SLUICE_BUILD_DIR:-$SLUICE_SOURCE_DIR/build}/tests/mock_kafka
-[ -x "$MOCK" ] || fail "no $MOCK (built with the tests)"
-
-mkfifo "$T/mock.cmd"
-"$MOCK" "$T/bootstrap" 3 <"$T/mock.cmd" >"$T/mock.out" 2>&1 &
-PIDS+=($!)
-exec 7>"$T/mock.cmd"
-wait_for 10 test -s "$T/bootstrap" || fail "the mock cluster did not start"
-BS=$(cat "$T/bootstrap")
+start_mock_kafka 3
+BS=$BROKERS
 mock() { echo "$*" >&7; }
 mock topic logs 3
 mock topic big 1

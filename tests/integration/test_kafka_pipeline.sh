@@ -26,18 +26,7 @@ kfail() {
 }
 
 # ---- The mock cluster, commanded through a FIFO held open here.
-MOCK=$SLUICE_BUILD_DIR/tests/mock_kafka
-if [ ! -x "$MOCK" ]; then
-    MOCK=$T/mock_kafka
-    gcc -O1 -o "$MOCK" "$SLUICE_SOURCE_DIR/tests/kafka/mock_kafka.c" $(pkg-config --cflags --libs rdkafka) ||
-        fail "cannot build mock_kafka"
-fi
-mkfifo "$T/mock.cmd"
-"$MOCK" "$T/bootstrap" 3 <"$T/mock.cmd" >"$T/mock.out" 2>"$T/mock.log" &
-PIDS+=($!)
-exec 7>"$T/mock.cmd"
-wait_for 20 test -s "$T/bootstrap" || kfail "mock cluster did not start"
-BROKERS=$(cat "$T/bootstrap")
+start_mock_kafka 3
 mock() {
     local before
     before=$(line_count "$T/mock.out")
