@@ -66,6 +66,14 @@ static void
 consumer_error(kin_ctx *c, rd_kafka_resp_err_t err, const char *what)
 {
     c->consumer_errors++;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(c->rk, why, sizeof why);
+        sluice_error(c->ins, "the consumer failed for good (%s: %s): it reads nothing more; "
+                             "restart sluice",
+                     rd_kafka_err2name(fatal), why);
+        return;
+    }
     sluice_time_t now = sluice_time_now();
     if (now - c->last_error_log < 10 * SLUICE_NSEC_PER_SEC)
         return;
@@ -131,8 +139,9 @@ consume(kin_ctx *c)
             emit_batch(c, c->batch, (size_t)n);
         for (ssize_t i = 0; i < n; i++)
             rd_kafka_message_destroy(c->batch[i]);
-        /* A short batch: the queue is empty, the pipe says when it is not. */
-        if (n < (ssize_t)want || c->stopping) {
+        /* A short batch: the queue is empty, the pipe says when it is not.
+         * Paused: no more batches until resumed. */
+        if (n < (ssize_t)want || c->stopping || c->paused) {
             uv_idle_stop(&c->more);
             return;
         }
@@ -264,6 +273,7 @@ kin_init(sluice_instance *ins, const void *config, void **ctx)
     char err[512];
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!c->rk) {
+        rd_kafka_conf_destroy(conf); /* still ours when rd_kafka_new fails */
         sluice_error(ins, "cannot create the consumer: %s", err);
         return SLUICE_ERROR;
     }

@@ -1,5 +1,5 @@
-/* One Kafka message to one event, as /work/notes/kafka_contract.md (the
- * kafka output's side) has it: the headers sluice.kind and sluice.time give
+/* One Kafka message to one event, by the contract the kafka output writes
+ * (docs/outputs.md, kafka): the headers sluice.kind and sluice.time give
  * the event's kind and time back exactly; without them (other producers)
  * it is a log event at the message's timestamp. The value is the record in
  * `format`; a value that is not (bad JSON, a JSON array, not a MessagePack
@@ -13,18 +13,26 @@
 #define HDR_KIND "sluice.kind"
 #define HDR_TIME "sluice.time"
 
+/* A decimal number of nanoseconds, perhaps negative, within int64. */
 static int
 parse_time(const char *s, size_t n, sluice_time_t *out)
 {
+    int neg = n > 0 && s[0] == '-';
+    if (neg) {
+        s++;
+        n--;
+    }
     if (n == 0 || n > 19)
         return -1;
-    int64_t v = 0;
+    uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -1;
-        v = v * 10 + (s[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
-    *out = v;
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? -(sluice_time_t)v : (sluice_time_t)v;
     return 0;
 }
 

@@ -50,12 +50,34 @@ assigned(kin_ctx *c, rd_kafka_topic_partition_list_t *parts)
     sluice_info(c->ins, "assigned %d partitions", parts->cnt);
 }
 
+/* Commit what is stored of the partitions given up, without waiting: a
+ * coordinator slow to answer must not hold the engine's loop. */
+static void
+commit_revoked(kin_ctx *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        kin_part *p = kin_part_get(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (p->stored >= 0)
+            rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, p->partition)->offset =
+                p->stored;
+    }
+    rd_kafka_resp_err_t err = l->cnt ? rd_kafka_commit(c->rk, l, 1) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (err) {
+        c->commit_errors++;
+        sluice_warn(c->ins, "cannot commit the offsets of partitions given up: %s; their "
+                            "events after the last committed offsets will be read again",
+                    rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void
 revoked(kin_ctx *c, rd_kafka_topic_partition_list_t *parts)
 {
     int lost = rd_kafka_assignment_lost(c->rk);
     if (!lost)
-        kin_commit(c, "partitions revoked");
+        commit_revoked(c, parts);
     for (int i = 0; i < parts->cnt; i++) {
         kin_part *p = kin_part_get(c, parts->elems[i].topic, parts->elems[i].partition);
         p->gen = 0;

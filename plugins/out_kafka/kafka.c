@@ -104,7 +104,7 @@ typedef struct kafka_ctx {
     sluice_instance *ins; /* first: librdkafka's log callback reads it */
     const kafka_config *cfg;
     name_template *topic;
-    int topic_constant;
+    char *fixed_topic; /* a template with no field or time: rendered once */
     char brokers[1024];
     /* Counted by the workers (atomically), read by the engine thread. */
     uint64_t acked, queue_full, failed, retried;
@@ -127,6 +127,7 @@ typedef struct kafka_flush {
     int iterating;             /* events left to produce */
     char reason[320];          /* the first transient error */
     struct kafka_flush *prev, *next_flush;
+    struct kafka_flush *wait_next; /* in the worker's wait queue */
     struct kafka_flush **self; /* [total] */
 } kafka_flush;
 
@@ -139,7 +140,9 @@ typedef struct kafka_worker {
     uv_poll_t signal;
     uv_timer_t poll_timer, full_timer;
     kafka_flush *flushes;   /* unfinished, newest first */
-    kafka_flush *waiting;   /* the one whose produce met a full queue */
+    /* Flushes with events still to produce, oldest first: the head met a
+     * full queue and waits; the others wait behind it, in order. */
+    kafka_flush *wait_head, *wait_tail;
     int fatal;              /* the producer hit a fatal error */
     int exiting;
     int open_handles;       /* closing: freed when the last one closed */
@@ -208,8 +211,15 @@ flush_finish(kafka_flush *f)
         w->flushes = f->next_flush;
     if (f->next_flush)
         f->next_flush->prev = f->prev;
-    if (w->waiting == f)
-        w->waiting = NULL;
+    /* Only at exit can a flush still be in the wait queue. */
+    for (kafka_flush **p = &w->wait_head; *p; p = &(*p)->wait_next)
+        if (*p == f) {
+            *p = f->wait_next;
+            break;
+        }
+    w->wait_tail = NULL;
+    for (kafka_flush *q = w->wait_head; q; q = q->wait_next)
+        w->wait_tail = q;
     sluice_event_iter_destroy(&f->it);
     slots_put(w, f->self, f->cap);
     f->self = NULL;
@@ -282,7 +292,7 @@ serve(kafka_worker *w)
     char drain[64];
     while (read(w->pipe[0], drain, sizeof drain) > 0)
         ;
-    while (rd_kafka_poll(w->rk, 0) > 0)
+    while (w->rk && rd_kafka_poll(w->rk, 0) > 0)
         ;
 }
 
@@ -294,10 +304,16 @@ on_signal(uv_poll_t *h, int status, int events)
     serve(h->data);
 }
 
+static int ensure_producer(kafka_worker *w, char *err, size_t errlen);
+
 static void
 on_poll_timer(uv_timer_t *t)
 {
-    serve(t->data);
+    kafka_worker *w = t->data;
+    char err[512];
+    if (w->wait_head && (w->fatal || !w->rk))
+        ensure_producer(w, err, sizeof err); /* flushes wait for one */
+    serve(w);
 }
 
 static void on_full_timer(uv_timer_t *t);
@@ -324,12 +340,13 @@ produce_one(kafka_flush *f, size_t index, const sluice_event *ev)
     const kafka_config *cfg = w->c->cfg;
     char why[300];
     sluice_buf_reset(&w->scratch);
-    const char *topic = cfg->topic;
-    if (!w->c->topic_constant) {
+    const char *topic = w->c->fixed_topic;
+    if (!topic) {
         sluice_buf_reset(&w->topic);
         if (name_template_render(w->c->topic, ev, topic_append, &w->topic, why, sizeof why) < 0) {
             sluice_flush_event_failed(f->fl, index, why);
             f->failed++;
+            COUNT(w->c, failed, 1);
             return 1;
         }
         sluice_buf_putc(&w->topic, '\0');
@@ -340,6 +357,7 @@ produce_one(kafka_flush *f, size_t index, const sluice_event *ev)
                             sizeof why) < 0) {
         sluice_flush_event_failed(f->fl, index, why);
         f->failed++;
+        COUNT(w->c, failed, 1);
         return 1;
     }
     const char *kind = sluice_flush_kind(f->fl) == SLUICE_EVENT_METRIC ? "metric" : "log";
@@ -372,12 +390,11 @@ produce_one(kafka_flush *f, size_t index, const sluice_event *ev)
     return 1;
 }
 
-/* Produce what is left of the chunk; on a full queue, wait a little and
- * go on from the same event. */
-static void
+/* Produce what is left of the chunk. 1: all of it; 0: the queue is full
+ * (the same event is tried again later). */
+static int
 produce(kafka_flush *f)
 {
-    kafka_worker *w = f->w;
     sluice_event ev;
     while (f->iterating) {
         size_t off = f->it.off;
@@ -387,25 +404,39 @@ produce(kafka_flush *f)
         }
         if (!produce_one(f, f->next, &ev)) {
             f->it.off = off;
-            w->waiting = f;
-            uv_timer_start(&w->full_timer, on_full_timer, QUEUE_FULL_WAIT_MS, 0);
-            return;
+            return 0;
         }
         f->next++;
     }
-    if (f->reported == f->produced)
-        flush_finish(f);
+    return 1;
+}
+
+/* Produce the waiting flushes in order; when the queue is full, try again
+ * in a little while. */
+static void
+pump(kafka_worker *w)
+{
+    while (w->wait_head && w->rk) {
+        kafka_flush *f = w->wait_head;
+        if (!produce(f)) {
+            uv_timer_start(&w->full_timer, on_full_timer, QUEUE_FULL_WAIT_MS, 0);
+            return;
+        }
+        w->wait_head = f->wait_next;
+        if (!w->wait_head)
+            w->wait_tail = NULL;
+        f->wait_next = NULL;
+        if (f->reported == f->produced)
+            flush_finish(f);
+    }
 }
 
 static void
 on_full_timer(uv_timer_t *t)
 {
     kafka_worker *w = t->data;
-    kafka_flush *f = w->waiting;
-    w->waiting = NULL;
     serve(w);
-    if (f)
-        produce(f);
+    pump(w);
 }
 
 /* ==== The producer ==== */
@@ -432,6 +463,8 @@ producer_new(kafka_worker *w, char *err, size_t errlen)
     snprintf(num, sizeof num, "%lld", (long long)(cfg->max_queue_bytes / 1024));
     bad = bad || kafka_conf_set(conf, "queue.buffering.max.kbytes", num, err, errlen);
     bad = bad || kafka_conf_apply_map(conf, &cfg->rdkafka, err, errlen);
+    /* A chunk is done when every message has its report: successes too. */
+    bad = bad || kafka_conf_set(conf, "delivery.report.only.error", "false", err, errlen);
     if (bad) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -464,6 +497,23 @@ producer_destroy(kafka_worker *w)
         ;
     rd_kafka_destroy(w->rk);
     w->rk = NULL;
+}
+
+/* After a fatal error, a new producer; what the old one held has been
+ * failed back as transient. Returns 0 when there is a producer. */
+static int
+ensure_producer(kafka_worker *w, char *err, size_t errlen)
+{
+    if (w->fatal && w->rk)
+        producer_destroy(w);
+    if (w->rk)
+        return 0;
+    if (!(w->rk = producer_new(w, err, errlen)))
+        return -1;
+    w->fatal = 0;
+    sluice_info(w->ins, "a new producer replaces the one that failed");
+    pump(w);
+    return 0;
 }
 
 static void
@@ -525,6 +575,7 @@ static void
 kafka_worker_exit(void *wctx)
 {
     kafka_worker *w = wctx;
+    serve(w); /* reports already here are deliveries the core still counts */
     w->exiting = 1;
     producer_destroy(w);
     while (w->flushes)
@@ -541,18 +592,9 @@ kafka_flush_chunk(void *ctx, sluice_flush *fl)
 {
     (void)ctx;
     kafka_worker *w = sluice_flush_worker(fl);
-    if (w->fatal) {
-        producer_destroy(w);
-        w->fatal = 0;
-        char err[512];
-        if (!(w->rk = producer_new(w, err, sizeof err))) {
-            sluice_flush_done(fl, SLUICE_RETRY, err);
-            return;
-        }
-        sluice_info(w->ins, "a new producer replaces the one that failed");
-    }
-    if (!w->rk) {
-        sluice_flush_done(fl, SLUICE_RETRY, "no producer");
+    char err[512];
+    if (ensure_producer(w, err, sizeof err) < 0) {
+        sluice_flush_done(fl, SLUICE_RETRY, err);
         return;
     }
     size_t n = sluice_flush_count(fl), len;
@@ -566,13 +608,16 @@ kafka_flush_chunk(void *ctx, sluice_flush *fl)
     for (size_t i = 0; i < n; i++)
         f->self[i] = f;
     sluice_event_iter_init(&f->it, data, len);
-    f->next = 0;
-    f->prev = NULL;
     f->next_flush = w->flushes;
     if (w->flushes)
         w->flushes->prev = f;
     w->flushes = f;
-    produce(f);
+    if (w->wait_tail)
+        w->wait_tail->wait_next = f;
+    else
+        w->wait_head = f;
+    w->wait_tail = f;
+    pump(w);
 }
 
 static int
@@ -588,7 +633,17 @@ kafka_init(sluice_instance *ins, const void *config, void **ctxp)
         sluice_option_error(ins, "topic", "%s", err);
         return SLUICE_ERROR;
     }
-    c->topic_constant = name_template_is_constant(c->topic);
+    if (name_template_is_constant(c->topic)) {
+        sluice_buf b = SLUICE_BUF_INIT;
+        sluice_event none = {0};
+        name_template_render(c->topic, &none, topic_append, &b, err, sizeof err);
+        c->fixed_topic = sluice_strndup(b.data ? b.data : "", b.len);
+        sluice_buf_free(&b);
+    }
+    if (cfg->linger >= cfg->message_timeout) {
+        sluice_option_error(ins, "linger", "must be shorter than message_timeout");
+        return SLUICE_ERROR;
+    }
     size_t used = 0;
     for (size_t i = 0; i < cfg->brokers.n; i++) {
         int k = snprintf(c->brokers + used, sizeof c->brokers - used, "%s%s", i ? "," : "",
@@ -627,6 +682,7 @@ kafka_exit(void *ctx)
                     (unsigned long long)c->acked, (unsigned long long)c->failed,
                     (unsigned long long)c->retried, (unsigned long long)c->queue_full);
     name_template_free(c->topic);
+    free(c->fixed_topic);
     free(c);
 }
 
