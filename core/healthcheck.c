@@ -13,6 +13,8 @@ healthcheck_connect_address(const char *listen, char *out, size_t size)
 {
     if (strncmp(listen, "0.0.0.0:", 8) == 0)
         snprintf(out, size, "127.0.0.1:%s", listen + 8);
+    else if (strncmp(listen, "*:", 2) == 0)
+        snprintf(out, size, "127.0.0.1:%s", listen + 2);
     else if (strncmp(listen, "[::]:", 5) == 0)
         snprintf(out, size, "[::1]:%s", listen + 5);
     else if (listen[0] == ':')

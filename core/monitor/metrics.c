@@ -1,6 +1,7 @@
 /* sluice's own metrics: one table of definitions, rendered as Prometheus
  * text, as JSON, and as metric events (see metrics.h). */
 #include <dirent.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,8 +251,10 @@ plugin_metrics_prometheus(engine *e, sluice_buf *out)
         if (!has_metrics(ins))
             continue;
         int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = nth_instance(e, j, &qn)->plugin == ins->plugin;
+        for (size_t j = 0; j < i && !seen; j++) {
+            const sluice_instance *x = nth_instance(e, j, &qn);
+            seen = has_metrics(x) && x->plugin == ins->plugin;
+        }
         if (seen)
             continue;
         const struct sluice_plugin *pl = ins->plugin;
@@ -482,7 +485,10 @@ rate_field(sluice_buf *out, rate_walk *w, const char *name)
     }
     /* A counter that went down was reset: count it from zero. */
     double d = w->now[i] >= w->then[i] ? w->now[i] - w->then[i] : w->now[i];
-    sluice_buf_printf(out, "%.6g", d / w->seconds);
+    if (isfinite(d / w->seconds))
+        sluice_buf_printf(out, "%.6g", d / w->seconds);
+    else
+        sluice_buf_append(out, "null", 4);
 }
 
 static void
@@ -511,6 +517,16 @@ metrics_is_core_field(const char *name)
 
 /* ==== JSON ==== */
 
+/* A number, or null for what JSON cannot write (NaN, infinities). */
+static void
+json_number(sluice_buf *out, double v)
+{
+    if (isfinite(v))
+        sluice_buf_printf(out, "%.17g", v);
+    else
+        sluice_buf_append(out, "null", 4);
+}
+
 static void
 json_key(sluice_buf *out, const char *k)
 {
@@ -521,9 +537,12 @@ json_key(sluice_buf *out, const char *k)
 static void
 json_metrics(sluice_buf *out, scope where, const void *obj)
 {
-    for (size_t d = 0; d < sizeof defs / sizeof *defs; d++)
-        if (defs[d].where == where)
-            sluice_buf_printf(out, ",\"%s\":%.17g", defs[d].name, defs[d].get(obj));
+    for (size_t d = 0; d < sizeof defs / sizeof *defs; d++) {
+        if (defs[d].where != where)
+            continue;
+        sluice_buf_printf(out, ",\"%s\":", defs[d].name);
+        json_number(out, defs[d].get(obj));
+    }
 }
 
 static void
@@ -537,9 +556,10 @@ json_instance(sluice_buf *out, const sluice_instance *ins, int first)
     sluice_buf_putc(out, ',');
     json_key(out, "plugin");
     sluice_json_string(out, ins->plugin->name, strlen(ins->plugin->name));
-    for (size_t m = 0, n = plugin_metric_count(ins); m < n; m++)
-        sluice_buf_printf(out, ",\"%s\":%.17g", ins->plugin->metrics[m].name,
-                          ins->plugin->metric_value(ins->ctx, m));
+    for (size_t m = 0, n = plugin_metric_count(ins); m < n; m++) {
+        sluice_buf_printf(out, ",\"%s\":", ins->plugin->metrics[m].name);
+        json_number(out, ins->plugin->metric_value(ins->ctx, m));
+    }
 }
 
 void

@@ -94,7 +94,7 @@ collect(const msgpack_object *body, const sluice_syslog_opts *o, const msgpack_o
 static int
 str_is(const char *name, const char *s, size_t n)
 {
-    return ((name[0] ^ s[0]) & ~0x20) == 0 && strncasecmp(name, s, n) == 0 && name[n] == '\0';
+    return ((name[0] ^ s[0]) & ~0x20) == 0 && strlen(name) == n && strncasecmp(name, s, n) == 0;
 }
 
 /* A severity or facility: a number below `n`, the same in decimal text, a
@@ -113,8 +113,9 @@ code_of(const msgpack_object *v, const char *const *names, int n, int severity, 
         for (size_t i = 0; i < len; i++) {
             if (s[i] < '0' || s[i] > '9') return def;
             c = c * 10 + (s[i] - '0');
+            if (c >= n) return def;
         }
-        return c < n ? c : def;
+        return c;
     }
     for (int i = 0; i < n; i++)
         if (str_is(names[i], s, len)) return i;

@@ -205,7 +205,18 @@ emit(frame *f, const sluice_buf *l, const char *before, const char *after)
             end++;
         chars++;
     }
-    sluice_buf_append(f->out, l->data, end);
+    /* Text from the server never reaches the terminal as a control:
+     * C0, DEL and C1 (U+0080..U+009F, \xc2\x80..\xc2\x9f) become '?'. */
+    for (size_t i = 0; i < end; i++) {
+        unsigned char c = (unsigned char)l->data[i];
+        if (c == 0xc2 && i + 1 < end && (unsigned char)l->data[i + 1] >= 0x80 &&
+            (unsigned char)l->data[i + 1] <= 0x9f) {
+            sluice_buf_putc(f->out, '?');
+            i++;
+        } else {
+            sluice_buf_putc(f->out, c < 0x20 || c == 0x7f ? '?' : (char)c);
+        }
+    }
     sluice_buf_append(f->out, after, strlen(after));
     sluice_buf_putc(f->out, '\n');
     f->lines++;

@@ -52,6 +52,10 @@ stream_tls_new(const char *cert_file, const char *key_file, const char *ca_file,
     } else {
         if (ca_file)
             SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        /* Without it, a sender resuming its session is refused whenever
+         * client certificates are verified. */
+        static const unsigned char sid[] = "sluice-stream";
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
         stream_tls *tls = sluice_calloc(1, sizeof *tls);
         tls->ctx = ctx;
         return tls;
@@ -113,6 +117,7 @@ stream_tls_put(stream_tls_conn *c, const char *data, size_t len)
 ssize_t
 stream_tls_read(stream_tls_conn *c, char *buf, size_t cap)
 {
+    ERR_clear_error(); /* SSL_get_error reads the thread's whole queue */
     int n = SSL_read(c->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
     if (n > 0)
         return n;
@@ -143,7 +148,11 @@ stream_tls_take_output(stream_tls_conn *c, char **data)
         return 0;
     *data = sluice_malloc(n);
     int got = BIO_read(c->out, *data, (int)n);
-    return got > 0 ? (size_t)got : 0;
+    if (got <= 0) {
+        free(*data);
+        return 0;
+    }
+    return (size_t)got;
 }
 
 const char *

@@ -122,10 +122,30 @@ s.sendall(str(len(after)).encode() + b" " + after)
 s.close()
 PY
 wait_for 10 lines_at_least "$T/out.jsonl" $((N + 2)) || fail "after the oversized message: $(line_count "$T/out.jsonl")"
+
+# A sender with a client certificate resumes its TLS 1.2 session.
+python3 - "$PORT" "$T" <<'PY' || fail "session resumption"
+import socket, ssl, sys
+port, t = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=f"{t}/ca.crt")
+ctx.load_cert_chain(f"{t}/client.crt", f"{t}/client.key")
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+session = None
+for i in range(2):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost",
+                        session=session)
+    m = f"<14>1 - h a - - - resumed {i}".encode()
+    s.sendall(str(len(m)).encode() + b" " + m)
+    if i == 1:
+        assert s.session_reused, "the session was not resumed"
+    session = s.session
+    s.close()
+PY
+wait_for 10 lines_at_least "$T/out.jsonl" $((N + 4)) || fail "after resumption: $(line_count "$T/out.jsonl")"
 stop_sluice || fail "exit $?"
 grep -q "peer did not return a certificate" "$T/sluice.log" || fail "no-certificate refusal not logged: $(grep -i tls "$T/sluice.log")"
 grep -Eq "1 cut to max_message_size, .* [2-9] TLS connections failed" "$T/sluice.log" ||
     fail "counts: $(grep 'received' "$T/sluice.log")"
-[ "$(tail -1 "$T/out.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message"])')" = after ] ||
-    fail "the message after the oversized one: $(tail -1 "$T/out.jsonl")"
-pass "no client certificate and plain TCP refused and counted; an oversized message cut and counted, the next one intact"
+grep -q '"message":"after"' "$T/out.jsonl" || fail "the message after the oversized one is missing"
+[ "$(grep -c '"message":"resumed [01]"' "$T/out.jsonl")" = 2 ] || fail "resumed sessions' messages"
+pass "no client certificate and plain TCP refused and counted; an oversized message cut and counted, the next one intact; a TLS session resumed with a client certificate"

@@ -147,6 +147,12 @@ START_TEST(test_pri_from_names_aliases_and_numbers)
         {"{\"severity\":\"loud\",\"facility\":\"\"}", 14},
         {"{\"severity\":-1,\"facility\":1.5}", 14},
         {"{\"severity\":\"12x\"}", 14},
+        /* Digits past the range, even ones an int would wrap. */
+        {"{\"severity\":\"4294967295\",\"facility\":\"4294967297\"}", 14},
+        {"{\"severity\":\"2147483648\"}", 14},
+        {"{\"severity\":\"0000000000000004\"}", 12},
+        /* A NUL inside: not the name it starts with. */
+        {"{\"severity\":\"err\\u0000xyz\"}", 14},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *s = fmt(NULL, T1, cases[i].json);
