@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "reload.h"
 #include "healthcheck.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,7 +34,7 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: sluice [run] -c FILE [--log-format text|json] [--log-level LEVEL]\n"
-            "                   [--http-listen ADDR:PORT|off] [--once]\n"
+            "                   [--http-listen ADDR:PORT|off] [--once] [--watch-config]\n"
             "       sluice validate -c FILE\n"
             "       sluice plugins [--json | --markdown]\n"
             "       sluice rules check FILE...   check Prometheus rule files\n"
@@ -49,6 +50,8 @@ usage(FILE *f)
             "      --log-level L     error, warn, info, debug or trace (overrides the file)\n"
             "      --http-listen A   self-monitoring address, or off (overrides service.http)\n"
             "      --once            exit when every input is done (service.exit_when_done)\n"
+            "      --watch-config    reload when the configuration or a file it includes\n"
+            "                        changes (SIGHUP and POST /api/v1/reload always do)\n"
             "  -V, --version         the version\n"
             "  -h, --help            this text\n"
             "\n"
@@ -61,19 +64,21 @@ typedef struct cli {
     const char *config;
     const char *log_level;
     const char *http_listen;
-    int json, markdown, once;
+    int json, markdown, once, watch_config;
 } cli;
 
 static int
 parse_args(int argc, char **argv, cli *c)
 {
-    enum { OPT_LOG_FORMAT = 256, OPT_LOG_LEVEL, OPT_JSON, OPT_MARKDOWN, OPT_HTTP, OPT_ONCE };
+    enum { OPT_LOG_FORMAT = 256, OPT_LOG_LEVEL, OPT_JSON, OPT_MARKDOWN, OPT_HTTP, OPT_ONCE,
+           OPT_WATCH };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"http-listen", required_argument, NULL, OPT_HTTP},
         {"once", no_argument, NULL, OPT_ONCE},
+        {"watch-config", no_argument, NULL, OPT_WATCH},
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"json", no_argument, NULL, OPT_JSON},
@@ -97,6 +102,7 @@ parse_args(int argc, char **argv, cli *c)
         case 'V': c->command = "version"; break;
         case OPT_HTTP: c->http_listen = optarg; break;
         case OPT_ONCE: c->once = 1; break;
+        case OPT_WATCH: c->watch_config = 1; break;
         case OPT_LOG_FORMAT:
             if (strcmp(optarg, "json") == 0)
                 log_set_format(LOG_FORMAT_JSON);
@@ -169,6 +175,16 @@ apply_overrides(const cli *c, sluice_config *cfg)
         cfg->service.exit_when_done = 1;
 }
 
+/* Every configuration a reload loads gets the same overrides. */
+static void
+adjust_reloaded(sluice_config *cfg, void *arg)
+{
+    const cli *c = arg;
+    if (!c->log_level)
+        log_set_level((sluice_log_level)cfg->service.log_level);
+    apply_overrides(c, cfg);
+}
+
 /* Load the configuration into `cfg`. Errors that stop it from being built
  * are printed here; values only judged wrong stay in `errs` for the engine
  * to add what the plugins find. */
@@ -209,6 +225,7 @@ cmd_run(const cli *c, int validate_only)
         printf("%s: configuration is valid (%zu pipeline%s)\n", c->config, cfg.n_pipelines,
                cfg.n_pipelines == 1 ? "" : "s");
     } else {
+        reload_setup(&e, adjust_reloaded, (void *)c, c->watch_config);
         rc = engine_run(&e) ? EXIT_CONFIG : 0;
     }
     cfg_errors_free(&errs);

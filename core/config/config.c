@@ -437,8 +437,8 @@ free_instances(instance_config *v, size_t n)
     free(v);
 }
 
-void
-config_free(sluice_config *cfg)
+static void
+free_config(sluice_config *cfg, int unload)
 {
     for (size_t p = 0; p < cfg->n_pipelines; p++) {
         pipeline_config *pc = &cfg->pipelines[p];
@@ -449,8 +449,23 @@ config_free(sluice_config *cfg)
     }
     free(cfg->pipelines);
     option_free(service_options, &cfg->service);
-    registry_free(&cfg->registry);
+    if (unload)
+        registry_free(&cfg->registry);
+    else
+        registry_free_keep_loaded(&cfg->registry);
     cfg_tree_free(cfg->root);
     free(cfg->path);
     memset(cfg, 0, sizeof *cfg);
+}
+
+void
+config_free(sluice_config *cfg)
+{
+    free_config(cfg, 1);
+}
+
+void
+config_free_keep_plugins(sluice_config *cfg)
+{
+    free_config(cfg, 0);
 }

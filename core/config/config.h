@@ -75,5 +75,7 @@ extern const sluice_option filter_options[];
  * the other instances' inits have said what they find. */
 int config_load(sluice_config *cfg, const char *path, const char *builtin_dir, cfg_errors *errs);
 void config_free(sluice_config *cfg);
+/* The same, leaving its plugins' shared objects loaded. */
+void config_free_keep_plugins(sluice_config *cfg);
 
 #endif

@@ -4,6 +4,7 @@
 #define SLUICE_CONFIG_NODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "config_error.h"
 
 typedef enum cfg_kind { CFG_SCALAR, CFG_SEQ, CFG_MAP } cfg_kind;
@@ -31,6 +32,9 @@ cfg_node *cfg_load_file(const char *path, cfg_errors *errs);
 /* Parse YAML text; `name` labels positions in errors. No includes. */
 cfg_node *cfg_parse_string(const char *name, const char *text, size_t len, cfg_errors *errs);
 void cfg_tree_free(cfg_node *root);
+/* A hash of what the tree under `n` says (kinds, values, keys in order;
+ * not where they were written): equal for equal settings. */
+uint64_t cfg_node_hash(const cfg_node *n);
 
 /* Number of entries of a map or items of a sequence. */
 static inline size_t

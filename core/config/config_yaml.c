@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -58,6 +59,35 @@ cfg_tree_free(cfg_node *n)
     free(n->unset);
     free(n->file);
     free(n);
+}
+
+static uint64_t
+fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t
+hash_node(uint64_t h, const cfg_node *n)
+{
+    unsigned char head[2] = {(unsigned char)n->kind, (unsigned char)n->quoted};
+    h = fnv1a(h, head, sizeof head);
+    if (n->kind == CFG_SCALAR)
+        h = fnv1a(h, n->value, n->len + 1);
+    uint64_t count = n->n;
+    h = fnv1a(h, &count, sizeof count);
+    for (size_t i = 0; i < n->n; i++)
+        h = hash_node(h, n->items[i]);
+    return h;
+}
+
+uint64_t
+cfg_node_hash(const cfg_node *n)
+{
+    return n ? hash_node(0xcbf29ce484222325ULL, n) : 0;
 }
 
 cfg_node *

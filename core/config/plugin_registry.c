@@ -239,14 +239,17 @@ registry_names(plugin_registry *reg, sluice_plugin_kind kind, size_t *n)
     return names;
 }
 
-void
-registry_free(plugin_registry *reg)
+static void
+free_registry(plugin_registry *reg, int unload)
 {
     for (size_t i = 0; i < reg->n_loaded; i++) {
         /* Under a sanitizer, keep plugins mapped so leak reports can still
          * name their frames. */
 #if !defined(__SANITIZE_ADDRESS__)
-        dlclose(reg->loaded[i]->dl);
+        if (unload)
+            dlclose(reg->loaded[i]->dl);
+#else
+        (void)unload;
 #endif
         free(reg->loaded[i]->path);
         free(reg->loaded[i]);
@@ -256,4 +259,16 @@ registry_free(plugin_registry *reg)
         free(reg->dirs[i]);
     free(reg->dirs);
     memset(reg, 0, sizeof *reg);
+}
+
+void
+registry_free(plugin_registry *reg)
+{
+    free_registry(reg, 1);
+}
+
+void
+registry_free_keep_loaded(plugin_registry *reg)
+{
+    free_registry(reg, 0);
 }

@@ -39,6 +39,9 @@ void registry_load_all(plugin_registry *reg, void (*on_error)(const char *msg));
  * the array, not the strings. */
 const char **registry_names(plugin_registry *reg, sluice_plugin_kind kind, size_t *n);
 void registry_free(plugin_registry *reg);
+/* The same, leaving the shared objects loaded (a reload: an instance of
+ * the old configuration may still run their code). */
+void registry_free_keep_loaded(plugin_registry *reg);
 
 const char *plugin_kind_name(sluice_plugin_kind kind);   /* "input" */
 const char *plugin_kind_prefix(sluice_plugin_kind kind); /* "in" */

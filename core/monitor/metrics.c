@@ -219,16 +219,16 @@ static const sluice_instance *
 nth_instance(engine *e, size_t n, const char **pipeline_name)
 {
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
+        pipeline *p = e->pipelines[i];
         *pipeline_name = p->name;
         if (n < p->n_inputs)
-            return &p->inputs[n];
+            return p->inputs[n];
         n -= p->n_inputs;
         if (n < p->n_filters)
-            return &p->filters[n];
+            return p->filters[n];
         n -= p->n_filters;
         if (n < p->n_outputs)
-            return &p->outputs[n];
+            return p->outputs[n];
         n -= p->n_outputs;
     }
     return NULL;
@@ -299,15 +299,15 @@ metrics_prometheus(engine *e, sluice_buf *out)
                           scope_names[m->where], m->name, m->help, scope_names[m->where], m->name,
                           m->counter ? "counter" : "gauge");
         for (size_t i = 0; i < e->n_pipelines; i++) {
-            pipeline *p = &e->pipelines[i];
+            pipeline *p = e->pipelines[i];
             if (m->where == SCOPE_PIPELINE)
                 sample(out, m, p->name, NULL, m->get(p));
             for (size_t j = 0; m->where == SCOPE_INPUT && j < p->n_inputs; j++)
-                sample(out, m, p->name, &p->inputs[j], m->get(&p->inputs[j]));
+                sample(out, m, p->name, p->inputs[j], m->get(p->inputs[j]));
             for (size_t j = 0; m->where == SCOPE_FILTER && j < p->n_filters; j++)
-                sample(out, m, p->name, &p->filters[j], m->get(&p->filters[j]));
+                sample(out, m, p->name, p->filters[j], m->get(p->filters[j]));
             for (size_t j = 0; m->where == SCOPE_OUTPUT && j < p->n_outputs; j++)
-                sample(out, m, p->name, &p->outputs[j], m->get(p->outputs[j].output));
+                sample(out, m, p->name, p->outputs[j], m->get(p->outputs[j]->output));
         }
     }
     plugin_metrics_prometheus(e, out);
@@ -390,14 +390,14 @@ static void
 counters_collect(engine *e, counter_set *cs)
 {
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
+        pipeline *p = e->pipelines[i];
         counters_of(cs, SCOPE_PIPELINE, p->name, NULL, p);
         for (size_t j = 0; j < p->n_inputs; j++)
-            counters_of(cs, SCOPE_INPUT, p->name, &p->inputs[j], &p->inputs[j]);
+            counters_of(cs, SCOPE_INPUT, p->name, p->inputs[j], p->inputs[j]);
         for (size_t j = 0; j < p->n_filters; j++)
-            counters_of(cs, SCOPE_FILTER, p->name, &p->filters[j], &p->filters[j]);
+            counters_of(cs, SCOPE_FILTER, p->name, p->filters[j], p->filters[j]);
         for (size_t j = 0; j < p->n_outputs; j++)
-            counters_of(cs, SCOPE_OUTPUT, p->name, &p->outputs[j], p->outputs[j].output);
+            counters_of(cs, SCOPE_OUTPUT, p->name, p->outputs[j], p->outputs[j]->output);
     }
 }
 
@@ -574,7 +574,7 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
         sluice_buf_append(out, "null", 4);
     sluice_buf_append(out, ",\"pipelines\":[", 14);
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
+        pipeline *p = e->pipelines[i];
         if (i)
             sluice_buf_putc(out, ',');
         sluice_buf_putc(out, '{');
@@ -584,24 +584,24 @@ metrics_pipelines_json(engine *e, sluice_buf *out)
         json_rates(out, &w, SCOPE_PIPELINE, NULL);
         sluice_buf_append(out, ",\"inputs\":[", 11);
         for (size_t j = 0; j < p->n_inputs; j++) {
-            json_instance(out, &p->inputs[j], j == 0);
-            json_metrics(out, SCOPE_INPUT, &p->inputs[j]);
-            json_rates(out, &w, SCOPE_INPUT, &p->inputs[j]);
+            json_instance(out, p->inputs[j], j == 0);
+            json_metrics(out, SCOPE_INPUT, p->inputs[j]);
+            json_rates(out, &w, SCOPE_INPUT, p->inputs[j]);
             sluice_buf_putc(out, '}');
         }
         sluice_buf_append(out, "],\"filters\":[", 13);
         for (size_t j = 0; j < p->n_filters; j++) {
-            json_instance(out, &p->filters[j], j == 0);
-            json_metrics(out, SCOPE_FILTER, &p->filters[j]);
-            json_rates(out, &w, SCOPE_FILTER, &p->filters[j]);
+            json_instance(out, p->filters[j], j == 0);
+            json_metrics(out, SCOPE_FILTER, p->filters[j]);
+            json_rates(out, &w, SCOPE_FILTER, p->filters[j]);
             sluice_buf_putc(out, '}');
         }
         sluice_buf_append(out, "],\"outputs\":[", 13);
         for (size_t j = 0; j < p->n_outputs; j++) {
-            const output *o = p->outputs[j].output;
-            json_instance(out, &p->outputs[j], j == 0);
+            const output *o = p->outputs[j]->output;
+            json_instance(out, p->outputs[j], j == 0);
             json_metrics(out, SCOPE_OUTPUT, o);
-            json_rates(out, &w, SCOPE_OUTPUT, &p->outputs[j]);
+            json_rates(out, &w, SCOPE_OUTPUT, p->outputs[j]);
             sluice_buf_printf(out,
                               ",\"workers\":%zu,\"buffer\":{\"type\":\"%s\",\"max_memory\":%lld,"
                               "\"max_disk\":%lld}}",
@@ -634,7 +634,7 @@ metrics_health(engine *e, sluice_buf *out)
     sluice_buf reasons = SLUICE_BUF_INIT;
     size_t n = 0;
     for (size_t i = 0; i < e->n_outputs; i++) {
-        const output *o = &e->outputs[i];
+        const output *o = e->outputs[i];
         unsigned budget = o->settings->max_attempts ? (unsigned)o->settings->max_attempts
                                                     : saturated_attempts(o->settings);
         unsigned worst = 0;
@@ -715,13 +715,13 @@ sluice_internal_metrics_emit(sluice_instance *ins)
     sluice_emitter *em = ins->emitter;
     sluice_time_t now = sluice_time_now();
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
+        pipeline *p = e->pipelines[i];
         emit_scope(em, now, SCOPE_PIPELINE, p->name, NULL, p);
         for (size_t j = 0; j < p->n_inputs; j++)
-            emit_scope(em, now, SCOPE_INPUT, p->name, &p->inputs[j], &p->inputs[j]);
+            emit_scope(em, now, SCOPE_INPUT, p->name, p->inputs[j], p->inputs[j]);
         for (size_t j = 0; j < p->n_filters; j++)
-            emit_scope(em, now, SCOPE_FILTER, p->name, &p->filters[j], &p->filters[j]);
+            emit_scope(em, now, SCOPE_FILTER, p->name, p->filters[j], p->filters[j]);
         for (size_t j = 0; j < p->n_outputs; j++)
-            emit_scope(em, now, SCOPE_OUTPUT, p->name, &p->outputs[j], p->outputs[j].output);
+            emit_scope(em, now, SCOPE_OUTPUT, p->name, p->outputs[j], p->outputs[j]->output);
     }
 }

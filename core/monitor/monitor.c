@@ -10,13 +10,17 @@
 #include "engine.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "reload.h"
 #include "sluice/net.h"
 #include "xalloc.h"
 
 /* How long a request waits for the engine thread before answering 503. */
 #define SNAPSHOT_TIMEOUT_NS (2 * UINT64_C(1000000000))
 
-typedef enum page { PAGE_METRICS, PAGE_HEALTH, PAGE_PIPELINES } page;
+typedef enum page { PAGE_METRICS, PAGE_HEALTH, PAGE_PIPELINES, PAGE_RELOAD, PAGE_DO_RELOAD } page;
+
+/* How long POST /api/v1/reload waits for the reload. */
+#define RELOAD_TIMEOUT_NS (60 * UINT64_C(1000000000))
 
 struct monitor {
     engine *e;
@@ -45,6 +49,12 @@ on_wake(uv_async_t *a)
         case PAGE_METRICS: metrics_prometheus(m->e, &m->body); break;
         case PAGE_PIPELINES: metrics_pipelines_json(m->e, &m->body); break;
         case PAGE_HEALTH: m->status = metrics_health(m->e, &m->body); break;
+        case PAGE_RELOAD: reload_status_json(m->e, &m->body); break;
+        case PAGE_DO_RELOAD:
+            /* 422: the configuration was refused; the errors are in the body. */
+            m->status = reload_now(m->e, "POST /api/v1/reload") == 0 ? 200 : 422;
+            reload_status_json(m->e, &m->body);
+            break;
         }
         m->answered = m->asked;
         uv_cond_broadcast(&m->cond);
@@ -70,26 +80,45 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 {
     struct monitor *m = cls;
     static const char *const types[] = {"text/plain; version=0.0.4; charset=utf-8",
+                                        "application/json", "application/json",
                                         "application/json", "application/json"};
     page want;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply(conn, 405, "text/plain", "GET only\n", 9);
-    if (strcmp(url, "/metrics") == 0)
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/api/v1/reload") == 0) {
+        /* Answered once the body (ignored) is read. */
+        static int seen;
+        if (!*state) {
+            *state = &seen;
+            return MHD_YES;
+        }
+        if (*upload_size) {
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        want = PAGE_DO_RELOAD;
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        static const char only[] = "GET, or POST /api/v1/reload\n";
+        return reply(conn, 405, "text/plain", only, sizeof only - 1);
+    } else if (strcmp(url, "/metrics") == 0)
         want = PAGE_METRICS;
     else if (strcmp(url, "/health") == 0)
         want = PAGE_HEALTH;
     else if (strcmp(url, "/api/v1/pipelines") == 0)
         want = PAGE_PIPELINES;
-    else
-        return reply(conn, 404, "text/plain", "try /metrics, /health or /api/v1/pipelines\n", 44);
+    else if (strcmp(url, "/api/v1/reload") == 0)
+        want = PAGE_RELOAD;
+    else {
+        static const char try[] = "try /metrics, /health, /api/v1/pipelines or /api/v1/reload\n";
+        return reply(conn, 404, "text/plain", try, sizeof try - 1);
+    }
 
     uv_mutex_lock(&m->lock);
     m->want = want;
     uint64_t ticket = ++m->asked;
     uv_async_send(&m->wake);
     int timed_out = 0;
+    uint64_t timeout = want == PAGE_DO_RELOAD ? RELOAD_TIMEOUT_NS : SNAPSHOT_TIMEOUT_NS;
     while (m->answered < ticket && !m->stopping && !timed_out)
-        timed_out = uv_cond_timedwait(&m->cond, &m->lock, SNAPSHOT_TIMEOUT_NS) != 0;
+        timed_out = uv_cond_timedwait(&m->cond, &m->lock, timeout) != 0;
     enum MHD_Result r;
     if (m->answered >= ticket)
         r = reply(conn, m->status, types[want], m->body.data ? m->body.data : "", m->body.len);
@@ -148,7 +177,8 @@ monitor_start(engine *e, const char *listen)
         free(m);
         return NULL;
     }
-    sluice_info(NULL, "self-monitoring on http://%s (/metrics, /health, /api/v1/pipelines)",
+    sluice_info(NULL, "self-monitoring on http://%s (/metrics, /health, /api/v1/pipelines, "
+                      "/api/v1/reload)",
                 listen);
     return m;
 }

@@ -135,6 +135,25 @@ buffer_unspill(out_buffer *b)
 }
 
 void
+buffer_take_spill(out_buffer *to, out_buffer *from)
+{
+    if (!from->spill_head)
+        return;
+    uint64_t bytes = 0;
+    for (spill_entry *s = from->spill_head; s; s = s->next)
+        bytes += s->bytes;
+    from->spill_tail->next = to->spill_head;
+    if (!to->spill_tail)
+        to->spill_tail = from->spill_tail;
+    to->spill_head = from->spill_head;
+    to->spilled += from->spilled;
+    from->spill_head = from->spill_tail = NULL;
+    from->spilled = 0;
+    buffer_disk(from, -(int64_t)bytes);
+    buffer_disk(to, (int64_t)bytes);
+}
+
+void
 buffer_abandon(out_buffer *b)
 {
     while (b->spill_head) {

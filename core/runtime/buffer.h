@@ -63,6 +63,9 @@ void buffer_spill(out_buffer *b, char *path, uint64_t bytes, struct chunk_mark *
 /* The oldest spilled chunk, taken off the queue, when memory has room for
  * more; NULL otherwise. The caller owns it (free it). */
 spill_entry *buffer_unspill(out_buffer *b);
+/* A reload: the chunks waiting on disk for `from` wait for `to`, before
+ * its own (they are older). */
+void buffer_take_spill(out_buffer *to, out_buffer *from);
 /* Shutdown: count what stays on disk for the next start, free the queue. */
 void buffer_abandon(out_buffer *b);
 void buffer_free(out_buffer *b);

@@ -8,8 +8,10 @@
 
 #include "collector.h"
 #include "engine.h"
+#include "engine_build.h"
 #include "log.h"
 #include "monitor.h"
+#include "reload.h"
 #include "option.h"
 #include "sluice/buf.h"
 #include "sluice/version.h"
@@ -19,28 +21,28 @@
 
 /* ==== Building ==== */
 
-static sluice_instance *
-make_instances(engine *e, pipeline *p, const instance_config *ics, size_t n)
+sluice_instance *
+engine_instance_new(engine *e, pipeline *p, instance_config *ic)
 {
-    sluice_instance *v = xcalloc(n ? n : 1, sizeof *v);
-    for (size_t i = 0; i < n; i++) {
-        v[i].plugin = &ics[i].plugin->desc;
-        v[i].id = ics[i].id;
-        v[i].where = ics[i].where;
-        v[i].node = ics[i].node;
-        v[i].config = ics[i].config;
-        v[i].option_errors = ics[i].rejected;
-        v[i].pipeline = p;
-        v[i].loop = &e->loop;
-        v[i].cfg = e->cfg;
-        v[i].dry_run = e->dry_run;
-        v[i].errs = e->errs;
-    }
-    return v;
+    sluice_instance *ins = xcalloc(1, sizeof *ins);
+    ins->source = ic;
+    ins->plugin = &ic->plugin->desc;
+    ins->id = ic->id;
+    ins->where = ic->where;
+    ins->node = ic->node;
+    ins->config = ic->config;
+    ins->option_errors = ic->rejected;
+    ins->fingerprint = cfg_node_hash(ic->node);
+    ins->pipeline = p;
+    ins->loop = &e->loop;
+    ins->cfg = e->cfg;
+    ins->dry_run = e->dry_run;
+    ins->errs = e->errs;
+    return ins;
 }
 
-static sluice_emitter *
-emitter_new(pipeline *p, size_t stage, sluice_instance *owner)
+sluice_emitter *
+engine_emitter_new(pipeline *p, size_t stage, sluice_instance *owner)
 {
     sluice_emitter *em = xcalloc(1, sizeof *em);
     em->p = p;
@@ -49,8 +51,8 @@ emitter_new(pipeline *p, size_t stage, sluice_instance *owner)
     return em;
 }
 
-static int
-init_instance(sluice_instance *ins)
+int
+engine_init_instance(sluice_instance *ins)
 {
     if (ins->option_errors) /* its options were refused: already reported */
         return -1;
@@ -69,37 +71,52 @@ init_instance(sluice_instance *ins)
     return -1;
 }
 
-/* Refuse an output that accepts none of the kinds of events its pipeline
- * carries (logs into graphite). Unknown when some source does not say. */
-static int
-check_kinds(engine *e, pipeline *p, const pipeline_config *pc)
+/* What other pipelines' filters route into `p` (their emits), among the
+ * routers `live` says are part of the configuration being checked. */
+static void
+routed_into(engine *e, const pipeline *p, int (*live)(engine *, const sluice_instance *),
+            unsigned *kinds, int *unknown)
 {
-    unsigned carried = p->routed_kinds;
-    int unknown = p->routed_unknown;
+    for (size_t i = 0; i < e->n_extra_emitters; i++) {
+        const sluice_emitter *em = e->extra_emitters[i];
+        if (em->p != p || !em->routed_by || (live && !live(e, em->routed_by)))
+            continue;
+        *kinds |= em->routed_by->plugin->emits;
+        *unknown |= em->routed_by->plugin->emits == 0;
+    }
+}
+
+int
+engine_check_kinds(engine *e, const pipeline *p, const pipeline *target,
+                   int (*live)(engine *, const sluice_instance *))
+{
+    unsigned carried = 0;
+    int unknown = 0;
+    routed_into(e, target, live, &carried, &unknown);
     char from[256] = "";
     size_t used = 0;
     for (size_t j = 0; j < p->n_inputs; j++) {
-        carried |= p->inputs[j].plugin->emits;
-        unknown |= p->inputs[j].plugin->emits == 0;
+        carried |= p->inputs[j]->plugin->emits;
+        unknown |= p->inputs[j]->plugin->emits == 0;
         used += (size_t)snprintf(from + used, used < sizeof from ? sizeof from - used : 0,
-                                 "%s%s", used ? ", " : "", p->inputs[j].plugin->name);
+                                 "%s%s", used ? ", " : "", p->inputs[j]->plugin->name);
     }
     for (size_t j = 0; j < p->n_filters; j++)
-        if (!p->filters[j].routes) /* what it makes goes elsewhere */
-            carried |= p->filters[j].plugin->emits;
+        if (!p->filters[j]->routes) /* what it makes goes elsewhere */
+            carried |= p->filters[j]->plugin->emits;
     if (unknown || (p->n_inputs == 0 && carried == 0))
         return 0;
     int bad = 0;
     for (size_t j = 0; j < p->n_outputs; j++) {
-        const sluice_instance *o = &p->outputs[j];
+        const sluice_instance *o = p->outputs[j];
         if (o->plugin->accepts & carried)
             continue;
         const int takes_logs = (o->plugin->accepts & SLUICE_ACCEPTS_LOGS) != 0;
         cfg_error_node(e->errs, cfg_node_at(o->node, "type"),
                        "%s: %s takes %s events only, and pipeline '%s' carries %s events only "
                        "(from %s); %s",
-                       pc->outputs[j].where, o->plugin->name, takes_logs ? "log" : "metric",
-                       p->name, takes_logs ? "metric" : "log", used ? from : "other pipelines",
+                       o->where, o->plugin->name, takes_logs ? "log" : "metric", p->name,
+                       takes_logs ? "metric" : "log", used ? from : "other pipelines",
                        takes_logs ? "send them to an output that takes metrics"
                                   : "make metrics from the logs with a log_to_metrics filter, "
                                     "or route metrics here with its emit_to");
@@ -110,8 +127,8 @@ check_kinds(engine *e, pipeline *p, const pipeline_config *pc)
 
 /* Directories the core itself will need at run time: filesystem buffers
  * and dead letters. `validate` checks them without creating anything. */
-static int
-check_paths(engine *e, const pipeline_config *pc)
+int
+engine_check_paths(engine *e, const pipeline_config *pc)
 {
     int bad = 0;
     const char *root = e->cfg->service.storage_path;
@@ -149,6 +166,47 @@ check_paths(engine *e, const pipeline_config *pc)
     return bad;
 }
 
+void
+engine_wire_instance(engine *e, sluice_instance *ins, const instance_config *ic, size_t stage)
+{
+    switch (ins->plugin->kind) {
+    case SLUICE_PLUGIN_INPUT:
+        ins->emitter = engine_emitter_new(ins->pipeline, 0, ins);
+        break;
+    case SLUICE_PLUGIN_FILTER:
+        ins->emitter = engine_emitter_new(ins->pipeline, stage + 1, ins);
+        ins->dead = xcalloc(1, sizeof *ins->dead);
+        dead_letter_init(ins->dead, ins, ic->out.dead_letter_path);
+        break;
+    case SLUICE_PLUGIN_OUTPUT:
+        output_init(xmalloc(sizeof(output)), ins, &ic->out, e);
+        break;
+    }
+}
+
+void
+engine_choose_memory(pipeline *p)
+{
+    int lossy = 0;
+    for (size_t j = 0; j < p->n_inputs; j++)
+        lossy |= p->inputs[j]->loses_when_paused;
+    for (size_t j = 0; j < p->n_outputs; j++)
+        buffer_choose_memory(&p->outputs[j]->output->buf, lossy, p->chunk_size);
+}
+
+void
+engine_set_pipeline(pipeline *p, engine *e, const pipeline_config *pc)
+{
+    p->engine = e;
+    p->name = pc->name;
+    p->n_inputs = pc->n_inputs;
+    p->n_filters = pc->n_filters;
+    p->n_outputs = pc->n_outputs;
+    p->inputs = xcalloc(pc->n_inputs + 1, sizeof *p->inputs);
+    p->filters = xcalloc(pc->n_filters + 1, sizeof *p->filters);
+    p->outputs = xcalloc(pc->n_outputs + 1, sizeof *p->outputs);
+}
+
 int
 engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
 {
@@ -161,49 +219,38 @@ engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
     e->loop_ready = 1;
 
     e->n_pipelines = cfg->n_pipelines;
-    e->pipelines = xcalloc(e->n_pipelines ? e->n_pipelines : 1, sizeof *e->pipelines);
+    e->pipelines = xcalloc(e->n_pipelines + 1, sizeof *e->pipelines);
     for (size_t i = 0; i < cfg->n_pipelines; i++)
         e->n_outputs += cfg->pipelines[i].n_outputs;
-    e->outputs = xcalloc(e->n_outputs ? e->n_outputs : 1, sizeof *e->outputs);
+    e->outputs = xcalloc(e->n_outputs + 1, sizeof *e->outputs);
 
     size_t next_out = 0;
     int failed = 0;
+    for (size_t i = 0; i < cfg->n_pipelines; i++)
+        e->pipelines[i] = xcalloc(1, sizeof(pipeline));
     for (size_t i = 0; i < cfg->n_pipelines; i++) {
         const pipeline_config *pc = &cfg->pipelines[i];
-        pipeline *p = &e->pipelines[i];
-        p->name = pc->name;
-        p->n_inputs = pc->n_inputs;
-        p->n_filters = pc->n_filters;
-        p->n_outputs = pc->n_outputs;
-        p->inputs = make_instances(e, p, pc->inputs, pc->n_inputs);
-        p->filters = make_instances(e, p, pc->filters, pc->n_filters);
-        p->outputs = make_instances(e, p, pc->outputs, pc->n_outputs);
-        pipeline_init(p, e);
-        for (size_t j = 0; j < p->n_inputs; j++)
-            p->inputs[j].emitter = emitter_new(p, 0, &p->inputs[j]);
-        for (size_t j = 0; j < p->n_filters; j++) {
-            p->filters[j].emitter = emitter_new(p, j + 1, &p->filters[j]);
-            p->filters[j].dead = xcalloc(1, sizeof *p->filters[j].dead);
-            dead_letter_init(p->filters[j].dead, &p->filters[j],
-                             pc->filters[j].out.dead_letter_path);
-        }
+        pipeline *p = e->pipelines[i];
+        engine_set_pipeline(p, e, pc);
+        instance_config *ics[3] = {pc->inputs, pc->filters, pc->outputs};
+        sluice_instance **lists[3] = {p->inputs, p->filters, p->outputs};
+        size_t counts[3] = {pc->n_inputs, pc->n_filters, pc->n_outputs};
+        for (int l = 0; l < 3; l++)
+            for (size_t j = 0; j < counts[l]; j++) {
+                lists[l][j] = engine_instance_new(e, p, &ics[l][j]);
+                engine_wire_instance(e, lists[l][j], &ics[l][j], j);
+            }
         for (size_t j = 0; j < p->n_outputs; j++)
-            output_init(&e->outputs[next_out++], &p->outputs[j], &pc->outputs[j].out, e);
+            e->outputs[next_out++] = p->outputs[j]->output;
+        pipeline_init(p, e);
         pipeline_set_takers(p);
 
         /* Every instance, so that validate lists every refusal. */
-        for (size_t j = 0; j < p->n_inputs; j++)
-            failed |= init_instance(&p->inputs[j]);
-        for (size_t j = 0; j < p->n_filters; j++)
-            failed |= init_instance(&p->filters[j]);
-        for (size_t j = 0; j < p->n_outputs; j++)
-            failed |= init_instance(&p->outputs[j]);
-        failed |= check_paths(e, pc);
-        int lossy = 0;
-        for (size_t j = 0; j < p->n_inputs; j++)
-            lossy |= p->inputs[j].loses_when_paused;
-        for (size_t j = 0; j < p->n_outputs; j++)
-            buffer_choose_memory(&p->outputs[j].output->buf, lossy, p->chunk_size);
+        for (int l = 0; l < 3; l++)
+            for (size_t j = 0; j < counts[l]; j++)
+                failed |= engine_init_instance(lists[l][j]);
+        failed |= engine_check_paths(e, pc);
+        engine_choose_memory(p);
     }
     char why[256];
     if (cfg->service.http_enabled &&
@@ -214,25 +261,28 @@ engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
     }
     /* After every init: routes between pipelines are known by now. */
     for (size_t i = 0; i < cfg->n_pipelines; i++)
-        failed |= check_kinds(e, &e->pipelines[i], &cfg->pipelines[i]);
+        failed |= engine_check_kinds(e, e->pipelines[i], e->pipelines[i], NULL);
     /* From here on, problems are logged with their place, not collected. */
-    for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
-        sluice_instance *lists[3] = {p->inputs, p->filters, p->outputs};
-        size_t counts[3] = {p->n_inputs, p->n_filters, p->n_outputs};
-        for (int l = 0; l < 3; l++)
-            for (size_t j = 0; j < counts[l]; j++)
-                lists[l][j].errs = NULL;
-    }
+    for (size_t i = 0; i < e->n_pipelines; i++)
+        engine_pipeline_done_building(e->pipelines[i]);
     return failed ? -1 : 0;
+}
+
+void
+engine_pipeline_done_building(pipeline *p)
+{
+    sluice_instance **lists[3] = {p->inputs, p->filters, p->outputs};
+    size_t counts[3] = {p->n_inputs, p->n_filters, p->n_outputs};
+    for (int l = 0; l < 3; l++)
+        for (size_t j = 0; j < counts[l]; j++)
+            lists[l][j]->errs = NULL;
 }
 
 /* ==== Running ==== */
 
-static void
-on_done_async(uv_async_t *a)
+void
+engine_drain_done(engine *e)
 {
-    engine *e = a->data;
     uv_mutex_lock(&e->done_lock);
     struct sluice_flush *list = e->done_head;
     e->done_head = e->done_tail = NULL;
@@ -243,6 +293,12 @@ on_done_async(uv_async_t *a)
         fl->next = NULL;
         output_handle_done(fl);
     }
+}
+
+static void
+on_done_async(uv_async_t *a)
+{
+    engine_drain_done(a->data);
 }
 
 void
@@ -266,8 +322,8 @@ engine_check_inputs_done(engine *e)
         return;
     size_t inputs = 0, done = 0;
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        inputs += e->pipelines[i].n_inputs;
-        done += e->pipelines[i].inputs_done;
+        inputs += e->pipelines[i]->n_inputs;
+        done += e->pipelines[i]->inputs_done;
     }
     if (inputs && done == inputs)
         e->all_inputs_done = 1; /* stopped from the loop, not from an input's callback */
@@ -283,7 +339,7 @@ on_prepare(uv_prepare_t *h)
         engine_stop(e);
     }
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
+        pipeline *p = e->pipelines[i];
         if (p->n_filters)
             pipeline_run_filters(p);
         if (p->has_fs)
@@ -296,21 +352,18 @@ on_fsync_tick(uv_timer_t *t)
 {
     engine *e = t->data;
     for (size_t i = 0; i < e->n_pipelines; i++)
-        if (e->pipelines[i].has_fs)
-            pipeline_sync_storage(&e->pipelines[i], 1);
+        if (e->pipelines[i]->has_fs)
+            pipeline_sync_storage(e->pipelines[i], 1);
 }
 
-/* Filesystem buffers: directories, and what an earlier run left behind. */
-static int
-start_storage(engine *e)
+int
+engine_start_output_storage(engine *e, output *o, int recover)
 {
-    int any = 0;
-    for (size_t i = 0; i < e->n_outputs; i++) {
-        output *o = &e->outputs[i];
-        if (!o->buf.fs)
-            continue;
-        if (storage_init(&o->buf, e->cfg->service.storage_path) < 0)
-            return -1;
+    if (!o->buf.fs)
+        return 0;
+    if (storage_init(&o->buf, e->cfg->service.storage_path) < 0)
+        return -1;
+    if (recover) {
         size_t n;
         stored_chunk *found = storage_recover(&o->buf, &n);
         for (size_t k = 0; k < n; k++) {
@@ -319,10 +372,19 @@ start_storage(engine *e)
         }
         free(found);
         output_pump(o);
-        any |= o->settings->fsync == FSYNC_INTERVAL;
     }
-    if (any)
+    if (o->settings->fsync == FSYNC_INTERVAL && !uv_is_active((uv_handle_t *)&e->fsync_timer))
         uv_timer_start(&e->fsync_timer, on_fsync_tick, 1000, 1000);
+    return 0;
+}
+
+/* Filesystem buffers: directories, and what an earlier run left behind. */
+static int
+start_storage(engine *e)
+{
+    for (size_t i = 0; i < e->n_outputs; i++)
+        if (engine_start_output_storage(e, e->outputs[i], 1) < 0)
+            return -1;
     return 0;
 }
 
@@ -333,17 +395,19 @@ on_signal(uv_signal_t *s, int signum)
     if (signum == SIGUSR1) {
         sluice_info(NULL, "SIGUSR1: reopening output files");
         for (size_t i = 0; i < e->n_outputs; i++) {
-            sluice_instance *ins = e->outputs[i].ins;
+            sluice_instance *ins = e->outputs[i]->ins;
             if (ins->plugin->reopen)
                 ins->plugin->reopen(ins->ctx);
         }
         return;
     }
-    if (signum == SIGHUP || signum == SIGUSR2) {
-        sluice_warn(NULL, "%s: %s; ignoring it", strsignal(signum),
-                    signum == SIGHUP ? "reloading the configuration is not supported yet "
-                                       "(restart sluice to apply a new one)"
-                                     : "SIGUSR2 means nothing to sluice");
+    if (signum == SIGHUP) {
+        if (e->state == ENGINE_RUNNING)
+            reload_request(e, "SIGHUP");
+        return;
+    }
+    if (signum == SIGUSR2) {
+        sluice_warn(NULL, "SIGUSR2 means nothing to sluice; ignoring it");
         return;
     }
     if (e->state == ENGINE_RUNNING) {
@@ -369,15 +433,20 @@ on_grace(uv_timer_t *t)
     engine_check_drained(e);
 }
 
-static void
-stop_instances(sluice_instance *v, size_t n)
+void
+engine_stop_instance(sluice_instance *ins)
 {
-    for (size_t j = 0; j < n; j++) {
-        collectors_stop(&v[j]);
-        if (v[j].started && v[j].plugin->stop)
-            v[j].plugin->stop(v[j].ctx);
-        v[j].started = 0;
-    }
+    collectors_stop(ins);
+    if (ins->started && ins->plugin->stop)
+        ins->plugin->stop(ins->ctx);
+    ins->started = 0;
+}
+
+static void
+stop_instances(sluice_instance **v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        engine_stop_instance(v[j]);
 }
 
 void
@@ -387,16 +456,16 @@ engine_stop(engine *e)
         return;
     e->state = ENGINE_DRAINING;
     for (size_t i = 0; i < e->n_pipelines; i++)
-        stop_instances(e->pipelines[i].inputs, e->pipelines[i].n_inputs);
+        stop_instances(e->pipelines[i]->inputs, e->pipelines[i]->n_inputs);
     /* Filters see every staged event before they stop; what they emit
      * when stopping (last aggregates), even into other pipelines, is
      * flushed below. */
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline_run_filters(&e->pipelines[i]);
-        stop_instances(e->pipelines[i].filters, e->pipelines[i].n_filters);
+        pipeline_run_filters(e->pipelines[i]);
+        stop_instances(e->pipelines[i]->filters, e->pipelines[i]->n_filters);
     }
     for (size_t i = 0; i < e->n_pipelines; i++)
-        pipeline_flush(&e->pipelines[i]);
+        pipeline_flush(e->pipelines[i]);
     uv_timer_start(&e->grace_timer, on_grace,
                    (uint64_t)(e->cfg->service.grace / SLUICE_NSEC_PER_MSEC), 0);
     engine_check_drained(e);
@@ -418,7 +487,8 @@ close_engine_handles(engine *e)
     uv_close((uv_handle_t *)&e->fsync_timer, NULL);
     uv_close((uv_handle_t *)&e->done_async, NULL);
     for (size_t i = 0; i < e->n_pipelines; i++)
-        pipeline_close_handles(&e->pipelines[i]);
+        pipeline_close_handles(e->pipelines[i]);
+    reload_close_handles(e);
 }
 
 void
@@ -430,14 +500,19 @@ engine_check_drained(engine *e)
         return;
     e->state = ENGINE_DONE;
     e->finishing = 1;
+    output **retiring;
+    size_t n_retiring = reload_draining(e, &retiring);
     for (size_t i = 0; i < e->n_outputs; i++)
-        output_stop_workers(&e->outputs[i]);
+        output_stop_workers(e->outputs[i]);
+    for (size_t i = 0; i < n_retiring; i++)
+        output_stop_workers(retiring[i]);
     /* Completions that raced the stop still count as delivered. */
-    on_done_async(&e->done_async);
-    for (size_t i = 0; i < e->n_outputs; i++) {
-        uint64_t lost = output_abandon(&e->outputs[i]);
+    engine_drain_done(e);
+    for (size_t i = 0; i < e->n_outputs + n_retiring; i++) {
+        output *o = i < e->n_outputs ? e->outputs[i] : retiring[i - e->n_outputs];
+        uint64_t lost = output_abandon(o);
         if (lost)
-            sluice_error(e->outputs[i].ins, "%llu events were not delivered before shutdown",
+            sluice_error(o->ins, "%llu events were not delivered before shutdown",
                          (unsigned long long)lost);
         e->undelivered += lost;
     }
@@ -447,32 +522,39 @@ engine_check_drained(engine *e)
 /* Start the instances in order. One that fails gets its stop anyway, to
  * close what it had opened, and the engine stops; the plugin has said why
  * (with its option's place, through sluice_option_error). */
-static int
-start_instances(sluice_instance *v, size_t n)
+int
+engine_start_instance(sluice_instance *ins)
 {
-    for (size_t j = 0; j < n; j++) {
-        if (v[j].plugin->start && v[j].plugin->start(v[j].ctx) != SLUICE_OK) {
-            if (!v[j].option_errors)
-                sluice_error(&v[j], "%s: %s '%s' failed to start", v[j].where,
-                             instance_kind_name(&v[j]), v[j].plugin->name);
-            if (v[j].plugin->stop)
-                v[j].plugin->stop(v[j].ctx);
-            return 1;
-        }
-        v[j].started = 1;
-        collectors_start(&v[j]);
+    if (ins->plugin->start && ins->plugin->start(ins->ctx) != SLUICE_OK) {
+        if (!ins->option_errors)
+            sluice_error(ins, "%s: %s '%s' failed to start", ins->where, instance_kind_name(ins),
+                         ins->plugin->name);
+        if (ins->plugin->stop)
+            ins->plugin->stop(ins->ctx);
+        return 1;
     }
+    ins->started = 1;
+    collectors_start(ins);
+    return 0;
+}
+
+static int
+start_instances(sluice_instance **v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (engine_start_instance(v[j]))
+            return 1;
     return 0;
 }
 
 static void
-append_names(sluice_buf *b, const char *what, const sluice_instance *v, size_t n)
+append_names(sluice_buf *b, const char *what, sluice_instance *const *v, size_t n)
 {
     if (!n)
         return;
     sluice_buf_printf(b, "%s%s ", b->len ? "; " : "", what);
     for (size_t j = 0; j < n; j++)
-        sluice_buf_printf(b, "%s%s (%s)", j ? ", " : "", v[j].plugin->name, v[j].id);
+        sluice_buf_printf(b, "%s%s (%s)", j ? ", " : "", v[j]->plugin->name, v[j]->id);
 }
 
 /* What an operator wants to see first: what runs, from which file. */
@@ -483,7 +565,7 @@ log_startup(const engine *e)
                 SLUICE_VERSION, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR, e->cfg->path,
                 e->cfg->service.storage_path);
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        const pipeline *p = &e->pipelines[i];
+        const pipeline *p = e->pipelines[i];
         sluice_buf b = SLUICE_BUF_INIT;
         append_names(&b, "inputs", p->inputs, p->n_inputs);
         append_names(&b, "filters", p->filters, p->n_filters);
@@ -515,10 +597,11 @@ engine_run(engine *e)
         uv_signal_start(sigs[i], on_signal, signums[i]);
     }
     log_startup(e);
+    reload_start(e);
 
     int rc = 0;
     for (size_t i = 0; i < e->n_outputs && rc == 0; i++)
-        rc = output_start_workers(&e->outputs[i]);
+        rc = output_start_workers(e->outputs[i]);
     if (rc == 0 && start_storage(e) < 0)
         rc = 1;
     if (rc == 0 && e->cfg->service.http_enabled &&
@@ -526,12 +609,12 @@ engine_run(engine *e)
         rc = 1;
     /* Filters first, so that they are ready for the inputs' events. */
     for (size_t i = 0; i < e->n_pipelines && rc == 0; i++)
-        rc = start_instances(e->pipelines[i].filters, e->pipelines[i].n_filters);
+        rc = start_instances(e->pipelines[i]->filters, e->pipelines[i]->n_filters);
     for (size_t i = 0; i < e->n_pipelines && rc == 0; i++)
-        rc = start_instances(e->pipelines[i].inputs, e->pipelines[i].n_inputs);
+        rc = start_instances(e->pipelines[i]->inputs, e->pipelines[i]->n_inputs);
     size_t n_in = 0;
     for (size_t i = 0; i < e->n_pipelines; i++)
-        n_in += e->pipelines[i].n_inputs;
+        n_in += e->pipelines[i]->n_inputs;
     if (rc == 0) {
         sluice_info(NULL, "running %zu pipeline%s, %zu inputs, %zu outputs", e->n_pipelines,
                     e->n_pipelines == 1 ? "" : "s", n_in, e->n_outputs);
@@ -544,7 +627,7 @@ engine_run(engine *e)
     uv_run(&e->loop, UV_RUN_DEFAULT);
 
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        const pipeline *p = &e->pipelines[i];
+        const pipeline *p = e->pipelines[i];
         if (p->pauses || p->dropped_no_output)
             sluice_info(NULL, "pipeline %s: inputs paused %llu times; %llu events no output "
                               "accepted",
@@ -552,7 +635,7 @@ engine_run(engine *e)
                         (unsigned long long)p->dropped_no_output);
     }
     for (size_t i = 0; i < e->n_outputs; i++) {
-        const output *o = &e->outputs[i];
+        const output *o = e->outputs[i];
         sluice_info(o->ins, "delivered %llu events in %llu chunks; %llu retries (%llu events); "
                             "%llu events failed%s",
                     (unsigned long long)o->delivered_events,
@@ -567,19 +650,29 @@ engine_run(engine *e)
 
 /* ==== Tearing down ==== */
 
-static void
-exit_instances(sluice_instance *v, size_t n)
+void
+engine_exit_instance(sluice_instance *ins)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].inited && v[i].plugin->exit)
-            v[i].plugin->exit(v[i].ctx);
-        collectors_free(&v[i]);
-        free(v[i].emitter);
-        if (v[i].dead) {
-            dead_letter_close(v[i].dead);
-            free(v[i].dead);
-        }
+    if (ins->inited && ins->plugin->exit)
+        ins->plugin->exit(ins->ctx);
+    collectors_free(ins);
+    free(ins->emitter);
+    if (ins->dead) {
+        dead_letter_close(ins->dead);
+        free(ins->dead);
     }
+    if (ins->output) {
+        output_free(ins->output);
+        free(ins->output);
+    }
+    free(ins);
+}
+
+static void
+exit_instances(sluice_instance **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        engine_exit_instance(v[i]);
     free(v);
 }
 
@@ -590,22 +683,22 @@ engine_destroy(engine *e)
         return;
     if (!e->finishing) /* never ran: only the pipelines' timers exist */
         for (size_t i = 0; i < e->n_pipelines; i++)
-            pipeline_close_handles(&e->pipelines[i]);
+            pipeline_close_handles(e->pipelines[i]);
     uv_run(&e->loop, UV_RUN_DEFAULT);
     for (size_t i = 0; i < e->n_pipelines; i++) {
-        pipeline *p = &e->pipelines[i];
+        pipeline *p = e->pipelines[i];
         exit_instances(p->inputs, p->n_inputs);
         exit_instances(p->filters, p->n_filters);
         exit_instances(p->outputs, p->n_outputs);
         pipeline_free(p);
+        free(p);
     }
-    for (size_t i = 0; i < e->n_outputs; i++)
-        output_free(&e->outputs[i]);
     for (size_t i = 0; i < e->n_extra_emitters; i++)
         free(e->extra_emitters[i]);
     free(e->extra_emitters);
     free(e->outputs);
     free(e->pipelines);
+    reload_free(e);
     uv_loop_close(&e->loop);
     chunk_pool_drain();
     if (e->finishing)
@@ -631,7 +724,7 @@ find_pipeline(engine *e, const char *name)
     /* By the config's names: later pipelines are not built yet during init. */
     for (size_t i = 0; i < e->n_pipelines; i++)
         if (strcmp(e->cfg->pipelines[i].name, name) == 0)
-            return &e->pipelines[i];
+            return e->pipelines[i];
     return NULL;
 }
 
@@ -640,11 +733,11 @@ route_to(sluice_instance *ins, pipeline *to)
 {
     engine *e = ins->pipeline->engine;
     ins->routes = 1;
-    to->routed_kinds |= ins->plugin->emits;
-    to->routed_unknown |= ins->plugin->emits == 0;
     e->extra_emitters = xrealloc(e->extra_emitters,
                                  (e->n_extra_emitters + 1) * sizeof *e->extra_emitters);
-    return e->extra_emitters[e->n_extra_emitters++] = emitter_new(to, 0, NULL);
+    sluice_emitter *em = engine_emitter_new(to, 0, NULL);
+    em->routed_by = ins;
+    return e->extra_emitters[e->n_extra_emitters++] = em;
 }
 
 sluice_emitter *

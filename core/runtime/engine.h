@@ -19,10 +19,15 @@ typedef struct engine {
     sluice_config *cfg;
     cfg_errors *errs; /* while building: every problem found, with its place */
     int dry_run;      /* sluice validate */
-    pipeline *pipelines;
+    pipeline **pipelines;
     size_t n_pipelines;
-    output *outputs; /* every output of every pipeline */
+    output **outputs; /* every output of every pipeline */
     size_t n_outputs;
+    /* Left behind by reloads (reload.c): inputs and filters stopped (their
+     * acknowledgements may still come; freed at exit), outputs finishing
+     * their chunks, pipelines no longer configured, and the
+     * configurations they borrow from. */
+    struct reload_state *reload;
 
     uv_signal_t sig_term, sig_int, sig_quit, sig_usr1, sig_hup, sig_usr2;
     uv_prepare_t prepare;
@@ -60,6 +65,11 @@ void engine_post_done(engine *e, struct sluice_flush *fl);
 /* Engine thread: finish the shutdown once nothing is pending. */
 void engine_check_drained(engine *e);
 uint64_t engine_random(engine *e);
+/* Engine thread: handle the completions workers have posted. */
+void engine_drain_done(engine *e);
+/* An output's filesystem buffer directory, and (`recover`) the chunks an
+ * earlier run or a removed output left there. -1 on failure (logged). */
+int engine_start_output_storage(engine *e, output *o, int recover);
 /* With service.exit_when_done: stop once every input has said it is done. */
 void engine_check_inputs_done(engine *e);
 

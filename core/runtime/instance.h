@@ -30,6 +30,9 @@ struct sluice_instance {
     int collecting;         /* started and not stopped: collectors run */
     int routes;             /* a filter that emits into another pipeline */
     const void *config;     /* borrowed from the config */
+    struct instance_config *source; /* where its settings are, in the config in force */
+    uint64_t fingerprint;   /* cfg_node_hash of its settings: a reload keeps it if equal */
+    int staged;             /* part of the configuration a reload is checking */
     void *ctx;              /* the plugin's */
     int inited, started, paused;
     sluice_emitter *emitter; /* inputs: where they emit; filters: their output */

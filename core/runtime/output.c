@@ -121,6 +121,7 @@ worker_push(worker *w, struct sluice_flush *fl)
 {
     fl->w = w;
     fl->next = NULL;
+    fl->in_worker = 1;
     uv_mutex_lock(&w->lock);
     if (w->tail)
         w->tail->next = fl;
@@ -265,7 +266,7 @@ release_order(output *o, struct sluice_flush *fl)
         return;
     o->current = NULL;
     struct sluice_flush *next = o->held;
-    if (!next || o->engine->state == ENGINE_DONE)
+    if (!next || o->engine->state == ENGINE_DONE || o->closing)
         return;
     o->held = next->next;
     if (!o->held)
@@ -498,8 +499,22 @@ log_permanent(output *o, uint32_t events, const char *why)
     o->permanent_suppressed = 0;
 }
 
+static void handle_done(struct sluice_flush *fl);
+
 void
 output_handle_done(struct sluice_flush *fl)
+{
+    output *o = fl->o;
+    fl->in_worker = 0;
+    handle_done(fl);
+    /* A retry (of the chunk or of some of its events) waits at the
+     * successor, with the new settings. */
+    if (o->successor && !o->closing)
+        output_hand_over(o, o->successor);
+}
+
+static void
+handle_done(struct sluice_flush *fl)
 {
     output *o = fl->o;
     engine *e = o->engine;
@@ -589,6 +604,25 @@ sluice_flush_worker(sluice_flush *fl)
     return fl->w ? fl->w->ctx : NULL;
 }
 
+/* Stop trying `fl`: a chunk file stays for the next start (or the output's
+ * return); a chunk in memory is lost, counted. Returns the events lost. */
+static uint64_t
+give_up(struct sluice_flush *fl)
+{
+    output *o = fl->o;
+    uint64_t lost = 0;
+    if (fl->path) {
+        o->buf.left_on_disk += fl->c->count;
+        fl->keep_file = 1;
+    } else {
+        lost = fl->c->count;
+        __atomic_fetch_add(&o->failed_events, fl->c->count, __ATOMIC_RELAXED);
+        o->failed_chunks++;
+    }
+    finish(fl);
+    return lost;
+}
+
 uint64_t
 output_abandon(output *o)
 {
@@ -596,16 +630,7 @@ output_abandon(output *o)
     while (o->live) {
         struct sluice_flush *fl = o->live;
         fl->abandoned = 1;
-        if (fl->path) {
-            /* Durable: sent after the next start. */
-            o->buf.left_on_disk += fl->c->count;
-            fl->keep_file = 1;
-        } else {
-            lost += fl->c->count;
-            __atomic_fetch_add(&o->failed_events, fl->c->count, __ATOMIC_RELAXED);
-            o->failed_chunks++;
-        }
-        finish(fl);
+        lost += give_up(fl);
     }
     buffer_abandon(&o->buf);
     if (o->buf.left_on_disk)
@@ -618,7 +643,7 @@ void
 output_pump(output *o)
 {
     spill_entry *s;
-    while (o->engine->state != ENGINE_DONE && (s = buffer_unspill(&o->buf))) {
+    while (o->engine->state != ENGINE_DONE && !o->closing && (s = buffer_unspill(&o->buf))) {
         chunk *c = storage_read(&o->buf, s->path);
         if (c) {
             struct sluice_flush *fl = flush_new(o, c);
@@ -635,6 +660,118 @@ output_pump(output *o)
         }
         free(s);
     }
+}
+
+/* ==== Reloads ==== */
+
+static void
+live_unlink(struct sluice_flush *fl)
+{
+    output *o = fl->o;
+    if (fl->live_prev)
+        fl->live_prev->live_next = fl->live_next;
+    else
+        o->live = fl->live_next;
+    if (fl->live_next)
+        fl->live_next->live_prev = fl->live_prev;
+    fl->live_prev = fl->live_next = NULL;
+}
+
+/* `fl` (not in a worker) becomes `to`'s, with its bytes, and is sent. */
+static void
+move_flush(struct sluice_flush *fl, output *to)
+{
+    output *from = fl->o;
+    uv_timer_stop(&fl->retry_timer);
+    live_unlink(fl);
+    if (from->current == fl)
+        from->current = NULL;
+    buffer_release(&from->buf, fl->c->buf.size);
+    buffer_hold(&to->buf, fl->c->buf.size);
+    if (fl->path) {
+        buffer_disk(&from->buf, -(int64_t)fl->file_bytes);
+        buffer_disk(&to->buf, (int64_t)fl->file_bytes);
+    }
+    from->pending--;
+    to->pending++;
+    fl->o = to;
+    fl->w = NULL;
+    fl->live_next = to->live;
+    if (to->live)
+        to->live->live_prev = fl;
+    to->live = fl;
+    submit(fl);
+}
+
+void
+output_hand_over(output *from, output *to)
+{
+    /* Oldest first: an ordered output's current chunk, then the held ones;
+     * otherwise the live list, which is newest first. */
+    if (from->current && !from->current->in_worker)
+        move_flush(from->current, to);
+    struct sluice_flush *held = from->held;
+    from->held = from->held_tail = NULL;
+    while (held) {
+        struct sluice_flush *fl = held;
+        held = fl->next;
+        fl->next = NULL;
+        move_flush(fl, to);
+    }
+    struct sluice_flush *last = from->live;
+    while (last && last->live_next)
+        last = last->live_next;
+    while (last) {
+        struct sluice_flush *fl = last;
+        last = last->live_prev;
+        if (!fl->in_worker && fl != from->current)
+            move_flush(fl, to);
+    }
+    buffer_take_spill(&to->buf, &from->buf);
+    output_pump(to);
+    pipeline_update_backpressure(to->ins->pipeline);
+}
+
+void
+output_retire(output *o, output *successor)
+{
+    o->retiring = 1;
+    o->successor = successor;
+    if (successor)
+        output_hand_over(o, successor);
+}
+
+int
+output_retired_empty(const output *o)
+{
+    return o->pending == 0 && o->buf.spilled == 0;
+}
+
+uint64_t
+output_retire_close(output *o)
+{
+    o->closing = 1;
+    uint64_t lost = 0;
+    while (o->live) {
+        struct sluice_flush *fl = o->live;
+        fl->in_worker = 0;
+        if (o->successor) {
+            move_flush(fl, o->successor);
+            continue;
+        }
+        /* Not abandoned: its events, kept on disk or lost and counted, must
+         * not hold back the inputs' acknowledgements. */
+        lost += give_up(fl);
+    }
+    if (o->successor)
+        buffer_take_spill(&o->successor->buf, &o->buf);
+    for (spill_entry *s = o->buf.spill_head; s; s = s->next)
+        if (s->mark) {
+            ack_mark_release(s->mark);
+            s->mark = NULL;
+        }
+    buffer_abandon(&o->buf);
+    return lost;
 }
 
 void

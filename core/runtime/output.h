@@ -43,6 +43,7 @@ struct sluice_flush {
     struct chunk_mark *mark;        /* held until the events are safe, or NULL */
     int abandoned;                  /* shutdown: lost, so never acknowledged */
     uint64_t sent_at;               /* engine loop ms, for debug lines */
+    int in_worker;                  /* handed to a worker, not done yet */
 };
 
 typedef struct worker {
@@ -68,6 +69,11 @@ typedef struct output {
      * retry), and the ones waiting for it, oldest first. */
     struct sluice_flush *current, *held, *held_tail;
     size_t pending;            /* unfinished flushes */
+    /* Replaced or removed by a reload: no new chunks come. A successor (the
+     * same id, changed) takes every chunk not being sent, and those that
+     * fail later; closing: the grace is over, nothing is sent any more. */
+    int retiring, closing;
+    struct output *successor;
     out_buffer buf;            /* what it holds, in memory and on disk */
     dead_letter dead;
 
@@ -98,5 +104,17 @@ void output_handle_done(struct sluice_flush *fl);
  * that were not delivered. */
 uint64_t output_abandon(output *o);
 void output_free(output *o);
+
+/* A reload: `o` takes no new chunks; with a successor, every chunk it has
+ * not handed to a worker moves there now (and the rest when they fail). */
+void output_retire(output *o, output *successor);
+/* Whether a retiring output holds nothing any more. */
+int output_retired_empty(const output *o);
+/* The grace of a retiring output is over: stop its workers; what is left
+ * goes to the successor, or stays on disk (filesystem buffer) or is lost,
+ * counted. Returns the events lost. Call engine_drain_done first. */
+uint64_t output_retire_close(output *o);
+/* Move every chunk of `from` not in a worker to `to`, oldest first. */
+void output_hand_over(output *from, output *to);
 
 #endif

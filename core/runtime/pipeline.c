@@ -21,20 +21,48 @@
 
 static void on_age(uv_timer_t *t);
 
-void
-pipeline_init(pipeline *p, struct engine *e)
+static void
+apply_service(pipeline *p)
 {
-    p->engine = e;
+    const struct engine *e = p->engine;
     p->chunk_size = (size_t)e->cfg->service.chunk_size;
     p->flush_interval_ms = (uint64_t)(e->cfg->service.flush_interval / SLUICE_NSEC_PER_MSEC);
     if (p->flush_interval_ms == 0)
         p->flush_interval_ms = 1;
+}
+
+void
+pipeline_init(pipeline *p, struct engine *e)
+{
+    p->engine = e;
+    apply_service(p);
     if (p->n_filters)
         p->stages = xcalloc(p->n_filters, sizeof *p->stages);
     for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
         uv_timer_init(&e->loop, &p->age_timer[k]);
         p->age_timer[k].data = p;
     }
+}
+
+void
+pipeline_relayout(pipeline *p, size_t old_filters)
+{
+    for (size_t i = 0; i < old_filters; i++)
+        for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
+            msgpack_sbuffer_destroy(&p->stages[i][k].sb);
+    free(p->stages);
+    p->stages = p->n_filters ? xcalloc(p->n_filters, sizeof *p->stages) : NULL;
+    for (size_t j = 0; j < p->n_filters; j++)
+        p->filters[j]->emitter->stage = j + 1;
+    p->has_fs = 0;
+    for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
+        free(p->takers[k]);
+        free(p->taker_bufs[k]);
+        p->n_takers[k] = 0;
+        p->fs_takers[k] = 0;
+    }
+    apply_service(p);
+    pipeline_set_takers(p);
 }
 
 /* ==== Chunks ==== */
@@ -46,7 +74,7 @@ pipeline_set_takers(pipeline *p)
         p->takers[k] = xcalloc(p->n_outputs ? p->n_outputs : 1, sizeof *p->takers[k]);
         p->taker_bufs[k] = xcalloc(p->n_outputs ? p->n_outputs : 1, sizeof *p->taker_bufs[k]);
         for (size_t i = 0; i < p->n_outputs; i++) {
-            output *o = p->outputs[i].output;
+            output *o = p->outputs[i]->output;
             if (!(o->ins->plugin->accepts & (1u << k)))
                 continue;
             p->taker_bufs[k][p->n_takers[k]] = o->buf.fs ? &o->buf : NULL;
@@ -250,7 +278,7 @@ void
 pipeline_run_filters(pipeline *p)
 {
     for (size_t i = 0; i < p->n_filters; i++) {
-        sluice_instance *f = &p->filters[i];
+        sluice_instance *f = p->filters[i];
         for (int k = 0; k < SLUICE_EVENT_KINDS; k++) {
             batch *in = &p->stages[i][k];
             if (in->count == 0)
@@ -290,7 +318,7 @@ pipeline_update_backpressure(pipeline *p)
 {
     int over = 0, under_low = 1;
     for (size_t i = 0; i < p->n_outputs; i++) {
-        buffer_level level = buffer_level_of(&p->outputs[i].output->buf);
+        buffer_level level = buffer_level_of(&p->outputs[i]->output->buf);
         over |= level == BUFFER_FULL;
         under_low &= level == BUFFER_LOW;
     }
@@ -298,7 +326,7 @@ pipeline_update_backpressure(pipeline *p)
         p->paused = 1;
         p->pauses++;
         for (size_t i = 0; i < p->n_inputs; i++) {
-            sluice_instance *in = &p->inputs[i];
+            sluice_instance *in = p->inputs[i];
             if (in->started && !in->paused && (in->plugin->pause || in->collectors)) {
                 in->paused = 1;
                 if (in->plugin->pause)
@@ -310,7 +338,7 @@ pipeline_update_backpressure(pipeline *p)
     } else if (p->paused && under_low && p->engine->state == ENGINE_RUNNING) {
         p->paused = 0;
         for (size_t i = 0; i < p->n_inputs; i++) {
-            sluice_instance *in = &p->inputs[i];
+            sluice_instance *in = p->inputs[i];
             if (in->paused) {
                 in->paused = 0;
                 if (in->plugin->resume)

@@ -23,6 +23,7 @@ struct sluice_emitter {
     struct pipeline *p;
     size_t stage;      /* events written here enter filter `stage`; n_filters: the chunk */
     sluice_instance *owner;
+    sluice_instance *routed_by; /* another pipeline's filter emitting here, or NULL */
     msgpack_packer pk;
     msgpack_sbuffer *target;
     size_t *target_count;
@@ -33,7 +34,7 @@ struct sluice_emitter {
 typedef struct pipeline {
     const char *name;
     struct engine *engine;
-    sluice_instance *inputs, *filters, *outputs;
+    sluice_instance **inputs, **filters, **outputs; /* each its own allocation */
     size_t n_inputs, n_filters, n_outputs;
 
     batch (*stages)[SLUICE_EVENT_KINDS]; /* [n_filters]: waiting to enter filter i */
@@ -53,14 +54,16 @@ typedef struct pipeline {
     uint64_t chunk_seq;         /* chunks opened so far */
     chunk_mark *marks_head, *marks_tail;
     ack_token *tokens_head, *tokens_tail;
-    unsigned routed_kinds;      /* kinds other pipelines' filters route here */
-    int routed_unknown;         /* ...from a filter that does not say (emits 0) */
     size_t inputs_done;         /* inputs that said sluice_input_done */
     uint64_t pauses;            /* times the inputs were paused */
     uint64_t dropped_no_output; /* events of a kind no output accepts */
 } pipeline;
 
 void pipeline_init(pipeline *p, struct engine *e);
+/* A reload changed its instances (their chunks are closed and its stages
+ * empty): new stages, the filters' emitters renumbered, new takers, the
+ * service's chunk settings. */
+void pipeline_relayout(pipeline *p, size_t old_filters);
 /* Once its outputs exist: which take which kind. */
 void pipeline_set_takers(pipeline *p);
 /* Run staged events through the filters into chunks. */

@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 2
-#define SLUICE_ABI_MINOR 5
+#define SLUICE_ABI_MINOR 6
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,
@@ -133,6 +133,15 @@ struct sluice_plugin {
      * publishes what its workers count with atomics. */
     const sluice_metric_def *metrics;
     double (*metric_value)(void *ctx, size_t i);
+
+    /* A reload changed this instance's options (ABI 2.6). With apply 0:
+     * return SLUICE_OK if the running instance can take `config` in place
+     * (a listener whose address did not change keeps its socket and its
+     * connections), changing nothing; anything else, and the core replaces
+     * the instance. With apply 1 (after SLUICE_OK, once the whole new
+     * configuration is valid): switch to `config`, which it may keep until
+     * exit; it cannot fail. Engine thread. NULL: always replaced. */
+    int (*reconfigure)(void *ctx, const void *config, int apply);
 };
 
 /* Outputs: chunks go out one at a time, in the order they were made, and

@@ -624,6 +624,34 @@ syslog_exit(void *ctx)
     free(s);
 }
 
+static int
+same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A reload keeps the sockets and their connections when only how messages
+ * are read changed (format, parser, source_key). */
+static int
+syslog_reconfigure(void *ctx, const void *config, int apply)
+{
+    syslog_ctx *s = ctx;
+    const syslog_config *a = s->cfg, *b = config;
+    if (apply) {
+        s->cfg = b;
+        return SLUICE_OK;
+    }
+    if (a->listen.n != b->listen.n || a->max_message_size != b->max_message_size ||
+        a->max_connections != b->max_connections || a->socket_mode != b->socket_mode ||
+        a->tls != b->tls || !same_str(a->cert_file, b->cert_file) ||
+        !same_str(a->key_file, b->key_file) || !same_str(a->ca_file, b->ca_file))
+        return SLUICE_ERROR;
+    for (size_t i = 0; i < a->listen.n; i++)
+        if (strcmp(a->listen.v[i], b->listen.v[i]) != 0)
+            return SLUICE_ERROR;
+    return SLUICE_OK;
+}
+
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_INPUT),
     .emits = SLUICE_ACCEPTS_LOGS,
@@ -637,4 +665,5 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .resume = syslog_resume,
     .stop = syslog_stop,
     .exit = syslog_exit,
+    .reconfigure = syslog_reconfigure,
 };

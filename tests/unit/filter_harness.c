@@ -54,8 +54,8 @@ static pipeline *
 find_pipeline(harness *h, const char *name)
 {
     for (size_t i = 0; i < h->e.n_pipelines; i++)
-        if (strcmp(h->e.pipelines[i].name, name) == 0)
-            return &h->e.pipelines[i];
+        if (strcmp(h->e.pipelines[i]->name, name) == 0)
+            return h->e.pipelines[i];
     ck_abort_msg("no pipeline %s", name);
     return NULL;
 }
@@ -64,7 +64,7 @@ void
 harness_feed(harness *h, sluice_time_t t, const char *const *events)
 {
     pipeline *p = find_pipeline(h, "t");
-    sluice_emitter *em = sluice_pipeline_emitter(&p->filters[0], "t");
+    sluice_emitter *em = sluice_pipeline_emitter(p->filters[0], "t");
     for (size_t i = 0; events[i]; i++) {
         msgpack_packer *pk = sluice_emit_begin(em, SLUICE_EVENT_LOG, t);
         char err[128];
@@ -81,10 +81,10 @@ harness_stop(harness *h)
     pipeline *p = find_pipeline(h, "t");
     pipeline_run_filters(p);
     for (size_t i = 0; i < p->n_filters; i++)
-        if (p->filters[i].plugin->stop)
-            p->filters[i].plugin->stop(p->filters[i].ctx);
+        if (p->filters[i]->plugin->stop)
+            p->filters[i]->plugin->stop(p->filters[i]->ctx);
     for (size_t i = 0; i < h->e.n_pipelines; i++)
-        pipeline_run_filters(&h->e.pipelines[i]);
+        pipeline_run_filters(h->e.pipelines[i]);
 }
 
 char *
@@ -104,7 +104,7 @@ harness_output(harness *h, const char *name, int with_time)
 sluice_instance *
 harness_filter(harness *h, size_t i)
 {
-    return &find_pipeline(h, "t")->filters[i];
+    return find_pipeline(h, "t")->filters[i];
 }
 
 void

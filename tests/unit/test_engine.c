@@ -22,7 +22,7 @@ on_tick(uv_timer_t *t)
     run_state *rs = t->data;
     int done = 1;
     for (size_t i = 0; i < rs->e->n_outputs; i++)
-        if (rs->e->outputs[i].delivered_events < rs->want)
+        if (rs->e->outputs[i]->delivered_events < rs->want)
             done = 0;
     if (done || ++rs->ticks > 3000) {
         uv_close((uv_handle_t *)t, NULL);
@@ -110,14 +110,14 @@ START_TEST(test_engine_filters_retries_and_kinds)
     /* Each output also got every metric event the filter made. */
     ck_assert_uint_gt(metrics(), 0);
     ck_assert_uint_eq(metrics() % 2, 0);
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 10000 + metrics() / 2);
-    ck_assert_uint_eq(e.outputs[1].delivered_events, 10000 + metrics() / 2);
-    ck_assert_uint_eq(e.outputs[0].failed_events, 0);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 10000 + metrics() / 2);
+    ck_assert_uint_eq(e.outputs[1]->delivered_events, 10000 + metrics() / 2);
+    ck_assert_uint_eq(e.outputs[0]->failed_events, 0);
     /* Every chunk of the first output failed twice before it was taken. */
-    ck_assert_uint_eq(e.outputs[0].retries, 2 * e.outputs[0].delivered_chunks);
-    ck_assert_uint_eq(e.outputs[1].retries, 0);
-    ck_assert_uint_eq(e.pipelines[0].inputs[0].events_in, 20000);
-    ck_assert_uint_eq(e.pipelines[0].filters[0].events_in, 20000);
+    ck_assert_uint_eq(e.outputs[0]->retries, 2 * e.outputs[0]->delivered_chunks);
+    ck_assert_uint_eq(e.outputs[1]->retries, 0);
+    ck_assert_uint_eq(e.pipelines[0]->inputs[0]->events_in, 20000);
+    ck_assert_uint_eq(e.pipelines[0]->filters[0]->events_in, 20000);
     engine_destroy(&e);
     config_free(&cfg);
 }
@@ -146,7 +146,7 @@ START_TEST(test_engine_ordered_output)
     ck_assert_uint_eq(n, 5000);
     ck_assert_uint_eq(late, 0);
     ck_assert_int_eq(overlapped, 0);
-    ck_assert_uint_gt(e.outputs[0].retries, 0);
+    ck_assert_uint_gt(e.outputs[0]->retries, 0);
     engine_destroy(&e);
     config_free(&cfg);
 }
@@ -162,7 +162,7 @@ START_TEST(test_engine_flushes_open_chunks_on_stop)
                "    inputs: [{type: dummy, rate: 0, count: 1000}]\n"
                "    outputs: [{type: null}]\n",
                0, &cfg, &e);
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 1000);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 1000);
     ck_assert_uint_eq(e.undelivered, 0);
     engine_destroy(&e);
     config_free(&cfg);
@@ -182,9 +182,9 @@ START_TEST(test_engine_backpressure_pauses_inputs)
                "        retry: {initial_backoff: 5ms}\n"
                "        buffer: {max_memory: 64KiB}\n",
                50000, &cfg, &e);
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 50000);
-    ck_assert_uint_gt(e.pipelines[0].pauses, 0);
-    ck_assert_uint_eq(e.outputs[0].buf.held_bytes, 0);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 50000);
+    ck_assert_uint_gt(e.pipelines[0]->pauses, 0);
+    ck_assert_uint_eq(e.outputs[0]->buf.held_bytes, 0);
     engine_destroy(&e);
     config_free(&cfg);
 }
@@ -214,10 +214,10 @@ START_TEST(test_engine_default_memory_follows_the_inputs)
     ck_assert_int_eq(config_load(&cfg, path, SLUICE_BUILTIN_PLUGIN_DIR, &errs), 0);
     ck_assert_int_eq(engine_create(&e, &cfg, &errs, 1), 0);
     cfg_errors_print(&errs, stderr);
-    ck_assert_uint_eq(e.outputs[0].buf.max_memory, 4 * 256 << 10);
-    ck_assert_uint_eq(e.outputs[1].buf.max_memory, 1 << 20);
-    ck_assert_uint_eq(e.outputs[2].buf.max_memory, 64 << 20);
-    ck_assert_uint_eq(e.outputs[3].buf.max_memory, 64 << 20);
+    ck_assert_uint_eq(e.outputs[0]->buf.max_memory, 4 * 256 << 10);
+    ck_assert_uint_eq(e.outputs[1]->buf.max_memory, 1 << 20);
+    ck_assert_uint_eq(e.outputs[2]->buf.max_memory, 64 << 20);
+    ck_assert_uint_eq(e.outputs[3]->buf.max_memory, 64 << 20);
     cfg_errors_free(&errs);
     engine_destroy(&e);
     config_free(&cfg);
@@ -239,8 +239,8 @@ START_TEST(test_engine_gives_up_after_max_attempts)
                "      - {type: flaky, fail_attempts: 100, retry: {max_attempts: 3, "
                "initial_backoff: 1ms}}\n",
                0, &cfg, &e);
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 0);
-    ck_assert_uint_eq(e.outputs[0].failed_events + e.undelivered, 100);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 0);
+    ck_assert_uint_eq(e.outputs[0]->failed_events + e.undelivered, 100);
     engine_destroy(&e);
     config_free(&cfg);
 }
@@ -258,9 +258,9 @@ START_TEST(test_engine_grace_expires_and_counts_undelivered)
                "    outputs:\n"
                "      - {type: flaky, fail_attempts: 1000000, retry: {initial_backoff: 20ms}}\n",
                0, &cfg, &e);
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 0);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 0);
     ck_assert_uint_eq(e.undelivered, 100);
-    ck_assert_uint_eq(e.outputs[0].failed_events, 100);
+    ck_assert_uint_eq(e.outputs[0]->failed_events, 100);
     engine_destroy(&e);
     config_free(&cfg);
 }
@@ -289,10 +289,10 @@ START_TEST(test_engine_per_event_results_and_dead_letters)
     for (uint64_t s = 0; s < 1000; s++)
         ck_assert_msg(seen(s) == (s % 10 ? 1u : 0u), "seq %llu seen %u times",
                       (unsigned long long)s, seen(s));
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 900);
-    ck_assert_uint_eq(e.outputs[0].failed_events, 100);
-    ck_assert_uint_eq(e.outputs[0].retried_events, 129);
-    ck_assert_uint_eq(e.outputs[0].dead.events, 100);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 900);
+    ck_assert_uint_eq(e.outputs[0]->failed_events, 100);
+    ck_assert_uint_eq(e.outputs[0]->retried_events, 129);
+    ck_assert_uint_eq(e.outputs[0]->dead.events, 100);
 
     /* Exactly the refused events, each with its reason. */
     char *path = xasprintf("%s/dead.jsonl", dir);
@@ -378,8 +378,8 @@ START_TEST(test_ack_when_durably_buffered)
     ack_result r = acker_result(&cfg);
     ck_assert_uint_eq(r.acks, 10);
     ck_assert_uint_eq(r.last, 1000);
-    ck_assert_uint_eq(e.outputs[0].delivered_events, 0);
-    ck_assert_uint_eq(e.outputs[0].buf.left_on_disk, 1000);
+    ck_assert_uint_eq(e.outputs[0]->delivered_events, 0);
+    ck_assert_uint_eq(e.outputs[0]->buf.left_on_disk, 1000);
     engine_destroy(&e);
     config_free(&cfg);
     free(yaml);

@@ -25,8 +25,8 @@ expect_output(harness *h, const char *pipeline_name, const char *want)
 static void
 feed_message(harness *h, const char *bytes, size_t n)
 {
-    pipeline *p = h->e.pipelines;
-    sluice_emitter *em = sluice_pipeline_emitter(&p->filters[0], "t");
+    pipeline *p = h->e.pipelines[0];
+    sluice_emitter *em = sluice_pipeline_emitter(p->filters[0], "t");
     msgpack_packer *pk = sluice_emit_begin(em, SLUICE_EVENT_LOG, T0);
     msgpack_pack_map(pk, 1);
     sluice_pack_cstr(pk, "message");
