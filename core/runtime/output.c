@@ -274,6 +274,20 @@ release_order(output *o, struct sluice_flush *fl)
     submit(next);
 }
 
+/* Take `fl` off its output's list of unfinished flushes. */
+static void
+live_unlink(struct sluice_flush *fl)
+{
+    output *o = fl->o;
+    if (fl->live_prev)
+        fl->live_prev->live_next = fl->live_next;
+    else
+        o->live = fl->live_next;
+    if (fl->live_next)
+        fl->live_next->live_prev = fl->live_prev;
+    fl->live_prev = fl->live_next = NULL;
+}
+
 /* Release one output's hold on a chunk; the flush is finished. */
 static void
 finish(struct sluice_flush *fl)
@@ -281,12 +295,7 @@ finish(struct sluice_flush *fl)
     output *o = fl->o;
     engine *e = o->engine;
     chunk *c = fl->c;
-    if (fl->live_prev)
-        fl->live_prev->live_next = fl->live_next;
-    else
-        o->live = fl->live_next;
-    if (fl->live_next)
-        fl->live_next->live_prev = fl->live_prev;
+    live_unlink(fl);
     buffer_release(&o->buf, c->buf.size);
     o->pending--;
     e->pending--;
@@ -663,19 +672,6 @@ output_pump(output *o)
 }
 
 /* ==== Reloads ==== */
-
-static void
-live_unlink(struct sluice_flush *fl)
-{
-    output *o = fl->o;
-    if (fl->live_prev)
-        fl->live_prev->live_next = fl->live_next;
-    else
-        o->live = fl->live_next;
-    if (fl->live_next)
-        fl->live_next->live_prev = fl->live_prev;
-    fl->live_prev = fl->live_next = NULL;
-}
 
 /* `fl` (not in a worker) becomes `to`'s, with its bytes, and is sent. */
 static void

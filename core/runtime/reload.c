@@ -178,20 +178,59 @@ typedef struct staging {
     size_t n_si;
 } staging;
 
+static int
+same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* An output's plugin may take new settings in place only when the core's
+ * part of it (workers, buffer, retries) stays as it is. */
+static int
+same_output_settings(const output_settings *a, const output_settings *b)
+{
+    return a->workers == b->workers && a->buffer_type == b->buffer_type &&
+           a->max_memory == b->max_memory && a->max_disk == b->max_disk &&
+           a->when_full == b->when_full && a->fsync == b->fsync &&
+           a->max_attempts == b->max_attempts && a->initial_backoff == b->initial_backoff &&
+           a->max_backoff == b->max_backoff && same_str(a->dead_letter_path, b->dead_letter_path);
+}
+
+/* A filter routing into another pipeline is kept only if the new
+ * configuration still has that pipeline (else its init says so). */
+static int
+routes_resolve(engine *e, const sluice_instance *ins, const sluice_config *nc)
+{
+    for (size_t i = 0; i < e->n_extra_emitters; i++) {
+        const sluice_emitter *em = e->extra_emitters[i];
+        if (em->routed_by != ins)
+            continue;
+        int found = 0;
+        for (size_t k = 0; k < nc->n_pipelines && !found; k++)
+            found = strcmp(nc->pipelines[k].name, em->p->name) == 0;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 static void
-stage_instance(engine *e, staging *st, staged_pipeline *sp, int list, size_t j)
+stage_instance(engine *e, staging *st, staged_pipeline *sp, int list, size_t j,
+               const sluice_config *nc)
 {
     instance_config *ic = &(list == 0   ? sp->pc->inputs
                             : list == 1 ? sp->pc->filters
                                         : sp->pc->outputs)[j];
     sluice_instance *old = sp->is_new ? NULL : find_running(e, sp->pc->name, list, ic->id);
-    int same_plugin = old && strcmp(old->plugin->name, ic->plugin->desc.name) == 0;
+    int same_plugin = old && strcmp(old->plugin->name, ic->plugin->desc.name) == 0 &&
+                      (!old->routes || routes_resolve(e, old, nc));
     staged_instance s = {NULL, old, ic, PLAN_NEW};
     if (same_plugin && !old->staged && !ic->rejected &&
         old->fingerprint == cfg_node_hash(ic->node)) {
         s.how = PLAN_KEEP;
         s.ins = old;
-    } else if (same_plugin && !old->staged && !ic->rejected && list != 2 &&
+    } else if (same_plugin && !old->staged && !ic->rejected &&
+               (list != 2 || same_output_settings(&old->source->out, &ic->out)) &&
                old->plugin->reconfigure && old->inited &&
                old->plugin->reconfigure(old->ctx, ic->config, 0) == SLUICE_OK) {
         s.how = PLAN_RECONFIGURE;
@@ -271,7 +310,7 @@ stage(engine *e, sluice_config *nc, staging *st, cfg_errors *errs)
     for (size_t i = 0; i < st->n_sp; i++)
         for (int l = 0; l < 3; l++)
             for (size_t j = 0; j < st->sp[i].counts[l]; j++)
-                stage_instance(e, st, &st->sp[i], l, j);
+                stage_instance(e, st, &st->sp[i], l, j, nc);
 
     /* New instances initialise as if the new configuration ran: routes
      * between pipelines find the staged ones by their new names. */
@@ -380,9 +419,17 @@ successor_of(const staging *st, const sluice_instance *old)
     return NULL;
 }
 
+/* What a reload did, counted and named. */
 typedef struct tally {
     unsigned kept, reconfigured, added, replaced, removed, failed_start;
+    sluice_buf names[4]; /* reconfigured, replaced, added, removed */
 } tally;
+
+static void
+name_in(sluice_buf *b, const sluice_instance *ins)
+{
+    sluice_buf_printf(b, "%s%s", b->len ? ", " : "", ins->id);
+}
 
 static void
 retire_instances(reload_state *rs, pipeline *p, tally *t)
@@ -421,19 +468,21 @@ apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
         size_t n[3] = {p->n_inputs, p->n_filters, p->n_outputs};
         for (int l = 0; l < 3; l++)
             for (size_t j = 0; j < n[l]; j++)
-                if (!v[l][j]->staged && !successor_of(st, v[l][j]))
+                if (!v[l][j]->staged && !successor_of(st, v[l][j])) {
                     t->removed++;
+                    name_in(&t->names[3], v[l][j]);
+                }
     }
     for (size_t i = 0; i < st->n_si; i++) {
         staged_instance *s = &st->si[i];
         if (s->how == PLAN_KEEP)
             t->kept++;
         else if (s->how == PLAN_RECONFIGURE)
-            t->reconfigured++;
+            t->reconfigured++, name_in(&t->names[0], s->ins);
         else if (s->old)
-            t->replaced++;
+            t->replaced++, name_in(&t->names[1], s->ins);
         else
-            t->added++;
+            t->added++, name_in(&t->names[2], s->ins);
         if (s->how != PLAN_NEW)
             adopt(s->ins, s->ic, nc, s->how == PLAN_RECONFIGURE);
     }
@@ -451,7 +500,11 @@ apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
         for (size_t k = 0; k < st->n_sp && !kept; k++)
             kept = st->sp[k].p == e->pipelines[i];
         if (!kept) {
+            /* What a stopped instance might still emit into it is counted
+             * as having no output: its outputs are going. */
             pipeline *p = e->pipelines[i];
+            p->n_outputs = 0;
+            pipeline_relayout(p, p->n_filters);
             for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
                 uv_timer_stop(&p->age_timer[k]);
             PUSH(rs->old_pipelines, rs->n_old_pipelines, p);
@@ -496,6 +549,13 @@ apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
         e->pipelines[i] = p;
         for (size_t j = 0; j < p->n_outputs; j++)
             e->outputs[e->n_outputs++] = p->outputs[j]->output;
+    }
+
+    /* A stopped filter that emits all the same goes straight to a chunk. */
+    for (size_t i = 0; i < rs->n_retired; i++) {
+        sluice_emitter *em = rs->retired[i]->emitter;
+        if (em && em->stage)
+            em->stage = em->p->n_filters;
     }
 
     /* Start what is new: outputs (taking over their predecessors' chunks),
@@ -619,7 +679,17 @@ reload_now(engine *e, const char *trigger)
             sluice_error(NULL, "%s: reloaded, but %u new instances failed to start (logged "
                                "above)",
                          trigger, t.failed_start);
-        sluice_info(NULL, "%s: reloaded: %s", trigger, rs->summary);
+        static const char *const what[4] = {"reconfigured", "replaced", "added", "removed"};
+        sluice_buf line = SLUICE_BUF_INIT;
+        for (int k = 0; k < 4; k++) {
+            if (t.names[k].len)
+                sluice_buf_printf(&line, "; %s: %.*s", what[k], (int)t.names[k].len,
+                                  t.names[k].data);
+            sluice_buf_free(&t.names[k]);
+        }
+        sluice_info(NULL, "%s: reloaded: %s%.*s", trigger, rs->summary, (int)line.len,
+                    line.data ? line.data : "");
+        sluice_buf_free(&line);
     }
     cfg_errors_free(&errs);
     rs->running = 0;

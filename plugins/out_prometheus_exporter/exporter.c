@@ -149,9 +149,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     px_ctx *c = cls;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, 405, "text/plain", NULL, "GET only\n", 9, 0);
+    /* Under the lock: a reload may switch c->cfg. */
+    pthread_mutex_lock(&c->lock);
     if (strcmp(url, c->cfg->path) != 0) {
         char hint[300];
         int n = snprintf(hint, sizeof hint, "the metrics are at %s\n", c->cfg->path);
+        pthread_mutex_unlock(&c->lock);
         return reply(conn, 404, "text/plain", NULL, hint, (size_t)n, 0);
     }
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
@@ -159,7 +162,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     px_format fmt = accept && strstr(accept, "application/openmetrics-text") ? PX_OPENMETRICS
                                                                              : PX_TEXT;
     sluice_buf body = SLUICE_BUF_INIT;
-    pthread_mutex_lock(&c->lock);
     int64_t now = now_ms();
     px_store_expire(&c->store, now);
     c->swept_at = now;
@@ -245,6 +247,25 @@ px_exit(void *ctx)
     free(c);
 }
 
+/* A reload keeps the listener and every series unless `listen` changed. */
+static int
+px_reconfigure(void *ctx, const void *config, int apply)
+{
+    px_ctx *c = ctx;
+    const px_config *cfg = config;
+    if (!apply)
+        return strcmp(c->cfg->listen, cfg->listen) == 0 ? SLUICE_OK : SLUICE_ERROR;
+    pthread_mutex_lock(&c->lock);
+    c->cfg = cfg;
+    sluice_string_map_free(c->add);
+    c->add = labels_to_add(&cfg->add_labels);
+    c->store.max_series = (size_t)cfg->max_series;
+    c->store.expire_ms = cfg->expire_after / SLUICE_NSEC_PER_MSEC;
+    c->store.add = (const char *const *)c->add;
+    pthread_mutex_unlock(&c->lock);
+    return SLUICE_OK;
+}
+
 SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     SLUICE_PLUGIN_HEADER(SLUICE_PLUGIN_OUTPUT),
     .name = "prometheus_exporter",
@@ -256,4 +277,5 @@ SLUICE_PLUGIN_EXPORT const struct sluice_plugin sluice_plugin = {
     .init = px_init,
     .exit = px_exit,
     .flush = px_flush,
+    .reconfigure = px_reconfigure,
 };

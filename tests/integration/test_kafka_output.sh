@@ -36,6 +36,9 @@ pipelines:
         brokers: [$BS]
         topic: logs
         key: seq
+        # See test_kafka_pipeline.sh: the mock does not check the sequence
+        # numbers of an idempotent producer, so one request in flight.
+        rdkafka: {max.in.flight.requests.per.connection: 1}
         retry: {initial_backoff: 100ms, max_backoff: 500ms}
 YAML
 sleep 1

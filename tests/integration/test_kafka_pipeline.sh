@@ -52,7 +52,12 @@ pipelines:
         brokers: ["$BROKERS"]
         topic: logs
         key: offset
-        rdkafka: {reconnect.backoff.max.ms: 1000}
+        # One request in flight: librdkafka's mock checks no sequence numbers
+        # for a producer that is idempotent but not transactional, so a batch
+        # it accepts after refusing an earlier one (the injected errors) makes
+        # librdkafka count the refused one as delivered (an implicit ack). A
+        # real broker answers OUT_OF_ORDER_SEQUENCE_NUMBER instead.
+        rdkafka: {reconnect.backoff.max.ms: 1000, max.in.flight.requests.per.connection: 1}
         retry: {initial_backoff: 100ms, max_backoff: 1s}
 YAML
 aggregator_yaml() { # NAME
