@@ -35,6 +35,9 @@ void cfg_tree_free(cfg_node *root);
 /* A hash of what the tree under `n` says (kinds, values, keys in order;
  * not where they were written): equal for equal settings. */
 uint64_t cfg_node_hash(const cfg_node *n);
+/* FNV-1a of `len` bytes, continuing from `h` (CFG_HASH_INIT to start). */
+#define CFG_HASH_INIT 0xcbf29ce484222325ULL
+uint64_t cfg_hash_bytes(uint64_t h, const void *data, size_t len);
 
 /* Number of entries of a map or items of a sequence. */
 static inline size_t

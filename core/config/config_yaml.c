@@ -61,8 +61,8 @@ cfg_tree_free(cfg_node *n)
     free(n);
 }
 
-static uint64_t
-fnv1a(uint64_t h, const void *data, size_t len)
+uint64_t
+cfg_hash_bytes(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
     for (size_t i = 0; i < len; i++)
@@ -74,11 +74,11 @@ static uint64_t
 hash_node(uint64_t h, const cfg_node *n)
 {
     unsigned char head[2] = {(unsigned char)n->kind, (unsigned char)n->quoted};
-    h = fnv1a(h, head, sizeof head);
+    h = cfg_hash_bytes(h, head, sizeof head);
     if (n->kind == CFG_SCALAR)
-        h = fnv1a(h, n->value, n->len + 1);
+        h = cfg_hash_bytes(h, n->value, n->len + 1);
     uint64_t count = n->n;
-    h = fnv1a(h, &count, sizeof count);
+    h = cfg_hash_bytes(h, &count, sizeof count);
     for (size_t i = 0; i < n->n; i++)
         h = hash_node(h, n->items[i]);
     return h;
@@ -87,7 +87,7 @@ hash_node(uint64_t h, const cfg_node *n)
 uint64_t
 cfg_node_hash(const cfg_node *n)
 {
-    return n ? hash_node(0xcbf29ce484222325ULL, n) : 0;
+    return n ? hash_node(CFG_HASH_INIT, n) : 0;
 }
 
 cfg_node *

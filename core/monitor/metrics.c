@@ -221,15 +221,10 @@ nth_instance(engine *e, size_t n, const char **pipeline_name)
     for (size_t i = 0; i < e->n_pipelines; i++) {
         pipeline *p = e->pipelines[i];
         *pipeline_name = p->name;
-        if (n < p->n_inputs)
-            return p->inputs[n];
-        n -= p->n_inputs;
-        if (n < p->n_filters)
-            return p->filters[n];
-        n -= p->n_filters;
-        if (n < p->n_outputs)
-            return p->outputs[n];
-        n -= p->n_outputs;
+        const sluice_instance *ins = pipeline_instance(p, n);
+        if (ins)
+            return ins;
+        n -= p->n_inputs + p->n_filters + p->n_outputs;
     }
     return NULL;
 }

@@ -271,11 +271,9 @@ engine_create(engine *e, sluice_config *cfg, cfg_errors *errs, int dry_run)
 void
 engine_pipeline_done_building(pipeline *p)
 {
-    sluice_instance **lists[3] = {p->inputs, p->filters, p->outputs};
-    size_t counts[3] = {p->n_inputs, p->n_filters, p->n_outputs};
-    for (int l = 0; l < 3; l++)
-        for (size_t j = 0; j < counts[l]; j++)
-            lists[l][j]->errs = NULL;
+    sluice_instance *ins;
+    for (size_t k = 0; (ins = pipeline_instance(p, k)); k++)
+        ins->errs = NULL;
 }
 
 /* ==== Running ==== */
@@ -656,6 +654,7 @@ engine_exit_instance(sluice_instance *ins)
     if (ins->inited && ins->plugin->exit)
         ins->plugin->exit(ins->ctx);
     collectors_free(ins);
+    instance_deps_free(ins);
     free(ins->emitter);
     if (ins->dead) {
         dead_letter_close(ins->dead);

@@ -32,6 +32,49 @@ sluice_storage_path(const sluice_instance *ins)
     return ins->cfg->service.storage_path;
 }
 
+/* The contents of `path` hashed; 0 when it cannot be read. */
+static uint64_t
+file_hash(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    uint64_t h = CFG_HASH_INIT;
+    char buf[8192];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        h = cfg_hash_bytes(h, buf, got);
+    fclose(f);
+    return h;
+}
+
+void
+sluice_instance_depends_on(sluice_instance *ins, const char *path)
+{
+    ins->dep_paths = xrealloc(ins->dep_paths, (ins->n_deps + 1) * sizeof *ins->dep_paths);
+    ins->dep_hashes = xrealloc(ins->dep_hashes, (ins->n_deps + 1) * sizeof *ins->dep_hashes);
+    ins->dep_paths[ins->n_deps] = xstrdup(path);
+    ins->dep_hashes[ins->n_deps++] = file_hash(path);
+}
+
+int
+instance_deps_changed(const sluice_instance *ins)
+{
+    for (size_t i = 0; i < ins->n_deps; i++)
+        if (file_hash(ins->dep_paths[i]) != ins->dep_hashes[i])
+            return 1;
+    return 0;
+}
+
+void
+instance_deps_free(sluice_instance *ins)
+{
+    for (size_t i = 0; i < ins->n_deps; i++)
+        free(ins->dep_paths[i]);
+    free(ins->dep_paths);
+    free(ins->dep_hashes);
+}
+
 int
 sluice_instance_validating(const sluice_instance *ins)
 {

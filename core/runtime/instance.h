@@ -32,6 +32,9 @@ struct sluice_instance {
     const void *config;     /* borrowed from the config */
     struct instance_config *source; /* where its settings are, in the config in force */
     uint64_t fingerprint;   /* cfg_node_hash of its settings: a reload keeps it if equal */
+    char **dep_paths;       /* files its settings include (sluice_instance_depends_on)... */
+    uint64_t *dep_hashes;   /* ...and the hashes of their contents then */
+    size_t n_deps;
     int staged;             /* part of the configuration a reload is checking */
     void *ctx;              /* the plugin's */
     int inited, started, paused;
@@ -48,5 +51,8 @@ struct sluice_instance {
 
 /* "input", "filter" or "output". */
 const char *instance_kind_name(const sluice_instance *ins);
+/* Whether a file it depends on changed since it read it. */
+int instance_deps_changed(const sluice_instance *ins);
+void instance_deps_free(sluice_instance *ins);
 
 #endif

@@ -44,6 +44,18 @@ pipeline_init(pipeline *p, struct engine *e)
     }
 }
 
+sluice_instance *
+pipeline_instance(const pipeline *p, size_t i)
+{
+    if (i < p->n_inputs)
+        return p->inputs[i];
+    i -= p->n_inputs;
+    if (i < p->n_filters)
+        return p->filters[i];
+    i -= p->n_filters;
+    return i < p->n_outputs ? p->outputs[i] : NULL;
+}
+
 void
 pipeline_relayout(pipeline *p, size_t old_filters)
 {

@@ -64,6 +64,9 @@ void pipeline_init(pipeline *p, struct engine *e);
  * empty): new stages, the filters' emitters renumbered, new takers, the
  * service's chunk settings. */
 void pipeline_relayout(pipeline *p, size_t old_filters);
+/* Its i-th instance counting inputs, then filters, then outputs; NULL
+ * past the last. */
+sluice_instance *pipeline_instance(const pipeline *p, size_t i);
 /* Once its outputs exist: which take which kind. */
 void pipeline_set_takers(pipeline *p);
 /* Run staged events through the filters into chunks. */

@@ -169,6 +169,10 @@ SLUICE_API const char *sluice_storage_path(const sluice_instance *ins);
 SLUICE_API int sluice_instance_validating(const sluice_instance *ins);
 /* The engine's loop, for inputs' handles and timers. */
 SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
+/* The instance's settings include this file (a rule file read at init;
+ * ABI 2.6): a reload finding the file changed treats the instance as
+ * changed, and --watch-config watches the file. */
+SLUICE_API void sluice_instance_depends_on(sluice_instance *ins, const char *path);
 /* Where an input writes its events. For a filter: where events it writes
  * outside a filter call (from a timer, or stop) go, i.e. on past it. */
 SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);

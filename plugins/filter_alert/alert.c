@@ -453,6 +453,7 @@ load_rules(alert_ctx *c)
             continue;
         }
         for (size_t k = 0; k < g.gl_pathc; k++) {
+            sluice_instance_depends_on(c->ins, g.gl_pathv[k]);
             sluice_buf errs = SLUICE_BUF_INIT;
             if (pq_rules_load_file(&c->rules, g.gl_pathv[k], &errs) > 0) {
                 sluice_buf_putc(&errs, '\0');
