@@ -664,7 +664,28 @@ engine_exit_instance(sluice_instance *ins)
         output_free(ins->output);
         free(ins->output);
     }
+    if (ins->own) {
+        option_free(ins->own->plugin.options, ins->own->config);
+        free(ins->own->config);
+        option_free(output_options, &ins->own->out);
+        free(ins->own->id);
+        free(ins->own->where);
+        free(ins->own);
+    }
     free(ins);
+}
+
+void
+engine_drop_routes(engine *e, const sluice_instance *ins)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_extra_emitters; i++) {
+        if (e->extra_emitters[i]->routed_by == ins)
+            free(e->extra_emitters[i]);
+        else
+            e->extra_emitters[k++] = e->extra_emitters[i];
+    }
+    e->n_extra_emitters = k;
 }
 
 static void

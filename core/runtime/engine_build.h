@@ -19,6 +19,17 @@ int engine_start_instance(sluice_instance *ins);
 void engine_stop_instance(sluice_instance *ins);
 /* The plugin's exit, then free everything of the instance. */
 void engine_exit_instance(sluice_instance *ins);
+/* Forget the emitters into other pipelines of an instance to be freed. */
+void engine_drop_routes(engine *e, const sluice_instance *ins);
+
+/* What an instance a reload retired took from its configuration, so that
+ * the configuration can be freed while the instance finishes. */
+typedef struct retired_own {
+    struct sluice_plugin plugin;
+    output_settings out;
+    char *id, *where;
+    void *config;
+} retired_own;
 
 /* Name and empty instance lists sized from `pc`. */
 void engine_set_pipeline(pipeline *p, engine *e, const pipeline_config *pc);

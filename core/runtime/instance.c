@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "engine.h"
 #include "instance.h"
 #include "pipeline.h"
 #include "sluice/fs.h"
@@ -26,10 +27,22 @@ sluice_instance_pipeline(const sluice_instance *ins)
     return ins->pipeline->name;
 }
 
+const struct sluice_config *
+instance_config_of(const sluice_instance *ins)
+{
+    return ins->cfg ? ins->cfg : ins->pipeline->engine->cfg;
+}
+
 const char *
 sluice_storage_path(const sluice_instance *ins)
 {
-    return ins->cfg->service.storage_path;
+    return instance_config_of(ins)->service.storage_path;
+}
+
+void
+sluice_instance_hold(sluice_instance *ins, int delta)
+{
+    ins->holds += delta;
 }
 
 /* The contents of `path` hashed; 0 when it cannot be read. */
@@ -133,7 +146,7 @@ sluice_option_error(sluice_instance *ins, const char *option, const char *fmt, .
 char *
 sluice_storage_dir(sluice_instance *ins, const char *name)
 {
-    const char *root = ins->cfg->service.storage_path;
+    const char *root = sluice_storage_path(ins);
     char *dir = xasprintf("%s/%s", root, name);
     int r = ins->dry_run ? sluice_dir_creatable(dir) : sluice_mkdirs(dir, 0750);
     if (r == 0)
@@ -148,7 +161,7 @@ sluice_storage_dir(sluice_instance *ins, const char *name)
                  ? "; running as a user other than root, set service.storage.path to a "
                    "directory you can write"
                  : "");
-    const cfg_node *at = cfg_node_at(ins->cfg->root, "service.storage.path");
+    const cfg_node *at = ins->cfg ? cfg_node_at(ins->cfg->root, "service.storage.path") : NULL;
     report(ins, at, at ? "service.storage.path" : "service.storage.path (default)", msg);
     free(dir);
     return NULL;

@@ -9,6 +9,7 @@
 
 struct pipeline;
 struct output;
+struct retired_own;
 struct dead_letter;
 struct cfg_node;
 struct sluice_config;
@@ -36,6 +37,8 @@ struct sluice_instance {
     uint64_t *dep_hashes;   /* ...and the hashes of their contents then */
     size_t n_deps;
     int staged;             /* part of the configuration a reload is checking */
+    struct retired_own *own; /* retired by a reload: what it borrowed, now its own */
+    int holds;              /* work outstanding after stop (sluice_instance_hold) */
     void *ctx;              /* the plugin's */
     int inited, started, paused;
     sluice_emitter *emitter; /* inputs: where they emit; filters: their output */
@@ -51,6 +54,9 @@ struct sluice_instance {
 
 /* "input", "filter" or "output". */
 const char *instance_kind_name(const sluice_instance *ins);
+/* The configuration it was built from, or (retired by a reload) the one
+ * in force. */
+const struct sluice_config *instance_config_of(const sluice_instance *ins);
 /* Whether a file it depends on changed since it read it. */
 int instance_deps_changed(const sluice_instance *ins);
 void instance_deps_free(sluice_instance *ins);

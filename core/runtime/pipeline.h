@@ -33,6 +33,7 @@ struct sluice_emitter {
 
 typedef struct pipeline {
     const char *name;
+    char *own_name; /* no longer configured (a reload removed it): its name, kept */
     struct engine *engine;
     sluice_instance **inputs, **filters, **outputs; /* each its own allocation */
     size_t n_inputs, n_filters, n_outputs;

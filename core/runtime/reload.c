@@ -237,14 +237,15 @@ reload_free(engine *e)
     for (size_t i = 0; i < rs->n_old_pipelines; i++) {
         pipeline *p = rs->old_pipelines[i];
         pipeline_free(p);
+        free(p->own_name);
         free(p->inputs);
         free(p->filters);
         free(p->outputs);
         free(p);
     }
-    for (size_t i = 0; i < rs->n_cfgs; i++) {
-        config_free_keep_plugins(rs->cfgs[i]);
-        free(rs->cfgs[i]);
+    if (rs->owned_cfg) {
+        config_free_keep_plugins(rs->owned_cfg);
+        free(rs->owned_cfg);
     }
     for (size_t i = 0; i < rs->n_watches; i++) {
         watched_dir *w = rs->watches[i];
@@ -256,7 +257,6 @@ reload_free(engine *e)
     }
     clear_errors(rs);
     free(rs->watches);
-    free(rs->cfgs);
     free(rs->old_pipelines);
     free(rs->retired);
     free(rs->draining);

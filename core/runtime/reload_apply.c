@@ -7,6 +7,34 @@
 #include "collector.h"
 #include "reload_impl.h"
 
+/* An input whose events are all acknowledged (or lost) can go. */
+static int
+tokens_pending(const sluice_instance *ins)
+{
+    for (const ack_token *t = ins->pipeline->tokens_head; t; t = t->next)
+        if (t->ins == ins)
+            return 1;
+    return 0;
+}
+
+/* Stopped inputs and filters go once nothing can call them any more: their
+ * handles closed (a loop turn after stop), no hold, no token waiting. */
+static void
+reap_instances(reload_state *rs)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n_retired; i++) {
+        sluice_instance *ins = rs->retired[i];
+        if (ins->holds > 0 || tokens_pending(ins)) {
+            rs->retired[k++] = ins;
+            continue;
+        }
+        engine_drop_routes(rs->e, ins);
+        engine_exit_instance(ins);
+    }
+    rs->n_retired = k;
+}
+
 static void
 on_reap(uv_timer_t *t)
 {
@@ -14,6 +42,7 @@ on_reap(uv_timer_t *t)
     engine *e = rs->e;
     if (e->state != ENGINE_RUNNING)
         return; /* the shutdown deals with them */
+    reap_instances(rs);
     sluice_time_t now = sluice_time_now();
     size_t k = 0;
     for (size_t i = 0; i < rs->n_draining; i++) {
@@ -40,8 +69,44 @@ on_reap(uv_timer_t *t)
         engine_exit_instance(o->ins);
     }
     rs->n_draining = k;
-    if (!k)
+    if (!k && !rs->n_retired)
         uv_timer_stop(&rs->reap);
+}
+
+static void
+reap_soon(reload_state *rs)
+{
+    if (!uv_is_active((uv_handle_t *)&rs->reap))
+        uv_timer_start(&rs->reap, on_reap, REAP_MS, REAP_MS);
+}
+
+/* What a retiring instance borrows from the configuration in force
+ * becomes its own, so that the configuration can be freed now. */
+static void
+take_ownership(sluice_instance *ins)
+{
+    instance_config *ic = ins->source;
+    retired_own *own = xcalloc(1, sizeof *own);
+    own->plugin = ic->plugin->desc;
+    own->config = ic->config;
+    own->id = ic->id;
+    own->where = ic->where;
+    own->out = ic->out;
+    ic->config = NULL;
+    ic->id = ic->where = NULL;
+    memset(&ic->out, 0, sizeof ic->out);
+    ins->own = own;
+    /* A worker may read it at the same time: the same plugin either way. */
+    __atomic_store_n(&ins->plugin, &own->plugin, __ATOMIC_RELEASE);
+    ins->id = own->id;
+    ins->where = own->where;
+    ins->node = NULL;
+    ins->source = NULL;
+    ins->cfg = NULL;
+    if (ins->output) {
+        ins->output->settings = &own->out;
+        ins->output->buf.settings = &own->out;
+    }
 }
 
 size_t
@@ -101,8 +166,7 @@ retire_output(reload_state *rs, output *o, output *successor)
     PUSH(rs->draining, rs->n_draining, o);
     rs->draining_until = xrealloc(rs->draining_until, rs->n_draining * sizeof *rs->draining_until);
     rs->draining_until[rs->n_draining - 1] = sluice_time_now() + e->cfg->service.grace;
-    if (!uv_is_active((uv_handle_t *)&rs->reap))
-        uv_timer_start(&rs->reap, on_reap, REAP_MS, REAP_MS);
+    reap_soon(rs);
 }
 
 static output *
@@ -129,7 +193,9 @@ retire_instances(reload_state *rs, pipeline *p, tally *t)
         for (size_t j = 0; j < n[l]; j++)
             if (!v[l][j]->staged) {
                 engine_stop_instance(v[l][j]);
+                take_ownership(v[l][j]);
                 PUSH(rs->retired, rs->n_retired, v[l][j]);
+                reap_soon(rs);
             }
     (void)t;
 }
@@ -139,7 +205,6 @@ reload_apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
 {
     engine *e = rs->e;
     sluice_config *old_cfg = e->cfg;
-    size_t retired_before = rs->n_retired + rs->n_draining + rs->n_old_pipelines;
 
     /* Everything emitted so far goes to the takers it was meant for. */
     flush_all(e);
@@ -192,6 +257,8 @@ reload_apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
             pipeline_relayout(p, p->n_filters);
             for (int k = 0; k < SLUICE_EVENT_KINDS; k++)
                 uv_timer_stop(&p->age_timer[k]);
+            p->own_name = xstrdup(p->name);
+            p->name = p->own_name;
             PUSH(rs->old_pipelines, rs->n_old_pipelines, p);
         }
     }
@@ -254,8 +321,10 @@ reload_apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
             engine_start_output_storage(e, o, s->old == NULL) < 0)
             t->failed_start++;
     }
-    for (size_t i = 0; i < n_gone; i++)
+    for (size_t i = 0; i < n_gone; i++) {
+        take_ownership(gone[i]->ins);
         retire_output(rs, gone[i], successor_of(st, gone[i]->ins));
+    }
     free(gone);
     for (int kind = SLUICE_PLUGIN_FILTER; kind >= SLUICE_PLUGIN_INPUT; kind--)
         for (size_t i = 0; i < st->n_si; i++) {
@@ -280,15 +349,10 @@ reload_apply(reload_state *rs, sluice_config *nc, staging *st, tally *t)
         pipeline_update_backpressure(p);
     }
 
-    /* The old configuration goes unless something it owns is still here. */
-    if (rs->n_retired + rs->n_draining + rs->n_old_pipelines == retired_before) {
-        for (size_t i = 0; i < rs->n_cfgs; i++)
-            if (rs->cfgs[i] == old_cfg) {
-                config_free_keep_plugins(old_cfg);
-                free(old_cfg);
-                rs->cfgs[i] = rs->cfgs[--rs->n_cfgs];
-                break;
-            }
+    /* Nothing borrows from the old configuration any more. */
+    if (rs->owned_cfg == old_cfg) {
+        config_free_keep_plugins(old_cfg);
+        free(old_cfg);
     }
-    PUSH(rs->cfgs, rs->n_cfgs, nc);
+    rs->owned_cfg = nc;
 }

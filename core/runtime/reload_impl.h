@@ -67,8 +67,7 @@ typedef struct reload_state {
     size_t n_draining;
     pipeline **old_pipelines;
     size_t n_old_pipelines;
-    sluice_config **cfgs; /* loaded by reloads, the one in force included */
-    size_t n_cfgs;
+    sluice_config *owned_cfg; /* the one in force, when a reload loaded it */
     watched_dir **watches;
     size_t n_watches;
 } reload_state;

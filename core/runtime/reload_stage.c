@@ -94,20 +94,6 @@ stage_instance(engine *e, staging *st, staged_pipeline *sp, int list, size_t j,
     PUSH(st->si, st->n_si, s);
 }
 
-/* Forget the emitters into other pipelines of an instance being freed. */
-static void
-drop_routes(engine *e, const sluice_instance *ins)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < e->n_extra_emitters; i++) {
-        if (e->extra_emitters[i]->routed_by == ins)
-            free(e->extra_emitters[i]);
-        else
-            e->extra_emitters[k++] = e->extra_emitters[i];
-    }
-    e->n_extra_emitters = k;
-}
-
 void
 reload_staging_free(engine *e, staging *st, int failed)
 {
@@ -115,7 +101,7 @@ reload_staging_free(engine *e, staging *st, int failed)
         staged_instance *s = &st->si[i];
         s->ins->staged = 0;
         if (failed && s->how == PLAN_NEW) {
-            drop_routes(e, s->ins);
+            engine_drop_routes(e, s->ins);
             engine_exit_instance(s->ins);
         }
     }

@@ -173,6 +173,10 @@ SLUICE_API uv_loop_t *sluice_instance_loop(sluice_instance *ins);
  * ABI 2.6): a reload finding the file changed treats the instance as
  * changed, and --watch-config watches the file. */
 SLUICE_API void sluice_instance_depends_on(sluice_instance *ins, const char *path);
+/* Work that outlives stop (a child process still to be reaped; ABI 2.6):
+ * +1 when it begins, -1 once its last handle is closed. An instance a
+ * reload stopped is freed (its exit called) only with no hold left. */
+SLUICE_API void sluice_instance_hold(sluice_instance *ins, int delta);
 /* Where an input writes its events. For a filter: where events it writes
  * outside a filter call (from a timer, or stop) go, i.e. on past it. */
 SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);

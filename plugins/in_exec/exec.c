@@ -220,6 +220,7 @@ finish_run(exec_ctx *x)
     if (!x->stopping)
         emit_output(x);
     x->running = 0;
+    sluice_instance_hold(x->ins, -1);
     sluice_buf_reset(&x->stdout_buf);
     sluice_buf_reset(&x->stderr_buf);
     if (x->cfg->oneshot)
@@ -327,6 +328,7 @@ start_run(exec_ctx *x)
         return;
     }
     x->running = 1;
+    sluice_instance_hold(x->ins, 1);
     x->pipes_open = 2;
     uv_read_start((uv_stream_t *)&x->out, on_alloc, on_read);
     uv_read_start((uv_stream_t *)&x->err, on_alloc, on_read);

@@ -42,7 +42,11 @@ wait_for() {
 # start_sluice ARGS...: run sluice in the background, log to $T/sluice.log;
 # sets SLUICE_PID.
 start_sluice() {
-    "$SLUICE_BIN" "$@" >"$T/sluice.out" 2>"$T/sluice.log" &
+    # Emptied here, not by the background job's redirections: a wait_for
+    # right after must not read what the previous run logged.
+    : >"$T/sluice.out"
+    : >"$T/sluice.log"
+    "$SLUICE_BIN" "$@" >>"$T/sluice.out" 2>>"$T/sluice.log" &
     SLUICE_PID=$!
     PIDS+=("$SLUICE_PID")
 }

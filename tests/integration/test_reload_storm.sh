@@ -95,6 +95,10 @@ done
 # The 50th sent version 1: wait until the last reload has run.
 wait_for 10 sh -c "curl -fs http://127.0.0.1:$HTTP/api/v1/pipelines | grep -q '\"c\"'" ||
     fail "version 1 is not in force after the last SIGHUP"
+# What the reloads stopped is freed as it finishes, not kept until exit.
+wait_for 10 sh -c "curl -fs http://127.0.0.1:$HTTP/api/v1/reload |
+    grep -q '\"draining_outputs\":0,\"stopped_instances\":0'" ||
+    fail "stopped instances are kept: $(reload_status)"
 sleep 1
 kill -TERM "$WRITER"
 touch "$T/stop"
