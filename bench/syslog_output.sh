@@ -83,7 +83,7 @@ YAML
     sent=0
     for _ in $(seq 6000); do
         sent=$(curl -fs "http://127.0.0.1:$MPORT/metrics" 2>/dev/null |
-            awk '/^sluice_output_syslog_messages_total/ {print $2}')
+            awk '/^sluice_output_syslog_messages_total/ {print $2}' || true) # not up yet
         [ "${sent:-0}" -ge "$N" ] 2>/dev/null && break
         sleep 0.02
     done

@@ -50,44 +50,93 @@ sluice_syslog_opts_init(sluice_syslog_opts *o)
 
 enum { F_SEV, F_FAC, F_HOST, F_APP, F_PROC, F_MSGID, F_SD, F_MSG, F_TS, F_COUNT };
 
-/* Every field the options name, in one pass over the event's top level;
- * a dotted path is looked up on its own. */
+/* The options' field names as collect matches them, worked out again only
+ * when the names change: which are top-level names and which paths, and
+ * each name's first and last 8 (or 4) bytes, for compares in two loads. */
+typedef struct key_table {
+    const char *key[F_COUNT];
+    size_t len[F_COUNT];
+    uint64_t head[F_COUNT], tail[F_COUNT];
+    unsigned flat, dotted; /* bit i: key i is a name / a path */
+} key_table;
+
+static uint64_t
+word_at(const char *s, size_t n)
+{
+    if (n >= 8) {
+        uint64_t v;
+        memcpy(&v, s, 8);
+        return v;
+    }
+    uint32_t v;
+    memcpy(&v, s, 4);
+    return v;
+}
+
+static void
+key_table_fill(key_table *t, const char *const keys[F_COUNT])
+{
+    t->flat = t->dotted = 0;
+    for (int i = 0; i < F_COUNT; i++) {
+        size_t n = keys[i] ? strlen(keys[i]) : 0;
+        t->key[i] = keys[i];
+        t->len[i] = n;
+        t->head[i] = t->tail[i] = 0;
+        if (!n) continue;
+        if (memchr(keys[i], '.', n)) {
+            t->dotted |= 1u << i;
+            continue;
+        }
+        t->flat |= 1u << i;
+        if (n >= 4 && n <= 16) {
+            t->head[i] = word_at(keys[i], n);
+            t->tail[i] = word_at(keys[i] + n - (n >= 8 ? 8 : 4), n);
+        }
+    }
+}
+
+/* Whether the n bytes at s are key i (of length n). */
+static inline int
+key_is(const key_table *t, int i, const char *s, size_t n)
+{
+    if (n >= 4 && n <= 16)
+        return word_at(s, n) == t->head[i] && word_at(s + n - (n >= 8 ? 8 : 4), n) == t->tail[i];
+    return memcmp(t->key[i], s, n) == 0;
+}
+
+/* Every field the options name, in one pass over the event's top level
+ * (ending once each is found); a dotted path is looked up on its own. A
+ * name that several options share goes to the first still without one. */
 static void
 collect(const msgpack_object *body, const sluice_syslog_opts *o, const msgpack_object *f[F_COUNT])
 {
     const char *keys[F_COUNT] = {o->severity_key, o->facility_key, o->hostname_key,
                                  o->appname_key,  o->procid_key,   o->msgid_key,
                                  o->sd_key,       o->message_key,  o->timestamp_key};
-    /* The keys' lengths, measured again only when the keys change. */
-    static __thread const char *cached[F_COUNT];
-    static __thread size_t lens[F_COUNT];
-    int flat = 0;
-    for (int i = 0; i < F_COUNT; i++) {
-        f[i] = NULL;
-        if (keys[i] != cached[i]) {
-            cached[i] = keys[i];
-            lens[i] = keys[i] ? strlen(keys[i]) : 0;
+    static __thread key_table t;
+    for (int i = 0; i < F_COUNT; i++)
+        if (keys[i] != t.key[i]) {
+            key_table_fill(&t, keys);
+            break;
         }
-        if (!lens[i]) {
-            keys[i] = NULL;
-        } else if (memchr(keys[i], '.', lens[i])) {
-            f[i] = sluice_record_get(body, keys[i]);
-            keys[i] = NULL;
-        } else {
-            flat++;
-        }
-    }
-    if (!flat || body->type != MSGPACK_OBJECT_MAP) return;
+    for (int i = 0; i < F_COUNT; i++)
+        f[i] = t.dotted >> i & 1 ? sluice_record_get(body, keys[i]) : NULL;
+    unsigned todo = t.flat;
+    if (!todo || body->type != MSGPACK_OBJECT_MAP) return;
     for (uint32_t k = 0; k < body->via.map.size; k++) {
         const msgpack_object *key = &body->via.map.ptr[k].key;
         if (key->type != MSGPACK_OBJECT_STR) continue;
         const char *s = key->via.str.ptr;
         size_t n = key->via.str.size;
-        for (int i = 0; i < F_COUNT; i++)
-            if (keys[i] && lens[i] == n && !f[i] && memcmp(keys[i], s, n) == 0) {
+        for (unsigned m = todo; m; m &= m - 1) {
+            int i = __builtin_ctz(m);
+            if (t.len[i] == n && key_is(&t, i, s, n)) {
                 f[i] = &body->via.map.ptr[k].val;
+                todo &= ~(1u << i);
                 break;
             }
+        }
+        if (!todo) return;
     }
 }
 
@@ -95,6 +144,26 @@ static int
 str_is(const char *name, const char *s, size_t n)
 {
     return ((name[0] ^ s[0]) & ~0x20) == 0 && strlen(name) == n && strncasecmp(name, s, n) == 0;
+}
+
+static inline int
+same_bytes(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+/* The code of a name (or an alias) among `names`, -1 for none. */
+static int
+code_by_name(const char *s, size_t len, const char *const *names, int n, int severity)
+{
+    for (int i = 0; i < n; i++)
+        if (str_is(names[i], s, len)) return i;
+    if (severity)
+        for (size_t i = 0; i < sizeof severity_aliases / sizeof *severity_aliases; i++)
+            if (str_is(severity_aliases[i].name, s, len)) return severity_aliases[i].code;
+    return -1;
 }
 
 /* A severity or facility: a number below `n`, the same in decimal text, a
@@ -117,12 +186,18 @@ code_of(const msgpack_object *v, const char *const *names, int n, int severity, 
         }
         return c;
     }
-    for (int i = 0; i < n; i++)
-        if (str_is(names[i], s, len)) return i;
-    if (severity)
-        for (size_t i = 0; i < sizeof severity_aliases / sizeof *severity_aliases; i++)
-            if (str_is(severity_aliases[i].name, s, len)) return severity_aliases[i].code;
-    return def;
+    /* Events mostly repeat a few names: the last one is kept, by kind. */
+    static __thread struct {
+        size_t len;
+        char name[16];
+        int code;
+    } last[2];
+    if (last[severity].len != len || !same_bytes(last[severity].name, s, len)) {
+        last[severity].code = code_by_name(s, len, names, n, severity);
+        memcpy(last[severity].name, s, len);
+        last[severity].len = len;
+    }
+    return last[severity].code >= 0 ? last[severity].code : def;
 }
 
 /* ==== Text ==== */
@@ -148,6 +223,76 @@ make_tables(void)
         header_ok[c] = 1;
 }
 
+/* Room for n more bytes, checked here before calling out. */
+static inline void
+room(sluice_buf *out, size_t n)
+{
+    if (out->cap - out->len < n) sluice_buf_reserve(out, n);
+}
+
+/* Append n bytes; short constant ones compile to a store. */
+static inline void
+add(sluice_buf *out, const char *s, size_t n)
+{
+    room(out, n);
+    memcpy(out->data + out->len, s, n);
+    out->len += n;
+}
+
+/* Word-at-a-time byte tests, exact for the word as a whole: a byte below
+ * n (n <= 128), a byte equal to c. */
+static const uint64_t ONES = 0x0101010101010101ULL, HIGHS = 0x8080808080808080ULL;
+
+static inline uint64_t
+has_less(uint64_t x, uint64_t n)
+{
+    return (x - ONES * n) & ~x & HIGHS;
+}
+
+static inline uint64_t
+has_byte(uint64_t x, uint64_t c)
+{
+    return has_less(x ^ (ONES * c), 1);
+}
+
+/* Whether the word x is all printable US-ASCII (33..126), with none of an
+ * SD-NAME's exclusions = ] " when `sd_name`. */
+static inline int
+printable8(uint64_t x, int sd_name)
+{
+    uint64_t bad = (x & HIGHS) | has_less(x, 0x21) | has_byte(x, 0x7f);
+    if (sd_name) bad |= has_byte(x, '=') | has_byte(x, ']') | has_byte(x, '"');
+    return !bad;
+}
+
+/* Whether each of the n bytes at s passes printable8. */
+static inline int
+all_printable_as(const char *s, size_t n, int sd_name)
+{
+    uint64_t x;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (!header_ok[c] || (sd_name && (c == '=' || c == ']' || c == '"'))) return 0;
+        }
+        return 1;
+    }
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        if (!printable8(x, sd_name)) return 0;
+    }
+    if (i == n) return 1;
+    memcpy(&x, s + n - 8, 8); /* the last 8, overlapping */
+    return printable8(x, sd_name);
+}
+
+static inline int
+all_printable(const char *s, size_t n)
+{
+    return all_printable_as(s, n, 0);
+}
+
 /* Printable US-ASCII (33..126) of a string field, or of `fallback`, at
  * most `max` bytes, leaving out bytes in `skip`; "-" when nothing is left. */
 static void
@@ -155,49 +300,87 @@ header_field(sluice_buf *out, const msgpack_object *v, const char *fallback, siz
              const char *skip)
 {
     const char *s = fallback;
-    size_t n = fallback ? strlen(fallback) : 0;
+    size_t n;
     if (v && v->type == MSGPACK_OBJECT_STR && v->via.str.size) {
         s = v->via.str.ptr;
         n = v->via.str.size;
+    } else {
+        n = fallback ? strlen(fallback) : 0;
     }
-    sluice_buf_reserve(out, n < max ? n : max);
+    size_t m = n < max ? n : max;
+    room(out, m);
     size_t w = 0;
     char *d = out->data + out->len;
-    for (size_t i = 0; i < n && w < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (header_ok[c] && !(skip && strchr(skip, c))) d[w++] = (char)c;
+    if (m && !skip && all_printable(s, m)) {
+        memcpy(d, s, m);
+        w = m;
+    } else if (skip) {
+        for (size_t i = 0; i < n && w < max; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (header_ok[c] && !strchr(skip, c)) d[w++] = (char)c;
+        }
+    } else {
+        /* Each byte is stored, and kept when it is printable. */
+        for (size_t i = 0; i < n && w < max; i++) {
+            unsigned char c = (unsigned char)s[i];
+            d[w] = (char)c;
+            w += header_ok[c];
+        }
     }
     out->len += w;
     if (w == 0) sluice_buf_putc(out, '-');
 }
 
+/* Whether the 8 bytes at p are all C_PLAIN: 0x20..0x7e, and in a
+ * PARAM-VALUE none of " \\ ]. */
+static inline int
+plain8(const unsigned char *p, int sd)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t bad = (x & HIGHS) | has_less(x, 0x20) | has_byte(x, 0x7f);
+    if (sd) bad |= has_byte(x, '"') | has_byte(x, '\\') | has_byte(x, ']');
+    return !bad;
+}
+
 /* Text as valid UTF-8 with control characters as #ooo; in a PARAM-VALUE
- * (`sd`), " \\ and ] get a backslash. Runs of plain ASCII are copied whole. */
+ * (`sd`), " \\ and ] get a backslash. Runs of plain ASCII are copied whole,
+ * into room kept for the rest of the input (and for one escape). */
 static void
 syslog_text(sluice_buf *out, const char *s, size_t n, int sd)
 {
     const unsigned char *cls = char_class[sd];
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    room(out, n);
     while (p < end) {
         const unsigned char *run = p;
+        while (end - p >= 8 && plain8(p, sd))
+            p += 8;
         while (p < end && cls[*p] == C_PLAIN)
             p++;
-        if (p > run) sluice_buf_append(out, run, (size_t)(p - run));
+        if (p > run) {
+            memcpy(out->data + out->len, run, (size_t)(p - run));
+            out->len += (size_t)(p - run);
+        }
         if (p == end) break;
+        /* An escape takes at most 4 bytes for 1. */
+        room(out, 4 + (size_t)(end - p));
+        char *d = out->data + out->len;
         switch (cls[*p]) {
-        case C_CONTROL: {
-            char oct[4] = {'#', (char)('0' + (*p >> 6)), (char)('0' + ((*p >> 3) & 7)),
-                           (char)('0' + (*p & 7))};
-            sluice_buf_append(out, oct, 4);
+        case C_CONTROL:
+            d[0] = '#';
+            d[1] = (char)('0' + (*p >> 6));
+            d[2] = (char)('0' + ((*p >> 3) & 7));
+            d[3] = (char)('0' + (*p & 7));
+            out->len += 4;
             p++;
             break;
-        }
-        case C_ESCAPE: {
-            char esc[2] = {'\\', (char)*p};
-            sluice_buf_append(out, esc, 2);
+        case C_ESCAPE:
+            d[0] = '\\';
+            d[1] = (char)*p;
+            out->len += 2;
             p++;
             break;
-        }
         default:
             p += utf8_put(out, p, (size_t)(end - p));
         }
@@ -226,7 +409,7 @@ put_uint(sluice_buf *out, unsigned v)
     do
         d[--i] = (char)('0' + v % 10);
     while (v /= 10);
-    sluice_buf_append(out, d + i, sizeof d - (size_t)i);
+    add(out, d + i, sizeof d - (size_t)i);
 }
 
 /* ==== STRUCTURED-DATA ==== */
@@ -241,8 +424,13 @@ sd_name(sluice_buf *out, const msgpack_object *k)
         return;
     }
     size_t n = k->via.str.size < 32 ? k->via.str.size : 32;
-    sluice_buf_reserve(out, n);
+    room(out, n);
     char *d = out->data + out->len;
+    if (all_printable_as(k->via.str.ptr, n, 1)) {
+        memcpy(d, k->via.str.ptr, n);
+        out->len += n;
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)k->via.str.ptr[i];
         d[i] = header_ok[c] && c != '=' && c != ']' && c != '"' ? (char)c : '_';
@@ -255,7 +443,7 @@ sd_param(sluice_buf *out, const msgpack_object *name, const msgpack_object *v)
 {
     sluice_buf_putc(out, ' ');
     sd_name(out, name);
-    sluice_buf_append(out, "=\"", 2);
+    add(out, "=\"", 2);
     value_text(out, v, 1);
     sluice_buf_putc(out, '"');
 }
@@ -347,10 +535,32 @@ timestamp_5424(sluice_buf *out, const msgpack_object *ts, sluice_time_t t)
             return;
         }
     }
-    /* "...:SS.nnnnnnnnnZ" cut to "...:SS.uuuuuuZ". */
-    sluice_format_rfc3339(out, t);
-    out->len -= 3;
-    out->data[out->len - 1] = 'Z';
+    /* sluice_format_rfc3339's "...:SS.nnnnnnnnnZ" cut to "...:SS.uuuuuuZ";
+     * its text up to the fraction is kept for the second. */
+    static __thread int cached;
+    static __thread sluice_time_t cached_sec;
+    static __thread char prefix[20];
+    sluice_time_t sec = t / SLUICE_NSEC_PER_SEC, ns = t % SLUICE_NSEC_PER_SEC;
+    if (ns < 0) {
+        sec--;
+        ns += SLUICE_NSEC_PER_SEC;
+    }
+    if (!cached || sec != cached_sec) {
+        char text[32];
+        sluice_buf b = {text, 0, sizeof text};
+        sluice_format_rfc3339(&b, t);
+        memcpy(prefix, text, sizeof prefix);
+        cached_sec = sec;
+        cached = 1;
+    }
+    room(out, 27);
+    char *d = out->data + out->len;
+    memcpy(d, prefix, sizeof prefix);
+    unsigned v = (unsigned)(ns / us);
+    for (int i = 25; i >= 20; i--, v /= 10)
+        d[i] = (char)('0' + v % 10);
+    d[26] = 'Z';
+    out->len += 27;
 }
 
 /* "Mmm dd hh:mm:ss" in the local time zone, the day padded with a space. */
@@ -380,7 +590,7 @@ timestamp_3164(sluice_buf *out, sluice_time_t t)
         cached[14] = (char)('0' + tm.tm_sec % 10);
         cached_sec = sec;
     }
-    sluice_buf_append(out, cached, sizeof cached);
+    add(out, cached, sizeof cached);
 }
 
 /* ==== Messages ==== */
@@ -429,12 +639,12 @@ sluice_syslog_format_event(sluice_buf *out, const sluice_syslog_opts *o, const s
             header_field(out, pid, NULL, 128, "]");
             sluice_buf_putc(out, ']');
         }
-        sluice_buf_append(out, ": ", 2);
+        add(out, ": ", 2);
         message(out, f[F_MSG], &ev->body);
         return;
     }
     /* <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [SP MSG] */
-    sluice_buf_append(out, "1 ", 2);
+    add(out, "1 ", 2);
     timestamp_5424(out, f[F_TS], ev->time);
     sluice_buf_putc(out, ' ');
     header_field(out, f[F_HOST], host, 255, NULL);

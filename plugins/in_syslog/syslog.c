@@ -32,6 +32,7 @@ typedef struct syslog_config {
     int parser;
     int tls;
     char *cert_file, *key_file, *ca_file;
+    int64_t handshake_timeout;
 } syslog_config;
 
 enum { PARSER_NONE, PARSER_JSON };
@@ -44,6 +45,12 @@ static const sluice_option tls_options[] = {
      .help = "Its private key (PEM); required."},
     {.name = "ca_file", .type = SLUICE_OPT_STR, .offset = offsetof(syslog_config, ca_file),
      .help = "If set, senders must present a certificate signed by these CAs."},
+    {.name = "handshake_timeout", .type = SLUICE_OPT_DURATION, .def = "10s",
+     .flags = SLUICE_OPT_RANGE, .min = SLUICE_NSEC_PER_SEC / 10, .max = 3600 * SLUICE_NSEC_PER_SEC,
+     .offset = offsetof(syslog_config, handshake_timeout),
+     .help = "A sender that has not finished its TLS handshake by then is disconnected (and "
+             "counted as a failed TLS connection), so that silent connections cannot hold "
+             "max_connections."},
     SLUICE_OPTIONS_END,
 };
 
@@ -550,6 +557,7 @@ syslog_start(void *ctx)
         .max_connections = (size_t)s->cfg->max_connections,
         .read_size = (size_t)s->cfg->max_message_size + 64,
         .read_min = 65536,
+        .handshake_ms = (uint64_t)(s->cfg->handshake_timeout / SLUICE_NSEC_PER_MSEC),
     };
     s->streams = stream_server_new(s->loop, &sc, &stream_ops, s);
     for (size_t i = 0; i < s->n_listeners; i++) {
@@ -643,7 +651,8 @@ syslog_reconfigure(void *ctx, const void *config, int apply)
     }
     if (a->listen.n != b->listen.n || a->max_message_size != b->max_message_size ||
         a->max_connections != b->max_connections || a->socket_mode != b->socket_mode ||
-        a->tls != b->tls || !same_str(a->cert_file, b->cert_file) ||
+        a->tls != b->tls || a->handshake_timeout != b->handshake_timeout ||
+        !same_str(a->cert_file, b->cert_file) ||
         !same_str(a->key_file, b->key_file) || !same_str(a->ca_file, b->ca_file))
         return SLUICE_ERROR;
     for (size_t i = 0; i < a->listen.n; i++)

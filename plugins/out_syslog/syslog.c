@@ -20,6 +20,7 @@
 #include <sluice/sluice.h>
 
 #include "syslog_conn.h"
+#include "syslog_events.h"
 
 static const char *const formats[] = {"rfc5424", "rfc3164", NULL};
 #define FRAMINGS(X) X(FRAMING_OCTET, "octet_counting") X(FRAMING_LF, "lf")
@@ -181,6 +182,7 @@ typedef struct syslog_worker {
     sl_conn conn;
     int failed; /* the last attempt failed: log the next connect */
     sluice_buf text, msg;
+    msgpack_zone *zone; /* the events' objects, one event at a time */
 } syslog_worker;
 
 static void
@@ -207,12 +209,12 @@ static void
 flush_datagrams(syslog_ctx *c, syslog_worker *w, sluice_flush *fl, const char *data, size_t len)
 {
     sluice_time_t deadline = sluice_time_now() + c->cfg->timeout;
-    sluice_event_iter it;
+    sl_events it;
     sluice_event ev;
     size_t i = 0, sent = 0, cut = 0;
     char why[256] = "";
-    sluice_event_iter_init(&it, data, len);
-    while (sluice_event_next(&it, &ev) == 1) {
+    sl_events_init(&it, w->zone, data, len);
+    while (sl_events_next(&it, &ev) == 1) {
         if (*why) {
             sluice_flush_event_retry(fl, i++);
             continue;
@@ -228,7 +230,7 @@ flush_datagrams(syslog_ctx *c, syslog_worker *w, sluice_flush *fl, const char *d
         sent++;
         i++;
     }
-    sluice_event_iter_destroy(&it);
+    sl_events_destroy(&it);
     count(c, M_MESSAGES, sent);
     count(c, M_TRUNCATED, cut);
     if (cut && sluice_flush_attempt(fl) == 0)
@@ -276,12 +278,12 @@ octet_counted(syslog_ctx *c, sluice_buf *out, const sluice_event *ev)
 static size_t
 frame_chunk(syslog_ctx *c, syslog_worker *w, const char *data, size_t len)
 {
-    sluice_event_iter it;
+    sl_events it;
     sluice_event ev;
     size_t n = 0;
     sluice_buf_reset(&w->text);
-    sluice_event_iter_init(&it, data, len);
-    while (sluice_event_next(&it, &ev) == 1) {
+    sl_events_init(&it, w->zone, data, len);
+    while (sl_events_next(&it, &ev) == 1) {
         if (c->cfg->framing == FRAMING_LF) {
             sluice_syslog_format_event(&w->text, &c->fmt, &ev);
             sluice_buf_putc(&w->text, '\n');
@@ -290,7 +292,7 @@ frame_chunk(syslog_ctx *c, syslog_worker *w, const char *data, size_t len)
         }
         n++;
     }
-    sluice_event_iter_destroy(&it);
+    sl_events_destroy(&it);
     return n;
 }
 
@@ -340,6 +342,7 @@ syslog_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
     syslog_worker *w = sluice_calloc(1, sizeof *w);
     if (!w) return SLUICE_ERROR;
     w->conn.fd = -1;
+    w->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE); /* NULL: sluice_event_next's way */
     *worker_ctx = w;
     return SLUICE_OK;
 }
@@ -351,6 +354,7 @@ syslog_worker_exit(void *worker_ctx)
     sl_conn_close(&w->conn);
     sluice_buf_free(&w->text);
     sluice_buf_free(&w->msg);
+    if (w->zone) msgpack_zone_free(w->zone);
     free(w);
 }
 

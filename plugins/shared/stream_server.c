@@ -39,6 +39,7 @@ typedef struct conn {
     size_t len, cap;
     stream_tls_conn *tls; /* or NULL */
     char *raw;            /* TLS: ciphertext read */
+    uint64_t accepted_at; /* loop ms */
     struct conn *prev, *next;
 } conn;
 
@@ -52,7 +53,13 @@ struct stream_server {
     size_t n_conns;
     int paused;
     uint64_t refused;
+    uv_timer_t sweep; /* TLS listeners: closes handshakes that take too long */
+    int sweeping;
 };
+
+/* A TLS client has this long (ms) to finish its handshake by default: one
+ * that connects and says nothing would hold a connection slot for good. */
+#define TLS_HANDSHAKE_MS 10000
 
 /* ==== Connections ==== */
 
@@ -245,6 +252,7 @@ on_connection(uv_stream_t *server, int status)
         }
     }
     conn_name_peer(c, l);
+    c->accepted_at = uv_now(srv->loop);
     conn_link(srv, c);
     if (!srv->paused)
         uv_read_start(&c->h.stream, on_alloc, on_read);
@@ -279,10 +287,36 @@ stream_server_listen_tcp(stream_server *srv, const char *name, const struct sock
     return uv_listen(&l->h.stream, 511, on_connection);
 }
 
+static void
+on_sweep(uv_timer_t *t)
+{
+    stream_server *srv = t->data;
+    uint64_t now = uv_now(srv->loop);
+    for (conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->tls || stream_tls_established(c->tls) || now - c->accepted_at < srv->cfg.handshake_ms)
+            continue;
+        if (srv->ops.tls_failed) {
+            char why[64];
+            snprintf(why, sizeof why, "no TLS handshake within %llu ms",
+                     (unsigned long long)srv->cfg.handshake_ms);
+            srv->ops.tls_failed(srv->arg, &c->pub, why);
+        }
+        conn_close(c);
+    }
+}
+
 int
 stream_server_listen_tls(stream_server *srv, const char *name, const struct sockaddr_storage *ss,
                          stream_tls *tls)
 {
+    if (!srv->sweeping) {
+        uv_timer_init(srv->loop, &srv->sweep);
+        srv->sweep.data = srv;
+        uint64_t every = srv->cfg.handshake_ms / 4 < 1000 ? srv->cfg.handshake_ms / 4 + 1 : 1000;
+        uv_timer_start(&srv->sweep, on_sweep, every, every);
+        srv->sweeping = 1;
+    }
     int r = stream_server_listen_tcp(srv, name, ss);
     srv->last_listener->tls = tls;
     return r;
@@ -312,6 +346,8 @@ stream_server_new(uv_loop_t *loop, const stream_server_config *cfg, const stream
     stream_server *srv = sluice_calloc(1, sizeof *srv);
     srv->loop = loop;
     srv->cfg = *cfg;
+    if (!srv->cfg.handshake_ms)
+        srv->cfg.handshake_ms = TLS_HANDSHAKE_MS;
     srv->ops = *ops;
     srv->arg = arg;
     srv->last = &srv->listeners;
@@ -337,6 +373,9 @@ stream_server_resume(stream_server *srv)
 void
 stream_server_stop(stream_server *srv)
 {
+    if (srv->sweeping)
+        uv_close((uv_handle_t *)&srv->sweep, NULL);
+    srv->sweeping = 0;
     while (srv->conns)
         conn_close(srv->conns);
     for (listener *l = srv->listeners; l; l = l->next) {

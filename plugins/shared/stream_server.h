@@ -43,6 +43,9 @@ typedef struct stream_server_config {
     /* A connection's buffer grows when less than read_min bytes are free,
      * to hold read_size bytes past what it holds (at least doubling). */
     size_t read_size, read_min;
+    /* TLS listeners: a client's handshake must be done within this (ms;
+     * 0: 10 s). */
+    uint64_t handshake_ms;
 } stream_server_config;
 
 /* A server on `loop` that calls `ops` (copied) with `arg` (borrowed until

@@ -93,6 +93,12 @@ stream_tls_accept(stream_tls *tls)
     return c;
 }
 
+int
+stream_tls_established(const stream_tls_conn *c)
+{
+    return SSL_is_init_finished(c->ssl);
+}
+
 void
 stream_tls_conn_free(stream_tls_conn *c)
 {

@@ -21,6 +21,8 @@ void stream_tls_free(stream_tls *tls);
 
 /* The server side of one accepted connection. */
 stream_tls_conn *stream_tls_accept(stream_tls *tls);
+/* Whether its handshake is done. */
+int stream_tls_established(const stream_tls_conn *c);
 void stream_tls_conn_free(stream_tls_conn *c);
 
 /* Ciphertext from the peer. */

@@ -32,7 +32,8 @@ pipelines:
       - type: syslog
         listen: tls://127.0.0.1:$PORT
         max_message_size: 1KiB
-        tls: {cert_file: $T/server.crt, key_file: $T/server.key, ca_file: $T/ca.crt}
+        tls: {cert_file: $T/server.crt, key_file: $T/server.key, ca_file: $T/ca.crt,
+              handshake_timeout: 1s}
     outputs: [{type: file, path: $T/out.jsonl}]
 YAML
 start_sluice -c "$T/sluice.yaml"
@@ -152,10 +153,22 @@ for i in range(2):
     s.close()
 PY
 wait_for 10 lines_at_least "$T/out.jsonl" $((N + 4)) || fail "after resumption: $(line_count "$T/out.jsonl")"
+
+# A client that connects and never starts its handshake is let go after
+# handshake_timeout, so it cannot hold a connection slot.
+python3 - "$PORT" <<'PY' || fail "a silent connection was kept"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+t0 = time.time()
+assert s.recv(100) == b"", "data from the server"
+took = time.time() - t0
+assert 0.9 < took < 5, f"closed after {took:.1f} s"
+PY
 stop_sluice || fail "exit $?"
 grep -q "peer did not return a certificate" "$T/sluice.log" || fail "no-certificate refusal not logged: $(grep -i tls "$T/sluice.log")"
-grep -Eq "1 cut to max_message_size, .* [2-9] TLS connections failed" "$T/sluice.log" ||
+grep -Eq "1 cut to max_message_size, .* [3-9] TLS connections failed" "$T/sluice.log" ||
     fail "counts: $(grep 'received' "$T/sluice.log")"
 grep -q '"message":"after"' "$T/out.jsonl" || fail "the message after the oversized one is missing"
 [ "$(grep -c '"message":"resumed [01]"' "$T/out.jsonl")" = 2 ] || fail "resumed sessions' messages"
-pass "no client certificate and plain TCP refused and counted; an oversized message cut and counted, the next one intact; a TLS session resumed with a client certificate"
+pass "no client certificate, plain TCP and a silent client refused and counted; an oversized message cut and counted, the next one intact; a TLS session resumed with a client certificate"
