@@ -1,15 +1,7 @@
 /* Well-formedness checks for untrusted MessagePack (see msgpack_check.h). */
+#include "event_decode.h"
 #include "msgpack_check.h"
 #include "sluice/event.h"
-
-static uint64_t
-be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* The size of the one MessagePack object at p[0..n), or 0 if it is
  * truncated, malformed, or nests containers deeper than msgpack-c's
@@ -69,20 +61,20 @@ object_size(const unsigned char *p, size_t n, int depth)
             return 0;
         switch (b) {
         case 0xc4: case 0xc5: case 0xc6: case 0xd9: case 0xda: case 0xdb:
-            body = be(p + 1, (int)head - 1);
+            body = mp_be(p + 1, (int)head - 1);
             if (body == 0)
                 return head;
             break;
         case 0xc7: case 0xc8: case 0xc9: /* the type byte is part of head */
-            body = be(p + 1, (int)head - 2);
+            body = mp_be(p + 1, (int)head - 2);
             if (body == 0)
                 return head;
             break;
         case 0xdc: case 0xdd:
-            items = be(p + 1, (int)head - 1);
+            items = mp_be(p + 1, (int)head - 1);
             break;
         case 0xde: case 0xdf:
-            items = 2 * be(p + 1, (int)head - 1);
+            items = 2 * mp_be(p + 1, (int)head - 1);
             break;
         default:
             break;

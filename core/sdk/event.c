@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event_decode.h"
 #include "sluice/event.h"
 
 sluice_time_t
@@ -57,6 +58,19 @@ sluice_event_iter_destroy(sluice_event_iter *it)
 
 int
 sluice_event_next(sluice_event_iter *it, sluice_event *ev)
+{
+    if (it->off < it->len && it->up.zone) {
+        msgpack_zone_clear(it->up.zone);
+        if (event_decode_fast(it->data + it->off, it->len - it->off, it->up.zone, ev)) {
+            it->off += ev->raw_len;
+            return 1;
+        }
+    }
+    return event_next_unpacked(it, ev);
+}
+
+int
+event_next_unpacked(sluice_event_iter *it, sluice_event *ev)
 {
     if (it->off >= it->len)
         return 0;

@@ -20,7 +20,6 @@
 #include <sluice/sluice.h>
 
 #include "syslog_conn.h"
-#include "syslog_events.h"
 
 static const char *const formats[] = {"rfc5424", "rfc3164", NULL};
 #define FRAMINGS(X) X(FRAMING_OCTET, "octet_counting") X(FRAMING_LF, "lf")
@@ -182,7 +181,6 @@ typedef struct syslog_worker {
     sl_conn conn;
     int failed; /* the last attempt failed: log the next connect */
     sluice_buf text, msg;
-    msgpack_zone *zone; /* the events' objects, one event at a time */
 } syslog_worker;
 
 static void
@@ -209,12 +207,12 @@ static void
 flush_datagrams(syslog_ctx *c, syslog_worker *w, sluice_flush *fl, const char *data, size_t len)
 {
     sluice_time_t deadline = sluice_time_now() + c->cfg->timeout;
-    sl_events it;
+    sluice_event_iter it;
     sluice_event ev;
     size_t i = 0, sent = 0, cut = 0;
     char why[256] = "";
-    sl_events_init(&it, w->zone, data, len);
-    while (sl_events_next(&it, &ev) == 1) {
+    sluice_event_iter_init(&it, data, len);
+    while (sluice_event_next(&it, &ev) == 1) {
         if (*why) {
             sluice_flush_event_retry(fl, i++);
             continue;
@@ -230,7 +228,7 @@ flush_datagrams(syslog_ctx *c, syslog_worker *w, sluice_flush *fl, const char *d
         sent++;
         i++;
     }
-    sl_events_destroy(&it);
+    sluice_event_iter_destroy(&it);
     count(c, M_MESSAGES, sent);
     count(c, M_TRUNCATED, cut);
     if (cut && sluice_flush_attempt(fl) == 0)
@@ -278,12 +276,12 @@ octet_counted(syslog_ctx *c, sluice_buf *out, const sluice_event *ev)
 static size_t
 frame_chunk(syslog_ctx *c, syslog_worker *w, const char *data, size_t len)
 {
-    sl_events it;
+    sluice_event_iter it;
     sluice_event ev;
     size_t n = 0;
     sluice_buf_reset(&w->text);
-    sl_events_init(&it, w->zone, data, len);
-    while (sl_events_next(&it, &ev) == 1) {
+    sluice_event_iter_init(&it, data, len);
+    while (sluice_event_next(&it, &ev) == 1) {
         if (c->cfg->framing == FRAMING_LF) {
             sluice_syslog_format_event(&w->text, &c->fmt, &ev);
             sluice_buf_putc(&w->text, '\n');
@@ -292,7 +290,7 @@ frame_chunk(syslog_ctx *c, syslog_worker *w, const char *data, size_t len)
         }
         n++;
     }
-    sl_events_destroy(&it);
+    sluice_event_iter_destroy(&it);
     return n;
 }
 
@@ -342,7 +340,6 @@ syslog_worker_init(void *ctx, uv_loop_t *loop, void **worker_ctx)
     syslog_worker *w = sluice_calloc(1, sizeof *w);
     if (!w) return SLUICE_ERROR;
     w->conn.fd = -1;
-    w->zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE); /* NULL: sluice_event_next's way */
     *worker_ctx = w;
     return SLUICE_OK;
 }
@@ -354,7 +351,6 @@ syslog_worker_exit(void *worker_ctx)
     sl_conn_close(&w->conn);
     sluice_buf_free(&w->text);
     sluice_buf_free(&w->msg);
-    if (w->zone) msgpack_zone_free(w->zone);
     free(w);
 }
 

@@ -155,9 +155,16 @@ open_inet(const sl_target *t, sluice_time_t deadline, char *why, size_t whylen)
         return -1;
     }
     int fd = -1;
-    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+    size_t left = 0;
+    for (struct addrinfo *a = ai; a; a = a->ai_next)
+        left++;
+    for (struct addrinfo *a = ai; a; a = a->ai_next, left--) {
+        /* Each address gets its share of the time left, so that one that
+         * never answers leaves time to try the next. */
+        sluice_time_t now = sluice_time_now();
+        sluice_time_t mine = deadline > now ? now + (deadline - now) / (sluice_time_t)left : now;
         fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd >= 0 && connect_fd(fd, a->ai_addr, a->ai_addrlen, deadline) == 0) break;
+        if (fd >= 0 && connect_fd(fd, a->ai_addr, a->ai_addrlen, mine) == 0) break;
         snprintf(why, whylen, "cannot connect to %s:%s: %s", t->host, t->port, strerror(errno));
         if (fd >= 0) close(fd);
         fd = -1;

@@ -1,23 +1,11 @@
-/* The syslog output's event iterator (see syslog_events.h). It reads the
- * events sluice writes, [fixext8 time, map], and decodes each body into
- * the msgpack_object tree msgpack-c would build (the same types, integers
- * signed only when negative, strings pointing into the chunk); anything
- * else is left to sluice_event_next. */
+/* Decoding sluice's own events without msgpack-c's unpacker (see
+ * event_decode.h). */
 #include <string.h>
 
-#include "syslog_events.h"
+#include "event_decode.h"
 
 /* Containers nested deeper than this (msgpack-c takes 32) go the slow way. */
 #define MAX_DEPTH 16
-
-static uint64_t
-be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 typedef const unsigned char *mp_pos;
 
@@ -133,7 +121,7 @@ decode(mp_pos p, mp_pos end, msgpack_object *o, msgpack_zone *z, int depth)
         [0x1b] = 4, [0x1c] = 2, [0x1d] = 4, [0x1e] = 2, [0x1f] = 4};
     int h = head[b - 0xc0];
     if (h > end - p) return NULL;
-    uint64_t v = be(p, h);
+    uint64_t v = mp_be(p, h);
     p += h;
     switch (b) {
     case 0xc0:
@@ -209,44 +197,19 @@ decode(mp_pos p, mp_pos end, msgpack_object *o, msgpack_zone *z, int depth)
     }
 }
 
-void
-sl_events_init(sl_events *e, msgpack_zone *zone, const char *data, size_t len)
-{
-    e->data = data;
-    e->len = len;
-    e->off = 0;
-    e->zone = zone;
-    e->slow = 0;
-}
-
 int
-sl_events_next(sl_events *e, sluice_event *ev)
+event_decode_fast(const char *data, size_t len, msgpack_zone *zone, sluice_event *ev)
 {
-    if (e->slow) return sluice_event_next(&e->it, ev);
-    if (e->off >= e->len) return 0;
-    const unsigned char *p = (const unsigned char *)e->data + e->off;
-    const unsigned char *end = (const unsigned char *)e->data + e->len;
+    const unsigned char *p = (const unsigned char *)data, *end = p + len;
     /* [time, body]: fixarray 2, fixext8 of type 0, a map. */
-    if (e->zone && end - p > 11 && p[0] == 0x92 && p[1] == 0xd7 && p[2] == SLUICE_EVENT_TIME_EXT &&
-        ((p[11] >= 0x80 && p[11] <= 0x8f) || p[11] == 0xde || p[11] == 0xdf)) {
-        msgpack_zone_clear(e->zone);
-        /* The array and the body are containers at depths 0 and 1. */
-        const unsigned char *q = decode(p + 11, end, &ev->body, e->zone, 1);
-        if (q) {
-            ev->time = sluice_time_decode((const char *)p + 3);
-            ev->raw = (const char *)p;
-            ev->raw_len = (size_t)(q - p);
-            e->off += ev->raw_len;
-            return 1;
-        }
-    }
-    e->slow = 1;
-    sluice_event_iter_init(&e->it, (const char *)p, (size_t)(end - p));
-    return sluice_event_next(&e->it, ev);
-}
-
-void
-sl_events_destroy(sl_events *e)
-{
-    if (e->slow) sluice_event_iter_destroy(&e->it);
+    if (len <= 11 || p[0] != 0x92 || p[1] != 0xd7 || p[2] != SLUICE_EVENT_TIME_EXT ||
+        !((p[11] >= 0x80 && p[11] <= 0x8f) || p[11] == 0xde || p[11] == 0xdf))
+        return 0;
+    /* The array and the body are containers at depths 0 and 1. */
+    const unsigned char *q = decode(p + 11, end, &ev->body, zone, 1);
+    if (!q) return 0;
+    ev->time = sluice_time_decode(data + 3);
+    ev->raw = data;
+    ev->raw_len = (size_t)(q - p);
+    return 1;
 }
