@@ -10,6 +10,7 @@
 
 #include "sluice/format.h"
 #include "format_internal.h"
+#include "swar.h"
 #include "utf8.h"
 
 void
@@ -25,6 +26,8 @@ sluice_json_string(sluice_buf *out, const char *s, size_t n)
     sluice_buf_putc(out, '"');
     while (p < end) {
         const unsigned char *run = p;
+        while (end - p >= 8 && swar_json_plain8((const char *)p))
+            p += 8;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
         if (p > run)

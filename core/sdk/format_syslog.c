@@ -9,6 +9,7 @@
 #include "sluice/format.h"
 #include "sluice/json.h"
 #include "sluice/timefmt.h"
+#include "swar.h"
 #include "utf8.h"
 
 const char *const sluice_syslog_severity_names[] = {"emerg",  "alert", "crit",  "err", "warning",
@@ -239,29 +240,13 @@ add(sluice_buf *out, const char *s, size_t n)
     out->len += n;
 }
 
-/* Word-at-a-time byte tests, exact for the word as a whole: a byte below
- * n (n <= 128), a byte equal to c. */
-static const uint64_t ONES = 0x0101010101010101ULL, HIGHS = 0x8080808080808080ULL;
-
-static inline uint64_t
-has_less(uint64_t x, uint64_t n)
-{
-    return (x - ONES * n) & ~x & HIGHS;
-}
-
-static inline uint64_t
-has_byte(uint64_t x, uint64_t c)
-{
-    return has_less(x ^ (ONES * c), 1);
-}
-
 /* Whether the word x is all printable US-ASCII (33..126), with none of an
  * SD-NAME's exclusions = ] " when `sd_name`. */
 static inline int
 printable8(uint64_t x, int sd_name)
 {
-    uint64_t bad = (x & HIGHS) | has_less(x, 0x21) | has_byte(x, 0x7f);
-    if (sd_name) bad |= has_byte(x, '=') | has_byte(x, ']') | has_byte(x, '"');
+    uint64_t bad = (x & SWAR_HIGHS) | swar_has_less(x, 0x21) | swar_has_byte(x, 0x7f);
+    if (sd_name) bad |= swar_has_byte(x, '=') | swar_has_byte(x, ']') | swar_has_byte(x, '"');
     return !bad;
 }
 
@@ -338,8 +323,8 @@ plain8(const unsigned char *p, int sd)
 {
     uint64_t x;
     memcpy(&x, p, 8);
-    uint64_t bad = (x & HIGHS) | has_less(x, 0x20) | has_byte(x, 0x7f);
-    if (sd) bad |= has_byte(x, '"') | has_byte(x, '\\') | has_byte(x, ']');
+    uint64_t bad = (x & SWAR_HIGHS) | swar_has_less(x, 0x20) | swar_has_byte(x, 0x7f);
+    if (sd) bad |= swar_has_byte(x, '"') | swar_has_byte(x, '\\') | swar_has_byte(x, ']');
     return !bad;
 }
 

@@ -2,6 +2,7 @@
  * flattening), RFC 5424 lines and MessagePack pass-through. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -156,6 +157,38 @@ START_TEST(test_format_json_special_values)
 }
 END_TEST
 
+/* Each byte that must be escaped, at every place in a long plain run: the
+ * writer judges eight bytes at a time, so a word boundary must not hide
+ * one. */
+START_TEST(test_json_string_escapes_at_every_place)
+{
+    static const struct {
+        const char *in;
+        size_t in_len;
+        const char *out;
+    } specials[] = {
+        {"\"", 1, "\\\""}, {"\\", 1, "\\\\"}, {"\n", 1, "\\n"},
+        {"\x01", 1, "\\u0001"}, {"\x1f", 1, "\\u001f"}, {"\0", 1, "\\u0000"},
+        {"\xc3\xa9", 2, "\xc3\xa9"}, {"\xff", 1, "\xef\xbf\xbd"},
+    };
+    for (size_t k = 0; k < sizeof specials / sizeof *specials; k++)
+        for (size_t at = 0; at < 24; at++) {
+            char in[64], want[80];
+            memset(in, 'a', sizeof in);
+            memcpy(in + at, specials[k].in, specials[k].in_len);
+            size_t n = 24 + specials[k].in_len;
+            int w = snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)at, in,
+                             specials[k].out, (int)(n - at - specials[k].in_len),
+                             in + at + specials[k].in_len);
+            sluice_buf out = SLUICE_BUF_INIT;
+            sluice_json_string(&out, in, n);
+            ck_assert_msg(out.len == (size_t)w && memcmp(out.data, want, out.len) == 0,
+                          "special %zu at %zu: got %.*s", k, at, (int)out.len, out.data);
+            sluice_buf_free(&out);
+        }
+}
+END_TEST
+
 START_TEST(test_double_text_is_short_and_exact)
 {
     static const struct {
@@ -234,6 +267,7 @@ main(void)
     tcase_add_test(tc, test_format_syslog_exact);
     tcase_add_test(tc, test_format_msgpack_is_the_event);
     tcase_add_test(tc, test_format_json_special_values);
+    tcase_add_test(tc, test_json_string_escapes_at_every_place);
     tcase_add_test(tc, test_double_text_is_short_and_exact);
     tcase_add_test(tc, test_buf_url_helpers);
     tcase_add_test(tc, test_rfc3339_matches_gmtime);
