@@ -17,17 +17,11 @@ N=${1:-2000000}
 RUNS=${2:-3}
 COMPRESSION=${3:-lz4}
 BIN=${SLUICE_BIN:-build/bin/sluice}
-MOCK=${SLUICE_MOCK_KAFKA:-$(dirname "$BIN")/../tests/mock_kafka}
 T=$(mktemp -d)
 MOCK_PID=
 trap '[ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; rm -rf "$T"' EXIT
 
-mkfifo "$T/mock.cmd"
-"$MOCK" "$T/bootstrap" 1 <"$T/mock.cmd" >"$T/mock.out" 2>"$T/mock.log" &
-MOCK_PID=$!
-exec 7>"$T/mock.cmd"
-for _ in $(seq 100); do [ -s "$T/bootstrap" ] && break; sleep 0.05; done
-BROKERS=$(cat "$T/bootstrap")
+start_mock_kafka "$T"
 
 # counted MPORT METRIC: the value of the (one) series METRIC on /metrics.
 counted() {
@@ -37,20 +31,8 @@ wait_counted() { # MPORT METRIC N, 120 s at most
     for _ in $(seq 6000); do [ "$(counted "$1" "$2")" -ge "$3" ] 2>/dev/null && return 0; sleep 0.02; done
     return 1
 }
-# run CONFIG METRIC RESULTS: run sluice until METRIC reaches N; append a row.
-run() {
-    local start done_at cpu hwm pid
-    start=$(date +%s.%N)
-    "$BIN" -c "$1" 2>"$T/log" &
-    pid=$!
-    wait_counted "$MPORT" "$2" "$N" || { tail "$T/log" >&2; echo "stuck" >&2; exit 1; }
-    done_at=$(date +%s.%N)
-    cpu=$(proc_cpu "$pid")
-    hwm=$(proc_hwm "$pid")
-    kill -TERM "$pid"
-    wait "$pid" || true
-    echo "$(run_result "$N" "$cpu" "$start" "$done_at" "$hwm") 0" >>"$3"
-}
+produced() { wait_counted "$MPORT" sluice_output_events_total "$N"; }
+consumed() { wait_counted "$MPORT" sluice_input_events_total "$N"; }
 
 for r in $(seq "$RUNS"); do
     echo "topic bench$r 6" >&7
@@ -65,7 +47,8 @@ pipelines:
     outputs:
       - {type: kafka, brokers: ["$BROKERS"], topic: bench$r, compression: $COMPRESSION}
 YAML
-    run "$T/produce.yaml" sluice_output_events_total "$T/produce"
+    row=$(measure_until "$N" "$T/log" produced "$BIN" -c "$T/produce.yaml") || exit 1
+    echo "$row 0" >>"$T/produce"
     MPORT=$(free_port)
     cat >"$T/consume.yaml" <<YAML
 service: {flush_interval: 100ms, http: {listen: 127.0.0.1:$MPORT}}
@@ -74,7 +57,8 @@ pipelines:
     inputs: [{type: kafka, brokers: ["$BROKERS"], group_id: bench$r, topics: [bench$r]}]
     outputs: [{type: null}]
 YAML
-    run "$T/consume.yaml" sluice_input_events_total "$T/consume"
+    row=$(measure_until "$N" "$T/log" consumed "$BIN" -c "$T/consume.yaml") || exit 1
+    echo "$row 0" >>"$T/consume"
 done
 median_report "$T/produce" "dummy -> kafka ($COMPRESSION, acks all, idempotent), $N events" events
 median_report "$T/consume" "kafka -> null, $N events (includes joining the group, ~3 s wall on the mock)" events

@@ -99,6 +99,8 @@ static const sluice_option kafka_options[] = {
 #define POLL_MS 100
 /* How long a flush waits when librdkafka's queue is full. */
 #define QUEUE_FULL_WAIT_MS 5
+/* Topic handles a worker keeps, the most recently used first. */
+#define TOPIC_CACHE 8
 
 typedef struct kafka_ctx {
     sluice_instance *ins; /* first: librdkafka's log callback reads it */
@@ -143,6 +145,7 @@ typedef struct kafka_worker {
     /* Flushes with events still to produce, oldest first: the head met a
      * full queue and waits; the others wait behind it, in order. */
     kafka_flush *wait_head, *wait_tail;
+    uint64_t acked;         /* acknowledgements not yet added to c->acked */
     int fatal;              /* the producer hit a fatal error */
     int exiting;
     int open_handles;       /* closing: freed when the last one closed */
@@ -150,6 +153,13 @@ typedef struct kafka_worker {
      * makes glibc consolidate every small block librdkafka just freed. */
     struct kafka_flush **spare[4];
     size_t spare_cap[4], n_spare;
+    /* Producing by handle spares librdkafka a topic lookup under its
+     * write lock for every message. Handles belong to `rk`. */
+    struct {
+        char *name;
+        rd_kafka_topic_t *rkt;
+    } topics[TOPIC_CACHE];
+    size_t n_topics;
     sluice_buf scratch, topic;
 } kafka_worker;
 
@@ -232,19 +242,26 @@ flush_finish(kafka_flush *f)
     free(f);
 }
 
+/* Event `index` of the chunk failed for good: to the dead letters. */
+static void
+event_failed(kafka_flush *f, size_t index, const char *why)
+{
+    sluice_flush_event_failed(f->fl, index, why);
+    f->failed++;
+    COUNT(f->w->c, failed, 1);
+}
+
 /* A message's fate, with `index` its event's place in the chunk. */
 static void
 flush_report(kafka_flush *f, size_t index, rd_kafka_resp_err_t err, const char *what)
 {
     if (!err)
-        COUNT(f->w->c, acked, 1);
+        f->w->acked++; /* an atomic add per message was 2% of the CPU */
     if (err && !f->w->exiting) {
         char why[300];
         snprintf(why, sizeof why, "kafka %s: %s", rd_kafka_err2name(err), what);
         if (permanent(err)) {
-            sluice_flush_event_failed(f->fl, index, why);
-            f->failed++;
-            COUNT(f->w->c, failed, 1);
+            event_failed(f, index, why);
         } else {
             sluice_flush_event_retry(f->fl, index);
             COUNT(f->w->c, retried, 1);
@@ -285,6 +302,14 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     sluice_warn(w->ins, "kafka %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* Add the worker's acknowledgements to the instance's counter. */
+static void
+acked_publish(kafka_worker *w)
+{
+    COUNT(w->c, acked, w->acked);
+    w->acked = 0;
+}
+
 /* Serve every report librdkafka has. */
 static void
 serve(kafka_worker *w)
@@ -294,6 +319,7 @@ serve(kafka_worker *w)
         ;
     while (w->rk && rd_kafka_poll(w->rk, 0) > 0)
         ;
+    acked_publish(w);
 }
 
 static void
@@ -331,6 +357,45 @@ topic_append(sluice_buf *out, const char *s, size_t n)
     }
 }
 
+/* The producer's handle of topic `name`, made on first use; NULL when
+ * librdkafka refuses the name. */
+static rd_kafka_topic_t *
+topic_handle(kafka_worker *w, const char *name)
+{
+    size_t i = 0;
+    while (i < w->n_topics && strcmp(w->topics[i].name, name) != 0)
+        i++;
+    if (i == w->n_topics) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->rk, name, NULL);
+        if (!rkt)
+            return NULL;
+        if (w->n_topics == TOPIC_CACHE) {
+            i = --w->n_topics;
+            rd_kafka_topic_destroy(w->topics[i].rkt);
+            free(w->topics[i].name);
+        }
+        i = w->n_topics++;
+        w->topics[i].name = sluice_strdup(name);
+        w->topics[i].rkt = rkt;
+    }
+    if (i > 0) { /* to the front */
+        __typeof__(w->topics[0]) hit = w->topics[i];
+        memmove(&w->topics[1], &w->topics[0], i * sizeof w->topics[0]);
+        w->topics[0] = hit;
+    }
+    return w->topics[0].rkt;
+}
+
+static void
+topic_handles_free(kafka_worker *w)
+{
+    while (w->n_topics) {
+        w->n_topics--;
+        rd_kafka_topic_destroy(w->topics[w->n_topics].rkt);
+        free(w->topics[w->n_topics].name);
+    }
+}
+
 /* Produce one event; 1: produced or failed for good, 0: the queue is
  * full (try it again later). */
 static int
@@ -344,9 +409,7 @@ produce_one(kafka_flush *f, size_t index, const sluice_event *ev)
     if (!topic) {
         sluice_buf_reset(&w->topic);
         if (name_template_render(w->c->topic, ev, topic_append, &w->topic, why, sizeof why) < 0) {
-            sluice_flush_event_failed(f->fl, index, why);
-            f->failed++;
-            COUNT(w->c, failed, 1);
+            event_failed(f, index, why);
             return 1;
         }
         sluice_buf_putc(&w->topic, '\0');
@@ -355,19 +418,32 @@ produce_one(kafka_flush *f, size_t index, const sluice_event *ev)
     kafka_message m;
     if (kafka_message_build(&m, cfg->format, cfg->field, cfg->key, ev, &w->scratch, why,
                             sizeof why) < 0) {
-        sluice_flush_event_failed(f->fl, index, why);
-        f->failed++;
-        COUNT(w->c, failed, 1);
+        event_failed(f, index, why);
         return 1;
     }
-    const char *kind = sluice_flush_kind(f->fl) == SLUICE_EVENT_METRIC ? "metric" : "log";
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        w->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE((void *)m.value, m.value_len), RD_KAFKA_V_KEY(m.key, m.key_len),
-        RD_KAFKA_V_TIMESTAMP(ev->time / SLUICE_NSEC_PER_MSEC),
-        RD_KAFKA_V_HEADER("sluice.kind", kind, -1),
-        RD_KAFKA_V_HEADER("sluice.time", m.time, (ssize_t)m.time_len),
-        RD_KAFKA_V_OPAQUE(&f->self[index]), RD_KAFKA_V_END);
+    rd_kafka_topic_t *rkt = topic_handle(w, topic);
+    if (!rkt) {
+        rd_kafka_resp_err_t e = rd_kafka_last_error();
+        snprintf(why, sizeof why, "kafka %s: topic '%s': %s", rd_kafka_err2name(e), topic,
+                 rd_kafka_err2str(e));
+        event_failed(f, index, why);
+        return 1;
+    }
+    /* A log event needs no kind header: what has none is a log event, as
+     * from any other producer; a header costs librdkafka an allocation
+     * per message and the broker thread its encoding. */
+#define MESSAGE                                                                                   \
+    RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),                                \
+        RD_KAFKA_V_VALUE((void *)m.value, m.value_len), RD_KAFKA_V_KEY(m.key, m.key_len),         \
+        RD_KAFKA_V_TIMESTAMP(ev->time / SLUICE_NSEC_PER_MSEC),                                    \
+        RD_KAFKA_V_HEADER("sluice.time", m.time, (ssize_t)m.time_len),                            \
+        RD_KAFKA_V_OPAQUE(&f->self[index])
+    rd_kafka_resp_err_t err =
+        sluice_flush_kind(f->fl) == SLUICE_EVENT_METRIC
+            ? rd_kafka_producev(w->rk, MESSAGE, RD_KAFKA_V_HEADER("sluice.kind", "metric", 6),
+                                RD_KAFKA_V_END)
+            : rd_kafka_producev(w->rk, MESSAGE, RD_KAFKA_V_END);
+#undef MESSAGE
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         COUNT(w->c, queue_full, 1);
         return 0;
@@ -376,9 +452,7 @@ produce_one(kafka_flush *f, size_t index, const sluice_event *ev)
         /* Refused at once (too large, bad topic name): never produced. */
         snprintf(why, sizeof why, "kafka %s: %s", rd_kafka_err2name(err), rd_kafka_err2str(err));
         if (permanent(err) || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-            sluice_flush_event_failed(f->fl, index, why);
-            f->failed++;
-            COUNT(w->c, failed, 1);
+            event_failed(f, index, why);
         } else {
             sluice_flush_event_retry(f->fl, index);
             if (!f->retry++)
@@ -495,6 +569,8 @@ producer_destroy(kafka_worker *w)
     rd_kafka_poll(w->rk, 0);
     while (rd_kafka_outq_len(w->rk) > 0 && rd_kafka_poll(w->rk, 10) >= 0 && w->flushes)
         ;
+    acked_publish(w);
+    topic_handles_free(w);
     rd_kafka_destroy(w->rk);
     w->rk = NULL;
 }

@@ -19,6 +19,48 @@ body_bytes(const sluice_event *ev, const char **data, size_t *len)
     return 0;
 }
 
+/* Decimal digits of v, most significant first; returns their count. */
+static size_t
+put_decimal(char *out, uint64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    return n;
+}
+
+/* The sluice.time header: the time in nanoseconds, in decimal. A worker
+ * renders the digits of the seconds once per second, not per message. */
+static void
+time_decimal(kafka_message *m, sluice_time_t t)
+{
+    static __thread sluice_time_t cached_sec = -1;
+    static __thread char sec_digits[20];
+    static __thread size_t sec_len;
+    if (t < SLUICE_NSEC_PER_SEC) { /* no seconds digits: the plain way */
+        m->time_len = 0;
+        if (t < 0)
+            m->time[m->time_len++] = '-';
+        m->time_len += put_decimal(m->time + m->time_len,
+                                   t < 0 ? (uint64_t)0 - (uint64_t)t : (uint64_t)t);
+        return;
+    }
+    sluice_time_t sec = t / SLUICE_NSEC_PER_SEC;
+    uint32_t ns = (uint32_t)(t % SLUICE_NSEC_PER_SEC);
+    if (sec != cached_sec) {
+        sec_len = put_decimal(sec_digits, (uint64_t)sec);
+        cached_sec = sec;
+    }
+    memcpy(m->time, sec_digits, sec_len);
+    for (int i = 8; i >= 0; i--, ns /= 10)
+        m->time[sec_len + (size_t)i] = (char)('0' + ns % 10);
+    m->time_len = sec_len + 9;
+}
+
 int
 kafka_message_build(kafka_message *m, int format, const char *field, const char *key_field,
                     const sluice_event *ev, sluice_buf *scratch, char *why, size_t whylen)
@@ -76,18 +118,6 @@ kafka_message_build(kafka_message *m, int format, const char *field, const char 
         m->value = scratch->data + value_off;
     if (key_in_scratch)
         m->key = scratch->data + key_off;
-    /* The time in decimal, without printf's cost per message. */
-    char digits[24];
-    size_t n = 0;
-    int neg = ev->time < 0;
-    uint64_t t = neg ? (uint64_t)0 - (uint64_t)ev->time : (uint64_t)ev->time;
-    do
-        digits[n++] = (char)('0' + t % 10);
-    while ((t /= 10) != 0);
-    m->time_len = 0;
-    if (neg)
-        m->time[m->time_len++] = '-';
-    while (n)
-        m->time[m->time_len++] = digits[--n];
+    time_decimal(m, ev->time);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* One event as one Kafka message, by the contract the kafka input reads
  * (docs/outputs.md): the value in the chosen format, the key from a field,
- * and headers carrying the event's kind and time. */
+ * and headers carrying the event's time and, for a metric event, its kind. */
 #ifndef SLUICE_KAFKA_MESSAGE_H
 #define SLUICE_KAFKA_MESSAGE_H
 
