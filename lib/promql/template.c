@@ -19,6 +19,8 @@
 #include "sluice/alloc.h"
 
 #define MAX_ARGS 8
+#define TEMPLATE_MAX_OUTPUT (1 << 20)
+#define PRINTF_MAX_WIDTH 1000000 /* Go fmt's own limit */
 #define MAX_NESTING 16
 
 typedef struct tval {
@@ -167,6 +169,22 @@ put_value(sluice_buf *b, const tval *v)
     }
 }
 
+/* Skip a width or precision; false when it exceeds Go's limit of a
+ * million, which also keeps a rule file from asking for gigabytes. */
+static int
+printf_number(const char **p)
+{
+    long n = 0;
+    int ok = 1;
+    for (; isdigit((unsigned char)**p); (*p)++) {
+        if (n > PRINTF_MAX_WIDTH)
+            ok = 0;
+        else
+            n = n * 10 + (**p - '0');
+    }
+    return ok && n <= PRINTF_MAX_WIDTH;
+}
+
 /* Go's fmt.Sprintf for the verbs templates use: %v %s %d %f %e %g %q %x
  * %%, with flags, width and precision. */
 static void
@@ -181,13 +199,24 @@ go_printf(sluice_buf *b, const char *fmt, const tval *args, size_t n)
         const char *start = p++;
         while (*p && strchr("+-# 0", *p))
             p++;
-        while (isdigit((unsigned char)*p) || *p == '.')
+        const char *bad = NULL;
+        if (!printf_number(&p))
+            bad = "%!(BADWIDTH)";
+        if (*p == '.') {
             p++;
+            if (!printf_number(&p))
+                bad = "%!(BADPREC)";
+        }
         char verb = *p;
         if (!verb)
             break;
         if (verb == '%') {
             sluice_buf_putc(b, '%');
+            continue;
+        }
+        if (bad) {
+            sluice_buf_append(b, bad, strlen(bad));
+            a++;
             continue;
         }
         if (a >= n) {
@@ -543,6 +572,8 @@ render(tctx *c, const char *t)
             free(v.str);
         }
         free(action);
+        if (c->out.len > TEMPLATE_MAX_OUTPUT)
+            terr(c, "expansion longer than %d bytes", TEMPLATE_MAX_OUTPUT);
         p = close + 2;
         if (trim_after)
             while (isspace((unsigned char)*p))

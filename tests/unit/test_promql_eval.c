@@ -62,6 +62,10 @@ START_TEST(test_template_subset)
          0, "25.6% 1d 1h 1m 1s 500ms");
     tmpl("{{ printf \"%.2f|%5.1f|%d|%s|%v\" $value $value 3 $labels.job $value }}", 3.14159,
          "3.14|  3.1|3|node|3.14159");
+    tmpl("{{ printf \"%.4000000000f|%3000000d|%5.2f\" $value 1 $value }}", 1.5,
+         "%!(BADPREC)|%!(BADWIDTH)| 1.50");
+    tmpl("{{ printf \"%900000d\" 1 }}{{ printf \"%900000d\" 2 }}", 0,
+         "<error expanding template: expansion longer than 1048576 bytes>");
     tmpl("{{ if $value }}on{{ else }}off{{ end }} {{ if $labels.nope }}x{{ else }}y{{ end }}", 1,
          "on y");
     tmpl("a  {{- $labels.job -}}  b {{/* a comment */}}", 0, "anodeb ");
