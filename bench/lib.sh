@@ -13,9 +13,9 @@ proc_hwm() {
     awk '/VmHWM/ {print $2}' "/proc/$1/status"
 }
 
-# free_port: a TCP port nothing listens on now, on 127.0.0.1.
+# free_port: a loopback port nothing uses now, below the ephemeral range.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 "$(dirname "${BASH_SOURCE[0]}")/../tests/free_port.py"
 }
 
 # start_sink DIR: ../shared/bench/sink.py on a free port, logging to
@@ -60,6 +60,24 @@ measure() {
     hwm=$(proc_hwm "$pid")
     kill -TERM "$pid"
     wait "$pid"
+    run_result "$n" "$cpu" "$start" "$done_at" "$hwm"
+}
+
+# measure_until N LOG UNTIL COMMAND...: run COMMAND (its output to LOG)
+# until UNTIL (a command without arguments) succeeds, then print run_result
+# for that moment and stop COMMAND; when UNTIL fails, LOG's tail and exit 1.
+measure_until() {
+    local n=$1 log=$2 until=$3 start pid done_at cpu hwm
+    shift 3
+    start=$(date +%s.%N)
+    "$@" >"$log" 2>&1 &
+    pid=$!
+    "$until" || { tail "$log" >&2; echo "stuck" >&2; kill -TERM "$pid"; exit 1; }
+    done_at=$(date +%s.%N)
+    cpu=$(proc_cpu "$pid")
+    hwm=$(proc_hwm "$pid")
+    kill -TERM "$pid"
+    wait "$pid" || true
     run_result "$n" "$cpu" "$start" "$done_at" "$hwm"
 }
 
@@ -157,4 +175,18 @@ measure_run() {
     kill -TERM "$BENCH_PID"
     wait "$BENCH_PID" || true
     echo "$(run_result "$got" "$cpu" "$start" "$done_at" "$hwm") $((n - got))" >>"$results"
+}
+
+# start_mock_kafka DIR: librdkafka's mock cluster (tests/mock_kafka beside
+# $BIN's folder, or $SLUICE_MOCK_KAFKA), 1 broker, its commands read from
+# fd 7 ("topic NAME PARTITIONS"); sets BROKERS and MOCK_PID (the caller
+# kills it).
+start_mock_kafka() {
+    local mock=${SLUICE_MOCK_KAFKA:-$(dirname "$BIN")/../tests/mock_kafka}
+    mkfifo "$1/mock.cmd"
+    "$mock" "$1/bootstrap" 1 <"$1/mock.cmd" >"$1/mock.out" 2>"$1/mock.log" &
+    MOCK_PID=$!
+    exec 7>"$1/mock.cmd"
+    for _ in $(seq 100); do [ -s "$1/bootstrap" ] && break; sleep 0.05; done
+    BROKERS=$(cat "$1/bootstrap")
 }

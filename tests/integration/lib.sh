@@ -12,6 +12,7 @@ cleanup() {
     for pid in "${PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null
     done
+    python3 "$SLUICE_SOURCE_DIR/tests/free_port.py" --release "$T/.ports"
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -72,9 +73,10 @@ lines_at_least() {
     [ "$(line_count "$1")" -ge "$2" ]
 }
 
-# free_port: a TCP port nothing listens on now, on 127.0.0.1.
+# free_port: a loopback port (TCP and UDP) nothing uses now, below the
+# ephemeral range and reserved for this test until it exits.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 "$SLUICE_SOURCE_DIR/tests/free_port.py" --record "$T/.ports"
 }
 
 # start_http_server PORT [MODE]: the fault-injecting test server; sets HTTP_PID.
