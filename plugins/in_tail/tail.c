@@ -388,6 +388,10 @@ tail_start(void *ctx)
     if (t->cfg->watch == WATCH_INOTIFY)
         watch_dirs(t);
     tail_rescan(t);
+    /* The table's existence marks the first start as past: a file that
+     * appears before a kill -9 is read from its head after the restart. */
+    if (t->first_start)
+        save_now(t);
     sluice_info(t->ins, "following %zu files: %zu resumed at offsets saved by an earlier run, "
                         "%zu from their end (existing files at the first start, "
                         "read_from_head: false), %zu from their start",

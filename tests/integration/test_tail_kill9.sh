@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# tail under fire: a writer appends numbered lines at 5000 lines/s while
+# tail under fire. First, a kill -9 right after a first start that found
+# no file must not make the next start a "first start" that skips to the
+# end of files. Then a writer appends numbered lines at 5000 lines/s while
 # logrotate (create) rotates the file every 100 ms, and sluice is killed
 # with -9 at random moments three times and restarted. Every line number
 # must arrive at least once; duplicates (lines read again because their
@@ -9,7 +11,6 @@ command -v logrotate >/dev/null || fail "logrotate is not installed (.ci/run ins
 
 N=40000
 mkdir -p "$T/logs"
-: >"$T/logs/app.log"
 cat >"$T/sluice.yaml" <<YAML
 service: {flush_interval: 50ms, http: off, storage: {path: $T/state}}
 pipelines:
@@ -26,6 +27,22 @@ $T/logs/app.log {
     missingok
 }
 CONF
+
+# A first start that finds no file, then kill -9: a file that appears
+# before the restart is new, read from its head (not from its end, as
+# files that existed at the very first start are).
+start_sluice -c "$T/sluice.yaml"
+wait_for 10 grep -q "following 0 files" "$T/sluice.log" || fail "sluice did not start"
+kill -KILL "$SLUICE_PID"
+wait "$SLUICE_PID" 2>/dev/null
+seq -f 'before %g' 3 >"$T/logs/app.log"
+start_sluice -c "$T/sluice.yaml"
+wait_for 10 lines_at_least "$T/out.json" 3 ||
+    fail "the lines of a file that appeared after a kill -9 at the first start were not read"
+grep -q "1 from their start" "$T/sluice.log" || fail "app.log was not read from its start"
+stop_sluice || fail "exit code $?"
+rm -rf "$T/state" "$T/out.json" "$T/logs"/*
+: >"$T/logs/app.log"
 
 start_sluice -c "$T/sluice.yaml"
 sleep 0.3
