@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "pipeline.h"
 #include "testutil.h"
 #include "xalloc.h"
 
@@ -23,6 +24,11 @@ on_tick(uv_timer_t *t)
     int done = 1;
     for (size_t i = 0; i < rs->e->n_outputs; i++)
         if (rs->e->outputs[i]->delivered_events < rs->want)
+            done = 0;
+    /* Not before every input emitted all it will (a slow machine may not
+     * have run dummy's first turn yet). */
+    for (size_t i = 0; i < rs->e->n_pipelines; i++)
+        if (rs->e->pipelines[i]->inputs_done < rs->e->pipelines[i]->n_inputs)
             done = 0;
     if (done || ++rs->ticks > 3000) {
         uv_close((uv_handle_t *)t, NULL);

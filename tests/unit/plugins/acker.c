@@ -62,6 +62,7 @@ acker_start(void *ctx)
         if ((i + 1) % config->every == 0 || i + 1 == config->count)
             sluice_emit_token(em, (uint64_t)i + 1);
     }
+    sluice_input_done(instance);
     return SLUICE_OK;
 }
 
