@@ -158,6 +158,76 @@ sluice_map_header(const char *data, size_t len, uint32_t *count, size_t *head)
     return 1;
 }
 
+/* The string a key at `p` (`size` bytes, one object) holds; 0 if not a str. */
+static int
+key_string(const char *p, size_t size, const char **s, size_t *n)
+{
+    unsigned char b = (unsigned char)p[0];
+    size_t head;
+    if (b >= 0xa0 && b <= 0xbf)
+        head = 1;
+    else if (b == 0xd9)
+        head = 2;
+    else if (b == 0xda)
+        head = 3;
+    else if (b == 0xdb)
+        head = 5;
+    else
+        return 0;
+    *s = p + head;
+    *n = size - head;
+    return 1;
+}
+
+static int
+dropped(const char *s, size_t n, const char *const *drop, size_t n_drop)
+{
+    for (size_t i = 0; i < n_drop; i++)
+        if (drop[i] && strlen(drop[i]) == n && memcmp(drop[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+uint32_t
+sluice_members_without(msgpack_packer *pk, const char *members, size_t len, uint32_t count,
+                       const char *const *drop, size_t n_drop)
+{
+    const char *p = members, *end = members + len, *run = members;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        size_t ks = sluice_msgpack_size(p, (size_t)(end - p));
+        size_t vs = ks ? sluice_msgpack_size(p + ks, (size_t)(end - p) - ks) : 0;
+        if (!vs)
+            break;
+        const char *s;
+        size_t n;
+        if (key_string(p, ks, &s, &n) && dropped(s, n, drop, n_drop)) {
+            /* Copy the run of kept pairs before this one. */
+            if (pk && p > run)
+                pk->callback(pk->data, run, (size_t)(p - run));
+            run = p + ks + vs;
+        } else {
+            kept++;
+        }
+        p += ks + vs;
+    }
+    if (pk && p > run)
+        pk->callback(pk->data, run, (size_t)(p - run));
+    return kept;
+}
+
+void
+sluice_pack_map_without(msgpack_packer *pk, const char *members, size_t len, uint32_t count,
+                        const char *const *drop, size_t n_drop, uint32_t extra)
+{
+    uint32_t kept = n_drop ? sluice_members_without(NULL, members, len, count, drop, n_drop) : count;
+    msgpack_pack_map(pk, kept + extra);
+    if (kept == count)
+        pk->callback(pk->data, members, len);
+    else
+        sluice_members_without(pk, members, len, count, drop, n_drop);
+}
+
 void
 sluice_event_pack_head(msgpack_packer *pk, sluice_time_t time)
 {

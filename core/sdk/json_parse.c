@@ -10,6 +10,7 @@
 
 #include "sluice/event.h"
 #include "sluice/json.h"
+#include "swar.h"
 #include "utf8.h"
 
 /* What the scan learns for the packing, in the order the packing meets
@@ -27,6 +28,10 @@ typedef struct jp {
     tape_entry *tape;
     size_t n_tape, cap_tape, next;
     size_t bound; /* at most this many bytes of MessagePack come out */
+    /* Members of the top-level object left out (sluice_json_object_without). */
+    const char *const *drop;
+    const size_t *drop_len;
+    size_t n_drop;
     tape_entry inline_tape[64];
 } jp;
 
@@ -96,22 +101,6 @@ hex4(const char *p, unsigned *v)
     return 0;
 }
 
-/* Whether the 8 bytes at p are all class 0 (no quote, backslash, control
- * or non-ASCII byte), tested at once: a byte below 0x20 or equal to a
- * quote or backslash sets its high bit in the sum, and so does a byte with
- * its own high bit set. A false alarm only sends the bytes to the loop
- * that looks at them one by one. */
-static inline int
-plain8(const char *p)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
-    uint64_t x, q, b;
-    memcpy(&x, p, sizeof x);
-    q = x ^ (ones * '"');
-    b = x ^ (ones * '\\');
-    return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x) | x) & highs) == 0;
-}
-
 /* ==== Scanning (validation, counts, decoded string lengths) ==== */
 
 static int scan_value(jp *j, const char **pp, int depth);
@@ -126,7 +115,7 @@ scan_string(jp *j, const char **pp)
     int plain = 1;
     for (;;) {
         const char *run = p;
-        while (end - p >= 8 && plain8(p))
+        while (end - p >= 8 && swar_json_plain8(p))
             p += 8;
         while (p < end && string_class[(unsigned char)*p] == 0)
             p++;
@@ -538,6 +527,58 @@ pack_number(const char *s, const char *e, char *o)
     return put_double(o, neg ? -v : v);
 }
 
+static char *pack_value(jp *j, const char **pp, char *o);
+
+/* Whether the key packed at [k, e) is one of j->drop. */
+static int
+dropped_key(const jp *j, const char *k, const char *e)
+{
+    unsigned char b = (unsigned char)k[0];
+    size_t head = b >= 0xa0 && b <= 0xbf ? 1 : b == 0xd9 ? 2 : b == 0xda ? 3 : 5;
+    size_t n = (size_t)(e - k) - head;
+    for (size_t i = 0; i < j->n_drop; i++)
+        if (j->drop_len[i] == n && memcmp(j->drop[i], k + head, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The top-level object without the members j->drop names: each is packed,
+ * then taken back; the header is rewritten if the count shrank. Kept out
+ * of line: the common path, without a drop list, stays as it was. */
+static __attribute__((noinline)) char *
+pack_object_without(jp *j, const char **pp, char *o)
+{
+    const char *p = *pp;
+    uint32_t count = j->tape[j->next++].n, kept = 0;
+    char *head = o;
+    o = put_container(o, count, 1);
+    size_t head_len = (size_t)(o - head);
+    p = ws(p + 1, j->end);
+    for (uint32_t i = 0; i < count; i++) {
+        char *key = o;
+        o = pack_string(j, &p, o);
+        char *key_end = o;
+        p = ws(p, j->end);
+        p = ws(p + 1, j->end); /* : */
+        o = pack_value(j, &p, o);
+        if (dropped_key(j, key, key_end))
+            o = key;
+        else
+            kept++;
+        p = ws(p, j->end);
+        if (*p == ',')
+            p = ws(p + 1, j->end);
+    }
+    *pp = ws(p, j->end) + 1; /* the closing brace */
+    if (kept == count)
+        return o;
+    char h[5];
+    size_t hl = (size_t)(put_container(h, kept, 1) - h);
+    memmove(head + hl, head + head_len, (size_t)(o - head - (ptrdiff_t)head_len));
+    memcpy(head, h, hl);
+    return o - (head_len - hl);
+}
+
 static char *
 pack_value(jp *j, const char **pp, char *o)
 {
@@ -587,11 +628,21 @@ pack_value(jp *j, const char **pp, char *o)
     }
 }
 
-int
-sluice_json_to_msgpack_at(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen,
-                          size_t *at)
+/* sluice_json_to_msgpack_at, leaving out the top-level object's members
+ * named in `drop`. */
+static int
+to_msgpack(const char *s, size_t n, msgpack_packer *pk, const char *const *drop, size_t n_drop,
+           char *err, size_t errlen, size_t *at)
 {
     jp j = {.p = s, .end = s + n, .start = s};
+    size_t drop_len[SLUICE_JSON_MAX_DROP];
+    if (n_drop) {
+        j.drop = drop;
+        j.drop_len = drop_len;
+        j.n_drop = n_drop < SLUICE_JSON_MAX_DROP ? n_drop : SLUICE_JSON_MAX_DROP;
+        for (size_t i = 0; i < j.n_drop; i++)
+            drop_len[i] = drop[i] ? strlen(drop[i]) : SIZE_MAX;
+    }
     j.tape = j.inline_tape;
     j.cap_tape = sizeof j.inline_tape / sizeof *j.inline_tape;
     const char *p = ws(s, j.end);
@@ -613,13 +664,22 @@ sluice_json_to_msgpack_at(const char *s, size_t n, msgpack_packer *pk, char *err
     char *buf = j.bound <= sizeof stackbuf ? stackbuf : malloc(j.bound);
     if (!buf)
         abort();
-    size_t len = (size_t)(pack_value(&j, &start, buf) - buf);
+    char *o = j.n_drop && *start == '{' ? pack_object_without(&j, &start, buf)
+                                         : pack_value(&j, &start, buf);
+    size_t len = (size_t)(o - buf);
     pk->callback(pk->data, buf, len);
     if (buf != stackbuf)
         free(buf);
     if (j.tape != j.inline_tape)
         free(j.tape);
     return 0;
+}
+
+int
+sluice_json_to_msgpack_at(const char *s, size_t n, msgpack_packer *pk, char *err, size_t errlen,
+                          size_t *at)
+{
+    return to_msgpack(s, n, pk, NULL, 0, err, errlen, at);
 }
 
 int
@@ -638,11 +698,24 @@ int
 sluice_json_object(const char *s, size_t n, msgpack_sbuffer *scratch, sluice_json_members *out,
                    char *err, size_t errlen)
 {
+    return sluice_json_object_without(s, n, NULL, 0, scratch, out, err, errlen);
+}
+
+int
+sluice_json_object_without(const char *s, size_t n, const char *const *drop, size_t n_drop,
+                           msgpack_sbuffer *scratch, sluice_json_members *out, char *err,
+                           size_t errlen)
+{
     msgpack_packer pk;
     msgpack_sbuffer_clear(scratch);
     msgpack_packer_init(&pk, scratch, msgpack_sbuffer_write);
-    if (sluice_json_to_msgpack(s, n, &pk, err, errlen) < 0)
+    char what[128];
+    size_t at;
+    if (to_msgpack(s, n, &pk, drop, n_drop, what, sizeof what, &at) < 0) {
+        if (err)
+            snprintf(err, errlen, "%s at byte %zu", what, at);
         return -1;
+    }
     size_t head;
     if (!sluice_map_header(scratch->data, scratch->size, &out->count, &head)) {
         if (err)

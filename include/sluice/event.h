@@ -125,4 +125,20 @@ SLUICE_API int sluice_map_header(const char *data, size_t len, uint32_t *count, 
  * bytes without decoding them, e.g. a map's members one by one. */
 SLUICE_API size_t sluice_msgpack_size(const char *data, size_t len);
 
+/* Copy the `count` key/value pairs packed at `members` (a map's items,
+ * after its header) to `pk`, leaving out those whose key is a string equal
+ * to one of the `n_drop` strings in `drop` (NULL entries match nothing):
+ * fields about to be added with those names, so that a map never holds a
+ * key twice. With `pk` NULL it only counts. Returns the pairs kept; stops
+ * at the first malformed item. (ABI 2.7) */
+SLUICE_API uint32_t sluice_members_without(msgpack_packer *pk, const char *members, size_t len,
+                                           uint32_t count, const char *const *drop,
+                                           size_t n_drop);
+/* Pack a map header counting the members kept and `extra` fields, then the
+ * members not named in `drop` (all of them, copied at once, when none is):
+ * the caller packs its `extra` fields, named in `drop`, next. (ABI 2.7) */
+SLUICE_API void sluice_pack_map_without(msgpack_packer *pk, const char *members, size_t len,
+                                        uint32_t count, const char *const *drop, size_t n_drop,
+                                        uint32_t extra);
+
 #endif

@@ -33,12 +33,19 @@ typedef struct sluice_json_members {
 
 /* For inputs' `parser: json`: parse [s, s+n) as a JSON object into
  * `scratch` (cleared first). Returns 0 with its members, which the caller
- * packs after a map header counting its own fields too (write them after
- * the members, so that they win over JSON keys of the same name with
- * readers that keep the last duplicate); -1 with `err` if it is not a JSON
- * object. */
+ * packs after a map header counting its own fields too (leaving out the
+ * members those fields replace: sluice_json_object_without); -1 with `err`
+ * if it is not a JSON object. */
 SLUICE_API int sluice_json_object(const char *s, size_t n, msgpack_sbuffer *scratch,
                                   sluice_json_members *out, char *err, size_t errlen);
+/* sluice_json_object leaving out the members named in `drop` (`n_drop`
+ * strings, at most SLUICE_JSON_MAX_DROP, NULL entries matching nothing):
+ * the fields the caller adds, so that they replace members of their names.
+ * Costs a length comparison per member. (ABI 2.7) */
+#define SLUICE_JSON_MAX_DROP 16
+SLUICE_API int sluice_json_object_without(const char *s, size_t n, const char *const *drop,
+                                          size_t n_drop, msgpack_sbuffer *scratch,
+                                          sluice_json_members *out, char *err, size_t errlen);
 
 /* Append `s` as a JSON string (quoted, escaped; invalid UTF-8 as U+FFFD). */
 SLUICE_API void sluice_json_string(sluice_buf *out, const char *s, size_t n);

@@ -26,7 +26,7 @@
 /* Bump the major for any incompatible change to this file, event.h or
  * option.h; bump the minor when appending members at the end of a struct. */
 #define SLUICE_ABI_MAJOR 2
-#define SLUICE_ABI_MINOR 6
+#define SLUICE_ABI_MINOR 7
 
 typedef enum sluice_plugin_kind {
     SLUICE_PLUGIN_INPUT = 1,

@@ -144,13 +144,17 @@ emit_line(exec_ctx *x, const char *line, size_t len, int parse_error, sluice_tim
     sluice_emit_end(x->em);
 }
 
-/* A JSON object line: its members, plus the extras. */
+/* A JSON object line: its members, plus the extras (which replace members
+ * of their names). */
 static void
 emit_json(exec_ctx *x, const char *line, size_t len, sluice_time_t now)
 {
     char err[128];
     sluice_json_members obj;
-    if (sluice_json_object(line, len, &x->scratch, &obj, err, sizeof err) < 0) {
+    const char *const ours[] = {x->cfg->exit_code_key, x->cfg->stderr_key};
+    unsigned extras = n_extras(x);
+    if (sluice_json_object_without(line, len, ours, extras ? 2 : 0, &x->scratch, &obj, err,
+                                   sizeof err) < 0) {
         if (x->parse_errors++ % 1000 == 0)
             sluice_warn(x->ins, "output line is not a JSON object (%s); kept with parse_error",
                         err);
@@ -158,7 +162,7 @@ emit_json(exec_ctx *x, const char *line, size_t len, sluice_time_t now)
         return;
     }
     msgpack_packer *pk = sluice_emit_begin(x->em, SLUICE_EVENT_LOG, now);
-    msgpack_pack_map(pk, obj.count + n_extras(x));
+    msgpack_pack_map(pk, obj.count + extras);
     pk->callback(pk->data, obj.data, obj.len);
     pack_extras(x, pk);
     sluice_emit_end(x->em);

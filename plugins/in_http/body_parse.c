@@ -58,6 +58,25 @@ body_format_of(const char *ct)
     return BODY_AUTO;
 }
 
+static void
+pack_meta(msgpack_packer *pk, const body_meta *meta)
+{
+    for (size_t i = 0; i < meta->n; i++) {
+        sluice_pack_cstr(pk, meta->key[i]);
+        sluice_pack_cstr(pk, meta->value[i]);
+    }
+}
+
+/* A map of the `count` members at `members` and the metadata, which
+ * replaces a member of its name. */
+static void
+pack_with_meta(msgpack_packer *pk, const char *members, size_t len, uint32_t count,
+               const body_meta *meta)
+{
+    sluice_pack_map_without(pk, members, len, count, meta->key, meta->n, (uint32_t)meta->n);
+    pack_meta(pk, meta);
+}
+
 /* One event whose body is the map at `map` (packed) plus the metadata. */
 static int
 stage_map(body_stage *st, const char *map, size_t len, sluice_time_t now, const body_meta *meta)
@@ -69,13 +88,7 @@ stage_map(body_stage *st, const char *map, size_t len, sluice_time_t now, const 
     msgpack_packer pk;
     msgpack_packer_init(&pk, &st->events, msgpack_sbuffer_write);
     sluice_event_pack_head(&pk, now);
-    /* Metadata after the members: it wins over a JSON key of its name. */
-    msgpack_pack_map(&pk, count + (uint32_t)meta->n);
-    msgpack_sbuffer_write(&st->events, map + head, len - head);
-    for (size_t i = 0; i < meta->n; i++) {
-        sluice_pack_cstr(&pk, meta->key[i]);
-        sluice_pack_cstr(&pk, meta->value[i]);
-    }
+    pack_with_meta(&pk, map + head, len - head, count, meta);
     body_staged(st);
     return 0;
 }
@@ -101,7 +114,8 @@ map_header(uint32_t count, unsigned char out[5])
 }
 
 /* Parse one JSON object straight into st->events as an event (no copy
- * through the scratch buffer), with the metadata after its members.
+ * through the scratch buffer unless a member has a metadata field's name),
+ * with the metadata after its members.
  * Returns 0; -1 with `what` and *at when it is not JSON; -2 when it is
  * JSON but not an object. Nothing stays staged on failure. */
 static int
@@ -124,7 +138,16 @@ stage_object(body_stage *st, const char *s, size_t n, sluice_time_t now, const b
         ev->size = mark;
         return -2;
     }
-    if (meta->n) {
+    const char *members = ev->data + map_at + head;
+    size_t members_len = ev->size - map_at - head;
+    if (meta->n &&
+        sluice_members_without(NULL, members, members_len, count, meta->key, meta->n) < count) {
+        /* A member has a metadata field's name: rebuilt without it. */
+        msgpack_sbuffer_clear(&st->scratch);
+        msgpack_sbuffer_write(&st->scratch, members, members_len);
+        ev->size = map_at;
+        pack_with_meta(&pk, st->scratch.data, members_len, count, meta);
+    } else if (meta->n) {
         unsigned char h[5];
         size_t hl = map_header(count + (uint32_t)meta->n, h);
         if (hl != head) { /* the header grows: move the members up */
@@ -133,10 +156,7 @@ stage_object(body_stage *st, const char *s, size_t n, sluice_time_t now, const b
                     ev->size - (hl - head) - map_at - head);
         }
         memcpy(ev->data + map_at, h, hl);
-        for (size_t i = 0; i < meta->n; i++) {
-            sluice_pack_cstr(&pk, meta->key[i]);
-            sluice_pack_cstr(&pk, meta->value[i]);
-        }
+        pack_meta(&pk, meta);
     }
     body_staged(st);
     return 0;
@@ -330,10 +350,7 @@ text(body_stage *st, const char *body, size_t len, sluice_time_t now, const body
             msgpack_pack_map(&pk, 1 + (uint32_t)meta->n);
             sluice_pack_cstr(&pk, "message");
             sluice_pack_str(&pk, p, n);
-            for (size_t i = 0; i < meta->n; i++) {
-                sluice_pack_cstr(&pk, meta->key[i]);
-                sluice_pack_cstr(&pk, meta->value[i]);
-            }
+            pack_meta(&pk, meta);
             if (body_staged(st) < 0)
                 return;
         }

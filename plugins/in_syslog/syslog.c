@@ -159,8 +159,24 @@ emit(syslog_ctx *s, const char *data, size_t len, const char *peer)
     sluice_json_members obj = {0};
     int json = 0;
     if (s->cfg->parser == PARSER_JSON && !m.parse_error) {
+        /* The header's fields and source_key replace members of their names. */
+        const char *ours[11];
+        size_t n_ours = 0;
+        if (m.pri >= 0) {
+            ours[n_ours++] = "pri";
+            ours[n_ours++] = "facility";
+            ours[n_ours++] = "severity";
+        }
+        const struct { const char *name; size_t n; } present[] = {
+            {"timestamp", m.timestamp.n}, {"hostname", m.hostname.n}, {"appname", m.appname.n},
+            {"procid", m.procid.n},       {"msgid", m.msgid.n},       {"structured_data", m.sd.n},
+            {s->cfg->source_key, 1}};
+        for (size_t i = 0; i < sizeof present / sizeof *present; i++)
+            if (present[i].name && present[i].n)
+                ours[n_ours++] = present[i].name;
         char err[128];
-        json = sluice_json_object(m.message.p, m.message.n, &s->scratch, &obj, err, sizeof err) == 0;
+        json = sluice_json_object_without(m.message.p, m.message.n, ours, n_ours, &s->scratch,
+                                          &obj, err, sizeof err) == 0;
         if (!json) {
             m.parse_error = 1;
             if (s->json_errors++ % 10000 == 0)

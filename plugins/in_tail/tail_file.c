@@ -77,7 +77,10 @@ emit(tail_file *f, const char *data, size_t len, uint64_t end_offset, sluice_tim
     sluice_json_members obj;
     char err[128];
     int json = cfg->parser == PARSER_JSON;
-    if (json && sluice_json_object(data, len, &t->scratch, &obj, err, sizeof err) < 0) {
+    /* The path and offset replace members of their names. */
+    const char *const ours[] = {cfg->path_key, cfg->offset_key};
+    if (json && sluice_json_object_without(data, len, ours, extras ? 2 : 0, &t->scratch, &obj, err,
+                                           sizeof err) < 0) {
         if (t->parse_errors++ % 10000 == 0)
             sluice_warn(t->ins, "%s: a line at offset %llu is not a JSON object (%s); kept with "
                                 "parse_error (%llu so far)",

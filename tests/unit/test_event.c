@@ -1,5 +1,6 @@
 /* Events: time encoding, iteration (including malformed tails and the
- * integer/float times other Fluentd-family senders use), field paths. */
+ * integer/float times other Fluentd-family senders use), field paths,
+ * copying a map's members without some keys. */
 #include <check.h>
 #include <string.h>
 
@@ -103,6 +104,68 @@ START_TEST(test_event_record_paths)
 }
 END_TEST
 
+/* Members with keys of every string width, a non-string key and nested
+ * values; the dropped ones go, the others stay in order, byte for byte. */
+START_TEST(test_event_members_without)
+{
+    msgpack_sbuffer in, out, want;
+    msgpack_packer pi, po, pw;
+    msgpack_sbuffer_init(&in);
+    msgpack_sbuffer_init(&out);
+    msgpack_sbuffer_init(&want);
+    msgpack_packer_init(&pi, &in, msgpack_sbuffer_write);
+    msgpack_packer_init(&po, &out, msgpack_sbuffer_write);
+    msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
+    char k32[40], k300[300];
+    memset(k32, 'k', 32);
+    k32[32] = '\0';
+    memset(k300, 'w', 299);
+    k300[299] = '\0';
+    /* a: 1, <32 k>: [x, {y: 2}], topic: "mine", 7: true, <299 w>: nil, b: "z" */
+    const char *keys[] = {"a", k32, "topic", NULL, k300, "b"};
+    for (int pass = 0; pass < 2; pass++) {
+        msgpack_packer *pk = pass ? &pw : &pi;
+        for (int i = 0; i < 6; i++) {
+            int keep = i != 2 && i != 4;
+            if (pass && !keep)
+                continue;
+            if (keys[i])
+                sluice_pack_cstr(pk, keys[i]);
+            else
+                msgpack_pack_int(pk, 7);
+            switch (i) {
+            case 0: msgpack_pack_int(pk, 1); break;
+            case 1:
+                msgpack_pack_array(pk, 2);
+                sluice_pack_cstr(pk, "x");
+                msgpack_pack_map(pk, 1);
+                sluice_pack_cstr(pk, "y");
+                msgpack_pack_int(pk, 2);
+                break;
+            case 2: sluice_pack_cstr(pk, "mine"); break;
+            case 3: msgpack_pack_true(pk); break;
+            case 4: msgpack_pack_nil(pk); break;
+            default: sluice_pack_cstr(pk, "z"); break;
+            }
+        }
+    }
+    const char *drop[] = {"topic", NULL, k300, "absent", "7"};
+    ck_assert_uint_eq(sluice_members_without(NULL, in.data, in.size, 6, drop, 5), 4);
+    ck_assert_uint_eq(sluice_members_without(&po, in.data, in.size, 6, drop, 5), 4);
+    ck_assert_uint_eq(out.size, want.size);
+    ck_assert_mem_eq(out.data, want.data, want.size);
+
+    /* Nothing to drop: all of it; a truncated item: stops there. */
+    out.size = 0;
+    ck_assert_uint_eq(sluice_members_without(&po, in.data, in.size, 6, NULL, 0), 6);
+    ck_assert_mem_eq(out.data, in.data, in.size);
+    ck_assert_uint_eq(sluice_members_without(NULL, in.data, in.size - 1, 6, drop, 5), 3);
+    msgpack_sbuffer_destroy(&in);
+    msgpack_sbuffer_destroy(&out);
+    msgpack_sbuffer_destroy(&want);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -111,6 +174,7 @@ main(void)
     tcase_add_test(tc, test_event_time_round_trip);
     tcase_add_test(tc, test_event_iteration_and_malformed_tail);
     tcase_add_test(tc, test_event_record_paths);
+    tcase_add_test(tc, test_event_members_without);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

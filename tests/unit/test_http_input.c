@@ -116,7 +116,12 @@ START_TEST(test_meta_wins_and_forms)
     m.value[1] = "127.0.0.1:1";
     m.n = 2;
     char *got = logs(BODY_AUTO, "{\"path\":\"mine\",\"x\":1}", &m);
-    ck_assert_str_eq(got, "0 {\"path\":\"mine\",\"x\":1,\"path\":\"/logs\",\"peer\":\"127.0.0.1:1\"}\n");
+    ck_assert_str_eq(got, "0 {\"x\":1,\"path\":\"/logs\",\"peer\":\"127.0.0.1:1\"}\n");
+    free(got);
+    /* Parsed in place (NDJSON), a member named as metadata is replaced too. */
+    got = logs(BODY_NDJSON, "{\"peer\":\"p\",\"k\":1,\"path\":2}\n{\"k\":2}", &m);
+    ck_assert_str_eq(got, "0 {\"k\":1,\"path\":\"/logs\",\"peer\":\"127.0.0.1:1\"}\n"
+                          "0 {\"k\":2,\"path\":\"/logs\",\"peer\":\"127.0.0.1:1\"}\n");
     free(got);
     /* NDJSON objects are parsed in place: 14 and 15 members plus 2
      * metadata fields make a map header grow from 1 to 3 bytes. */

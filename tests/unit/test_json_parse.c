@@ -1,6 +1,6 @@
 /* The JSON parser: the JSONTestSuite conformance cases (every y_ accepted,
- * every n_ rejected, every i_ survived), exact values, escapes, UTF-8 and
- * the nesting bound. */
+ * every n_ rejected, every i_ survived), exact values, escapes, UTF-8, the
+ * nesting bound, and objects without some members. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -99,6 +99,84 @@ START_TEST(test_json_values_exact)
                         "\"min\":-9223372036854775808,\"huge\":null,"
                         "\"over\":1.8446744073709552e+19}");
     free(s);
+}
+END_TEST
+
+/* An object without some members, rendered back as JSON; NULL if refused. */
+static char *
+object_without(const char *text, const char *const *drop, size_t n_drop)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    sluice_json_members m;
+    char err[128];
+    char *r = NULL;
+    if (sluice_json_object_without(text, strlen(text), drop, n_drop, &sb, &m, err, sizeof err) ==
+        0) {
+        /* The members under a map header of the canonical (smallest) size. */
+        msgpack_sbuffer map;
+        msgpack_sbuffer_init(&map);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &map, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, m.count);
+        msgpack_sbuffer_write(&map, m.data, m.len);
+        ck_assert_uint_eq(m.data - sb.data, map.size - m.len);
+        ck_assert(memcmp(sb.data, map.data, map.size - m.len) == 0);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        size_t off = 0;
+        ck_assert_int_eq(msgpack_unpack_next(&up, map.data, map.size, &off),
+                         MSGPACK_UNPACK_SUCCESS);
+        ck_assert_uint_eq(off, map.size);
+        sluice_buf out = SLUICE_BUF_INIT;
+        sluice_json_value(&out, &up.data);
+        sluice_buf_putc(&out, '\0');
+        r = out.data;
+        msgpack_unpacked_destroy(&up);
+        msgpack_sbuffer_destroy(&map);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    return r;
+}
+
+/* Members named like the fields an input adds go, at the top level only,
+ * every one of a repeated name; the map header shrinks with the count. */
+START_TEST(test_json_object_without)
+{
+    const char *drop[] = {"path", NULL, "off", "file\x01"};
+    char *s = object_without("{\"a\":1,\"path\":{\"path\":2},\"b\":[3],\"path\":\"x\","
+                             "\"c\":{\"off\":4},\"off\":null,\"pat\":5,\"paths\":6}",
+                             drop, 4);
+    ck_assert_str_eq(s, "{\"a\":1,\"b\":[3],\"c\":{\"off\":4},\"pat\":5,\"paths\":6}");
+    free(s);
+    s = object_without("{\"path\":1}", drop, 4);
+    ck_assert_str_eq(s, "{}");
+    free(s);
+    s = object_without("{\"p\\u0061th\":1,\"q\":2}", drop, 4); /* escaped: still "path" */
+    ck_assert_str_eq(s, "{\"q\":2}");
+    free(s);
+    s = object_without("{\"path\":1}", NULL, 0);
+    ck_assert_str_eq(s, "{\"path\":1}");
+    free(s);
+    /* 16 members (map 16) less one: 15 (fixmap). */
+    sluice_buf in = SLUICE_BUF_INIT, want = SLUICE_BUF_INIT;
+    sluice_buf_putc(&in, '{');
+    sluice_buf_putc(&want, '{');
+    for (int i = 0; i < 16; i++) {
+        sluice_buf_printf(&in, "%s\"%s\":%d", i ? "," : "", i == 7 ? "off" : "k", i);
+        if (i != 7)
+            sluice_buf_printf(&want, "%s\"k\":%d", i ? "," : "", i);
+    }
+    sluice_buf_printf(&in, "}");
+    sluice_buf_printf(&want, "}");
+    s = object_without(in.data, drop, 4);
+    ck_assert_str_eq(s, want.data);
+    free(s);
+    sluice_buf_free(&in);
+    sluice_buf_free(&want);
+    /* Not an object: refused, as by sluice_json_object. */
+    ck_assert_ptr_null(object_without("[{\"path\":1}]", drop, 4));
+    ck_assert_ptr_null(object_without("{\"path\":", drop, 4));
 }
 END_TEST
 
@@ -210,6 +288,7 @@ main(void)
     tcase_add_test(tc, test_json_test_suite);
     tcase_add_test(tc, test_json_values_exact);
     tcase_add_test(tc, test_json_strings);
+    tcase_add_test(tc, test_json_object_without);
     tcase_add_test(tc, test_json_rejects_with_position);
     tcase_add_test(tc, test_json_numbers_as_strtod);
     tcase_set_timeout(tc, 120); /* the random numbers, under ASan */
