@@ -57,6 +57,18 @@ static const sluice_option kin_options[] = {
      .check = kafka_conf_check_map,
      .help = "librdkafka consumer properties, passed through (e.g. session.timeout.ms, "
              "security.protocol); applied after the options above."},
+    {.name = "topic_key", .type = SLUICE_OPT_STR, .offset = offsetof(kin_config, topic_key),
+     .help = "If set, a field with the message's topic on every log event."},
+    {.name = "partition_key", .type = SLUICE_OPT_STR,
+     .offset = offsetof(kin_config, partition_key),
+     .help = "If set, a field with the message's partition (an integer)."},
+    {.name = "offset_key", .type = SLUICE_OPT_STR, .offset = offsetof(kin_config, offset_key),
+     .help = "If set, a field with the message's offset (an integer)."},
+    {.name = "key_field", .type = SLUICE_OPT_STR, .offset = offsetof(kin_config, key_field),
+     .help = "If set, a field with the message's key, on messages that have one."},
+    {.name = "headers_key", .type = SLUICE_OPT_STR, .offset = offsetof(kin_config, headers_key),
+     .help = "If set, a field with the message's headers (a map of strings), on messages "
+             "that have some."},
     SLUICE_OPTIONS_END,
 };
 

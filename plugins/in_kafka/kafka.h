@@ -16,6 +16,8 @@ typedef struct kin_config {
     int start_from;
     int64_t batch_size;
     sluice_bytes rdkafka;
+    /* Fields added to log events, when set. */
+    char *topic_key, *partition_key, *offset_key, *key_field, *headers_key;
 } kin_config;
 
 /* A partition the consumer owns or has owned. `gen` is the assignment it

@@ -5,6 +5,8 @@
 #      and a message with sluice's headers, read with format json, raw and
 #      msgpack — each becomes exactly the event the contract says, bad
 #      values kept with parse_error: true and counted, nothing dropped;
+#      with topic_key, partition_key, offset_key, key_field and headers_key,
+#      log events carry the message's metadata, metric events do not;
 #   2. backpressure: 20,000 messages into an http output whose server
 #      answers 503. The input pauses its partitions (it stops reading: the
 #      messages read stay well under 20,000 while the lag stays) and, once
@@ -14,8 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 
 start_mock_kafka 1
-printf 'topic ext 1\ntopic bp 3\n' >&7
-wait_for 10 lines_at_least "$T/mock.out" 2 || fail "mock: no answer"
+printf 'topic ext 1\ntopic bp 3\ntopic meta 1\n' >&7
+wait_for 10 lines_at_least "$T/mock.out" 3 || fail "mock: no answer"
 [ "$(sort -u "$T/mock.out")" = ok ] || fail "mock: $(cat "$T/mock.out")"
 
 # ---- 1. Foreign messages.
@@ -24,6 +26,11 @@ printf '%s\n' '{"a":1,"b":"x"}' '[1,2]' '42' 'not json {' '{"nested":{"k":[true,
     kcat -P -b "$BROKERS" -t ext || fail "kcat"
 printf '%s\n' '{"name":"m","kind":"gauge","tags":{},"fields":{"value":1.5}}' |
     kcat -P -b "$BROKERS" -t ext -H sluice.kind=metric -H sluice.time=1796188362341000123 || fail "kcat"
+printf '%s\n' 'k1:{"c":3,"topic":"mine"}' 'k2:oops' |
+    kcat -P -b "$BROKERS" -t meta -K: -H trace=abc -H trace=def || fail "kcat"
+printf '%s\n' '{"d":4}' | kcat -P -b "$BROKERS" -t meta || fail "kcat"
+printf '%s\n' '{"name":"m","kind":"gauge","tags":{},"fields":{"value":2}}' |
+    kcat -P -b "$BROKERS" -t meta -H sluice.kind=metric || fail "kcat"
 MPORT=$(free_port)
 cat >"$T/foreign.yaml" <<YAML
 service: {flush_interval: 100ms, http: {listen: 127.0.0.1:$MPORT}, storage: {path: $T/state}}
@@ -37,16 +44,22 @@ pipelines:
   mpk:
     inputs: [{type: kafka, brokers: ["$BROKERS"], group_id: m, topics: [ext], format: msgpack}]
     outputs: [{type: file, path: $T/mpk.out}]
+  meta:
+    inputs:
+      - {type: kafka, brokers: ["$BROKERS"], group_id: md, topics: [meta], topic_key: topic,
+         partition_key: partition, offset_key: offset, key_field: key, headers_key: headers}
+    outputs: [{type: file, path: $T/meta.out}]
 YAML
 start_sluice -c "$T/foreign.yaml"
-all6() { lines_at_least "$T/json.out" 6 && lines_at_least "$T/raw.out" 6 && lines_at_least "$T/mpk.out" 6; }
+all6() { lines_at_least "$T/json.out" 6 && lines_at_least "$T/raw.out" 6 && lines_at_least "$T/mpk.out" 6 &&
+    lines_at_least "$T/meta.out" 4; }
 wait_for 30 all6 || fail "read $(line_count "$T/json.out"), $(line_count "$T/raw.out"), $(line_count "$T/mpk.out") of 6"
 metric() { curl -fs "http://127.0.0.1:$MPORT/metrics" | awk -v m="$1" -v id="$2" '$1 ~ "^"m"[{]" && $1 ~ "id=\""id"\"" {print $2}'; }
 pe_json=$(metric sluice_input_kafka_parse_errors_total json.kafka.0)
 pe_mpk=$(metric sluice_input_kafka_parse_errors_total mpk.kafka.0)
 msgs=$(metric sluice_input_kafka_messages_total raw.kafka.0)
 stop_sluice || fail "exit code $?"
-python3 - "$T" "$before" "$pe_json" "$pe_mpk" "$msgs" <<'PY' || fail "foreign messages"
+PYTHONPATH=$SLUICE_SOURCE_DIR/tests/integration python3 - "$T" "$before" "$pe_json" "$pe_mpk" "$msgs" <<'PY' || fail "foreign messages"
 import json, sys, datetime
 t, before = sys.argv[1], int(sys.argv[2])
 pe_json, pe_mpk, msgs = (float(x) for x in sys.argv[3:6])
@@ -77,7 +90,20 @@ assert all(set(e) == {"message"} for e in r), r
 m = [e for _, e in load("mpk")]
 assert all(e.get("parse_error") is True for e in m) and len(m) == 6, m
 assert (pe_json, pe_mpk, msgs) == (1, 6, 6), (pe_json, pe_mpk, msgs)
-print("foreign messages: json, raw and msgpack as the contract says; parse errors 1 and 6")
+import jsonl
+md = jsonl.read(f"{t}/meta.out")
+for e in md:
+    e.pop("time")
+hdr = {"trace": "def"}  # a map: the last of a repeated header wins
+assert md == [
+    {"c": 3, "topic": "meta", "partition": 0, "offset": 0, "key": "k1", "headers": hdr},
+    {"message": "oops", "parse_error": True, "topic": "meta", "partition": 0, "offset": 1,
+     "key": "k2", "headers": hdr},
+    {"d": 4, "topic": "meta", "partition": 0, "offset": 2},
+    {"name": "m", "kind": "gauge", "tags": {}, "fields": {"value": 2}},
+], md
+print("foreign messages: json, raw and msgpack as the contract says; parse errors 1 and 6; "
+      "topic, partition, offset, key and headers on log events only")
 PY
 
 # ---- 2. Backpressure.
@@ -134,8 +160,9 @@ assert sorted(seqs) == list(range($N)), f'{len(seqs)} events, {len(set(seqs))} d
 # generation: the acknowledged offsets are committed before each change.)
 echo "topic rb 6" >&7
 wait_for 10 lines_at_least "$T/mock.out" 3 || fail "mock: no answer"
-produce() { # FROM TO
-    seq "$1" "$2" | sed 's/.*/{"seq": &}/' | kcat -P -b "$BROKERS" -t rb || fail "kcat"
+produce() { # FROM TO; keyed by seq, since keyless messages stick to one
+    # partition at a time and could all land on one consumer's
+    seq "$1" "$2" | sed 's/.*/&:{"seq": &}/' | kcat -P -K: -b "$BROKERS" -t rb || fail "kcat"
 }
 for c in a b; do
     cat >"$T/rb-$c.yaml" <<YAML
