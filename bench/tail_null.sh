@@ -7,8 +7,9 @@
 #   WORKLOAD=w2p           tail (parser: json) -> null on the JSON file
 #   WORKLOAD=w3            tail -> regex(%{apache_combined}) -> null on the
 #                          Apache file
-# FILTERS (a YAML list) replaces the workload's filters; CHUNK_SIZE and
-# MAX_MEMORY replace sluice's defaults. Reports lines per
+# FILTERS (a YAML list) replaces the workload's filters; INPUT_EXTRA adds
+# tail options (e.g. ", path_key: file"); CHUNK_SIZE and MAX_MEMORY replace
+# sluice's defaults. Reports lines per
 # CPU-second, lines/s and MB/s from start to the last line, CPU seconds and
 # peak RSS (median), measured as ../shared/bench/README.md describes.
 #
@@ -43,7 +44,7 @@ for run in $(seq "$RUNS"); do
 service: {flush_interval: 200ms, http: off, storage: {path: $T/state}${CHUNK_SIZE:+, chunk_size: $CHUNK_SIZE}}
 pipelines:
   w1:
-    inputs: [{type: tail, path: ["$FILE"], read_from_head: true${input_extra:-}}]
+    inputs: [{type: tail, path: ["$FILE"], read_from_head: true${input_extra:-}${INPUT_EXTRA:-}}]
     filters: $FILTERS
     outputs: [{type: null${MAX_MEMORY:+, buffer: {max_memory: $MAX_MEMORY\}}}]
 YAML
