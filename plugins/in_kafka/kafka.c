@@ -124,9 +124,12 @@ emit_batch(kin_ctx *c, rd_kafka_message_t **msgs, size_t n)
                 kin_marks_push(c, marks, n_marks);
                 n_marks = k = 0;
             }
-            /* Messages taken in a call that served a rebalance may be
-             * from the assignment before it: never stored, read again. */
-            marks[n_marks++] = (kin_mark){0, p, c->rebalanced ? 0 : p->gen, 0, 0};
+            /* The partition's assignment now. One revoked during the call
+             * that took its messages has gen 0: they are never stored, its
+             * next owner reads them again. Messages of an assignment a
+             * rebalance in the call replaced are not returned (librdkafka
+             * purges the batch at the partition's version barrier). */
+            marks[n_marks++] = (kin_mark){0, p, p->gen, 0, 0};
         }
         marks[k].offset = m->offset + 1;
         marks[k].count++;
@@ -145,7 +148,6 @@ consume(kin_ctx *c)
         return;
     size_t want = (size_t)c->cfg->batch_size;
     for (int round = 0; round < KIN_BATCHES_PER_TURN; round++) {
-        c->rebalanced = 0;
         ssize_t n = rd_kafka_consume_batch_queue(c->queue, 0, c->batch, want);
         if (n > 0)
             emit_batch(c, c->batch, (size_t)n);

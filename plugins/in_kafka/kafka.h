@@ -57,7 +57,6 @@ typedef struct kin_ctx {
     uv_idle_t more;
     uv_timer_t tick;
     int started, stopping, paused, closing;
-    int rebalanced; /* a rebalance was served during the current poll */
 
     /* Partitions, and marks in token order (a ring). */
     kin_part **parts;

@@ -101,7 +101,6 @@ kin_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_
 {
     kin_ctx *c = opaque;
     c->rebalances++;
-    c->rebalanced = 1;
     /* Known only once the group is joined. */
     const char *protocol = rd_kafka_rebalance_protocol(rk);
     c->cooperative = protocol && strcmp(protocol, "COOPERATIVE") == 0;
