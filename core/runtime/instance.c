@@ -143,6 +143,32 @@ sluice_option_error(sluice_instance *ins, const char *option, const char *fmt, .
     free(where);
 }
 
+int
+sluice_check_added_fields(sluice_instance *ins, const sluice_added_field *f, size_t n)
+{
+    int rc = SLUICE_OK;
+    for (size_t j = 0; j < n; j++) {
+        for (size_t i = 0; i < j && f[j].name; i++) {
+            if (!f[i].name || strcmp(f[i].name, f[j].name) != 0)
+                continue;
+            const sluice_added_field *later = f[j].option ? &f[j] : &f[i];
+            const sluice_added_field *other = later == &f[j] ? &f[i] : &f[j];
+            if (other->option)
+                sluice_option_error(ins, later->option,
+                                    "'%s' already names the field of %s: an event cannot "
+                                    "hold two fields of one name",
+                                    f[j].name, other->option);
+            else
+                sluice_option_error(ins, later->option,
+                                    "'%s' is a field %s adds itself: name another", f[j].name,
+                                    ins->plugin->name);
+            rc = SLUICE_ERROR;
+            break;
+        }
+    }
+    return rc;
+}
+
 char *
 sluice_storage_dir(sluice_instance *ins, const char *name)
 {

@@ -190,6 +190,20 @@ SLUICE_API sluice_emitter *sluice_input_emitter(sluice_instance *ins);
 SLUICE_API void sluice_option_error(sluice_instance *ins, const char *option, const char *fmt,
                                     ...) SLUICE_PRINTF(3, 4);
 
+/* A field an input adds to its events: its name (NULL: not added), and
+ * the option that names it (NULL: a name of the input's own). */
+typedef struct sluice_added_field {
+    const char *option;
+    const char *name;
+} sluice_added_field;
+
+/* From init: refuse two added fields of one name, which would give an
+ * event one key twice. Reports each clash against the option that names
+ * the later field and returns SLUICE_ERROR; SLUICE_OK otherwise.
+ * (ABI 2.7) */
+SLUICE_API int sluice_check_added_fields(sluice_instance *ins, const sluice_added_field *fields,
+                                         size_t n);
+
 /* The candidate nearest to `word` (a likely typo of it, case
  * ignored), for "did you mean" hints; NULL if none is close. */
 SLUICE_API const char *sluice_nearest(const char *word, const char *const *candidates,

@@ -354,6 +354,12 @@ static int
 exec_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const exec_config *cfg = config;
+    const sluice_added_field fields[] = {{NULL, "parse_error"},
+                                         {"key", cfg->key},
+                                         {"exit_code_key", cfg->exit_code_key},
+                                         {"stderr_key", cfg->stderr_key}};
+    if (sluice_check_added_fields(ins, fields, sizeof fields / sizeof *fields) != SLUICE_OK)
+        return SLUICE_ERROR;
     exec_ctx *x = sluice_calloc(1, sizeof *x);
     x->ins = ins;
     x->cfg = cfg;

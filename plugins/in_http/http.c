@@ -266,6 +266,19 @@ static int
 http_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const http_config *cfg = config;
+    if (cfg->headers.n + 2 > BODY_MAX_META) {
+        sluice_option_error(ins, "headers", "at most %d headers", BODY_MAX_META - 2);
+        return SLUICE_ERROR;
+    }
+    sluice_added_field fields[BODY_MAX_META + 1] = {
+        {NULL, "message"}, {"path_key", cfg->path_key}, {"remote_addr_key", cfg->remote_addr_key}};
+    char options[BODY_MAX_META][32]; /* "headers[" SIZE_MAX "]" */
+    for (size_t i = 0; i < cfg->headers.n; i++) {
+        snprintf(options[i], sizeof options[i], "headers[%zu]", i);
+        fields[3 + i] = (sluice_added_field){options[i], cfg->headers.v[i]};
+    }
+    if (sluice_check_added_fields(ins, fields, 3 + cfg->headers.n) != SLUICE_OK)
+        return SLUICE_ERROR;
     http_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return SLUICE_ERROR;
@@ -276,10 +289,6 @@ http_init(sluice_instance *ins, const void *config, void **ctxp)
     body_stage_init(&c->stage);
     /* Tiny lines with metadata stage many times their size: bound it. */
     c->stage.limit = (size_t)cfg->server.max_body_size * 4;
-    if (cfg->headers.n + 2 > BODY_MAX_META) {
-        sluice_option_error(ins, "headers", "at most %d headers", BODY_MAX_META - 2);
-        return SLUICE_ERROR;
-    }
     return sluice_http_server_check(ins, &cfg->server);
 }
 

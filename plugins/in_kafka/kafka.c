@@ -269,10 +269,18 @@ make_conf(kin_ctx *c)
 static int
 kin_init(sluice_instance *ins, const void *config, void **ctx)
 {
+    const kin_config *cfg = config;
+    const sluice_added_field fields[] = {
+        {NULL, "message"},           {NULL, "parse_error"},
+        {"topic_key", cfg->topic_key}, {"partition_key", cfg->partition_key},
+        {"offset_key", cfg->offset_key}, {"key_field", cfg->key_field},
+        {"headers_key", cfg->headers_key}};
+    if (sluice_check_added_fields(ins, fields, sizeof fields / sizeof *fields) != SLUICE_OK)
+        return SLUICE_ERROR;
     kin_ctx *c = sluice_calloc(1, sizeof *c);
     *ctx = c;
     c->ins = ins;
-    c->cfg = config;
+    c->cfg = cfg;
     c->wake[0] = c->wake[1] = -1;
     msgpack_sbuffer_init(&c->scratch);
     if (owned_prop_in_map(c))

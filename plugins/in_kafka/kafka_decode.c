@@ -154,27 +154,14 @@ pack_meta(const kin_ctx *c, msgpack_packer *pk, const meta *md)
     }
 }
 
-static int
-is_meta_key(const meta *md, const char *name)
-{
-    for (uint32_t i = 0; i < md->n; i++)
-        if (strcmp(md->keys[i], name) == 0)
-            return 1;
-    return 0;
-}
-
 static void
 emit_message(kin_ctx *c, sluice_time_t t, const char *s, size_t n, int parse_error,
              const meta *md)
 {
-    int message = !is_meta_key(md, "message");
-    parse_error = parse_error && !is_meta_key(md, "parse_error");
     msgpack_packer *pk = sluice_emit_begin(c->em, SLUICE_EVENT_LOG, t);
-    msgpack_pack_map(pk, (uint32_t)(message + parse_error) + md->n);
-    if (message) {
-        sluice_pack_cstr(pk, "message");
-        sluice_pack_str(pk, s, n);
-    }
+    msgpack_pack_map(pk, 1 + (parse_error != 0) + md->n);
+    sluice_pack_cstr(pk, "message");
+    sluice_pack_str(pk, s, n);
     if (parse_error) {
         sluice_pack_cstr(pk, "parse_error");
         msgpack_pack_true(pk);

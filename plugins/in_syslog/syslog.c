@@ -508,6 +508,13 @@ static int
 syslog_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const syslog_config *cfg = config;
+    const sluice_added_field fields[] = {
+        {NULL, "pri"},     {NULL, "facility"}, {NULL, "severity"},        {NULL, "timestamp"},
+        {NULL, "hostname"}, {NULL, "appname"}, {NULL, "procid"},          {NULL, "msgid"},
+        {NULL, "structured_data"}, {NULL, "message"}, {NULL, "parse_error"},
+        {"source_key", cfg->source_key}};
+    if (sluice_check_added_fields(ins, fields, sizeof fields / sizeof *fields) != SLUICE_OK)
+        return SLUICE_ERROR;
     syslog_ctx *s = sluice_calloc(1, sizeof *s);
     s->ins = ins;
     s->cfg = cfg;

@@ -336,6 +336,11 @@ static int
 tail_init(sluice_instance *ins, const void *config, void **ctxp)
 {
     const tail_config *cfg = config;
+    const sluice_added_field fields[] = {
+        {NULL, "parse_error"}, {"key", cfg->key}, {"path_key", cfg->path_key},
+        {"offset_key", cfg->offset_key}};
+    if (sluice_check_added_fields(ins, fields, sizeof fields / sizeof *fields) != SLUICE_OK)
+        return SLUICE_ERROR;
     tail_ctx *t = sluice_calloc(1, sizeof *t);
     t->ins = ins;
     t->cfg = cfg;

@@ -97,6 +97,32 @@ expect "v.yaml:1:26: service.http.listen: no port in 'localhost'"
 expect "11 errors in the configuration"
 pass "validate lists every error plugins find, each at its file:line:col, with suggestions"
 
+# ==== Two fields of one name ====
+# An input adding two fields of one name would give every event a key
+# twice (which Elasticsearch, for one, refuses): the options are refused.
+cat >"$T/twice.yaml" <<YAML
+service: {http: off, storage: {path: $T/state}}
+pipelines:
+  p:
+    inputs:
+      - {type: tail, path_key: message, path: $T/x.log}
+      - {type: syslog, listen: ['udp://127.0.0.1:1'], source_key: hostname}
+      - {type: kafka, brokers: ['127.0.0.1:1'], group_id: g, topics: [t], topic_key: k, offset_key: k}
+      - {type: http, listen: '127.0.0.1:1', path_key: via, headers: [x-a, via]}
+      - {type: exec, command: 'true', stderr_key: code, exit_code_key: code}
+      - {type: tail, path_key: file, offset_key: offset, path: $T/y.log}
+    outputs: [{type: null}]
+YAML
+"$SLUICE_BIN" validate -c "$T/twice.yaml" >/dev/null 2>"$T/err"
+[ $? -eq 1 ] || fail "validate must refuse two fields of one name"
+expect "twice.yaml:5:32: pipelines.p.inputs[0].path_key: 'message' already names the field of key: an event cannot hold two fields of one name"
+expect "twice.yaml:6:67: pipelines.p.inputs[1].source_key: 'hostname' is a field syslog adds itself: name another"
+expect "twice.yaml:7:101: pipelines.p.inputs[2].offset_key: 'k' already names the field of topic_key"
+expect "twice.yaml:8:75: pipelines.p.inputs[3].headers[1]: 'via' already names the field of path_key"
+expect "twice.yaml:9:51: pipelines.p.inputs[4].stderr_key: 'code' already names the field of exit_code_key"
+expect "5 errors in the configuration"
+pass "two fields of one name are refused at their option"
+
 # ==== The self-monitoring port ====
 MPORT=$(free_port)
 cat >"$T/m.yaml" <<YAML
